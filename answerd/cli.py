@@ -1,0 +1,169 @@
+"""Command line: ``answerd run | check-config | sim | demo``.
+
+Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies on them):
+
+====  =================================================================
+0     stopped normally (SIGTERM/SIGINT)
+1     internal error (a bug: please report it with the log)
+2     bad command-line usage
+6     configuration missing or invalid (not restarted by systemd)
+69    the modem does not initialise, or the device is missing
+75    the device is busy (another answerd holds it)
+77    no permission to open the device
+====  =================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .daemon import ExitCode, PortDaemon
+from .journal import configure_logging
+from .notify import make_notifier
+
+__all__ = ["main"]
+
+EXIT_CODES_HELP = """exit codes:
+  0   stopped normally          6   configuration missing or invalid
+  1   internal error            69  modem does not initialise / device missing
+  2   bad usage                 75  device busy      77  permission denied
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="answerd",
+        description="Answer calls on a Hayes modem and hand the line to login, pppd or a program.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"answerd {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="answer calls on one port (foreground; logs to stderr)",
+        description="Answer calls on one modem port until stopped. One process per port: under systemd, "
+        "answerd@PORT.service runs `answerd run --port PORT`.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--config", "-c", required=True, metavar="FILE", help="TOML configuration file")
+    run.add_argument(
+        "--port",
+        "-p",
+        metavar="NAME",
+        help="port to answer on: a [ports.NAME] table, or any name (device /dev/NAME, [defaults] settings); "
+        "may be left out when the file has exactly one [ports.*] table",
+    )
+    run.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="override log_level from the file"
+    )
+    run.add_argument(
+        "--log-format", choices=["console", "json"], default="console", help="log output format (default console)"
+    )
+
+    check = sub.add_parser(
+        "check-config",
+        help="validate a configuration file and show the effective settings of each port",
+        description="Validate FILE. Prints every problem with its TOML path and exits 6, or prints the "
+        "effective settings of each port and exits 0.",
+    )
+    check.add_argument("file", metavar="FILE")
+
+    sub.add_parser(
+        "sim",
+        help="run the simulated modem (see `answerd sim --help`)",
+        add_help=False,
+    )
+    demo = sub.add_parser(
+        "demo",
+        help="place one call end to end on the simulated modem and show both sides",
+        description="Start a simulated modem and answerd on it, dial in over the simulated phone line, "
+        "show the caller's screen (banner, login prompt, Password: from the real /bin/login), hang up, and "
+        "show answerd back at 'waiting for RING'. Needs root (login only runs as root).",
+    )
+    demo.add_argument("--verbose", action="store_true", help="also show answerd's debug log")
+    return parser
+
+
+def _choose_port(config: Config, wanted: str | None) -> str:
+    if wanted is not None:
+        return wanted
+    if len(config.ports) == 1:
+        return next(iter(config.ports))
+    if not config.ports:
+        raise ValueError("the configuration has no [ports.NAME] table: name the port with --port")
+    names = ", ".join(sorted(config.ports))
+    raise ValueError(f"the configuration has several ports ({names}): choose one with --port")
+
+
+def _print_config_errors(exc: ConfigError) -> None:
+    print(f"answerd: invalid configuration {exc.source}:", file=sys.stderr)
+    for line in exc.errors:
+        print(f"  {line}", file=sys.stderr)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        _print_config_errors(exc)
+        return ExitCode.CONFIG
+    try:
+        port = _choose_port(config, args.port)
+    except ValueError as exc:
+        print(f"answerd: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    configure_logging(args.log_level or config.log_level, args.log_format)
+    daemon = PortDaemon(port, config.port(port), notifier=make_notifier())
+    return asyncio.run(daemon.run())
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        _print_config_errors(exc)
+        return ExitCode.CONFIG
+    print(f"{args.file}: OK")
+    ports = config.ports or {"(any port, from [defaults])": config.defaults}
+    for name, settings in ports.items():
+        print(f"[ports.{name}]")
+        for key, value in settings.model_dump().items():
+            print(f"  {key} = {value!r}")
+    return ExitCode.OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``answerd`` command."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sim"]:
+        from .sim.cli import main as sim_main  # noqa: PLC0415  (the simulator's own parser)
+
+        return sim_main(args_list[1:])
+    parser = _build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        match args.command:
+            case "run":
+                return _cmd_run(args)
+            case "check-config":
+                return _cmd_check_config(args)
+            case "demo":
+                from .demo import run_demo  # noqa: PLC0415  (only needed for the demo)
+
+                return run_demo(verbose=args.verbose)
+    except KeyboardInterrupt:
+        return ExitCode.OK
+    parser.error(f"unknown command {args.command}")
+    return ExitCode.USAGE  # not reached: parser.error exits
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,622 @@
+"""The imperative shell for one port: feeds the pure core, carries out its effects, runs each call.
+
+Shape (aioquic's ``transmit()`` pattern): every input — bytes from the port, a timer, the port being
+reopened, a call ending — goes into :class:`~answerd.hayes.AnswerMachine`, and the effects it returns are
+carried out in order by :meth:`PortDaemon._apply`. One ``loop.call_at`` handle is re-armed from
+``machine.get_timer()`` after every input. ``loop.time()`` is the only clock.
+
+Effects that need ``await`` (reopening the device, running a call) become tasks; the machine waits for
+them in a phase of its own (``REOPENING``, ``CONNECTED``), so nothing else can interleave.
+
+A connected call (:meth:`PortDaemon._run_call`) is the one part written as a coroutine, because it is a
+sequence: settle, login dialog, start the program, wait for it or for the carrier to drop, clean up. Its
+login dialog is itself a sans-IO machine, fed from the same data callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import re
+import signal
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .config import PortSettings
+from .hayes import (
+    AnswerMachine,
+    Answered,
+    CallEnded,
+    CallRecord,
+    Effect,
+    EscapeContext,
+    Fatal,
+    FatalReason,
+    FlushInput,
+    LineEnd,
+    LoginDialog,
+    LoginFailed,
+    FailReason,
+    NameEntered,
+    Outcome,
+    Phase,
+    Ready,
+    Reopen,
+    Report,
+    SetDtr,
+    Status,
+    Write,
+    expand_escapes,
+    to_line_bytes,
+)
+from .notify import Notifier
+from .port import LineSettings, ModemControl, PortOpenError, SerialPort
+from .session import Session, SessionResult, SpawnError, clean_environment
+
+__all__ = ["ExitCode", "PortDaemon", "expand_program"]
+
+
+class ExitCode:
+    """Process exit codes (LSB init-script codes and sysexits), documented in the README."""
+
+    OK = 0
+    INTERNAL_ERROR = 1
+    USAGE = 2
+    CONFIG = 6  # LSB "program is not configured"; the unit has RestartPreventExitStatus=6
+    UNAVAILABLE = 69  # EX_UNAVAILABLE: the modem does not initialise, or the device is gone
+    TEMPFAIL = 75  # EX_TEMPFAIL: the device is busy (another answerd holds it)
+    NOPERM = 77  # EX_NOPERM: no permission to open the device
+
+
+#: How often DCD is read while a call is up (only on lines that have DCD).
+CARRIER_POLL_S = 0.2
+#: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
+REOPEN_PATIENCE_S = 15.0
+#: Bytes of caller input held while the call stage is not reading them yet (settle wait): bounded.
+MAX_EARLY_INPUT = 4096
+_PLACEHOLDER_RE = re.compile(r"\{(user|connect|caller_id|caller_name|device|port)\}")
+
+
+class ProgramArgError(ValueError):
+    """A placeholder value would make an argv element start with ``-`` (an option), so it is refused."""
+
+
+def expand_program(argv: list[str], values: dict[str, str]) -> list[str]:
+    """Fill ``{user}``, ``{connect}``... into argv elements (never shell text).
+
+    Raises:
+        ProgramArgError: an element built from a placeholder would start with ``-``.
+    """
+    out = []
+    for element in argv:
+        expanded = _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), ""), element)
+        if expanded != element and expanded.startswith("-") and not element.startswith("-"):
+            raise ProgramArgError(f"refusing argv element {expanded[:40]!r}: a value must not start with '-'")
+        out.append(expanded)
+    return out
+
+
+def _logged_users(utmp: Path = Path("/run/utmp")) -> int:
+    """Number of USER_PROCESS records in utmp (for the ``\\U`` escape); 0 if it cannot be read."""
+    try:
+        data = utmp.read_bytes()
+    except OSError:
+        return 0
+    record = 384  # sizeof(struct utmp) on Linux (glibc, all architectures with 32-bit ut_tv)
+    count = 0
+    for offset in range(0, len(data) - record + 1, record):
+        if struct.unpack_from("<h", data, offset)[0] == 7:  # USER_PROCESS
+            count += 1
+    return count
+
+
+@dataclass
+class _CallState:
+    """What the running call stage needs from the data and loss callbacks."""
+
+    sink: Callable[[bytes], None] | None = None
+    early: bytearray = field(default_factory=bytearray)
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+    lost_reason: str = ""
+
+
+class PortDaemon:
+    """Answers calls on one port until stopped or until the port cannot go on."""
+
+    def __init__(self, name: str, settings: PortSettings, *, notifier: Notifier) -> None:
+        self.name = name
+        self.settings = settings
+        self._notifier = notifier
+        self._machine = AnswerMachine(settings.to_profile())
+        self._line = LineSettings(
+            path=settings.device_path(name),
+            speed=settings.speed,
+            rtscts=settings.flow_control == "rtscts",
+            modem_control=ModemControl(settings.modem_control),
+            close_timeout_s=settings.close_timeout_s,
+        )
+        self._log = structlog.get_logger("answerd")
+        self._port: SerialPort | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._call: _CallState | None = None
+        self._done = asyncio.Event()
+        self._stopping = False
+        self._exit_code = ExitCode.OK
+        self._fallback_warned = False
+        self._tty_owner: tuple[int, int, int] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT or a fatal condition; return the exit code."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        structlog.contextvars.bind_contextvars(port=self.name)
+        self._log.info("port.starting", device=self._line.path, speed=self._line.speed)
+        try:
+            if await self._open_port(patience_s=0.0):
+                self._apply(self._machine.port_opened(loop.time()))
+            await self._done.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            await self._shutdown()
+        return self._exit_code
+
+    def request_stop(self) -> None:
+        """Stop answering: end a call in progress, hang up, exit 0 (SIGTERM)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._log.info("port.stopping")
+        self._notifier.stopping()
+        if self._call is not None:
+            self._call.lost_reason = "shutdown"
+            self._call.lost.set()  # the call stage ends the session and finishes the call, then _done
+        else:
+            self._done.set()
+
+    def _fail(self, code: int) -> None:
+        if self._exit_code == ExitCode.OK:
+            self._exit_code = code
+        self._stopping = True
+        self._done.set()
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            if not task.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(task), self.settings.stop_grace_s * 3 + 1)
+        self._cancel_timer()
+        if self._machine.phase not in {Phase.STOPPED, Phase.FAILED, Phase.CONNECTED}:
+            self._apply(self._machine.shutdown(asyncio.get_running_loop().time()))
+        if self._port is not None:
+            # Drop DTR before closing: HUPCL does it too on a real line, but on a line without modem control
+            # only speed B0 tells the modem to hang up.
+            with contextlib.suppress(OSError):
+                self._port.lines.set_dtr(False)
+            await self._port.close()
+            self._port = None
+        self._log.info("port.stopped", exit_code=self._exit_code)
+
+    # ------------------------------------------------------------------ the port
+
+    async def _open_port(self, patience_s: float) -> bool:
+        """Open the device, retrying for ``patience_s`` if it is missing. On failure set the exit code."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience_s
+        delay = 0.25
+        while True:
+            try:
+                self._port = await SerialPort.open(
+                    self._line, on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback
+                )
+                self._remember_tty_owner()
+                if self.settings.open_delay_ms:
+                    await asyncio.sleep(self.settings.open_delay_ms / 1000)
+                    self._port.flush_input()
+                return True
+            except PortOpenError as exc:
+                missing = exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO)
+                if missing and loop.time() + delay <= deadline and not self._stopping:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                code = {
+                    errno.EBUSY: ExitCode.TEMPFAIL,
+                    errno.EACCES: ExitCode.NOPERM,
+                    errno.EPERM: ExitCode.NOPERM,
+                }.get(exc.errno or 0, ExitCode.UNAVAILABLE)
+                self._log.error("port.open_failed", error=str(exc), exit_code=code)
+                self._notifier.status(f"cannot open {self._line.path}: {exc}")
+                self._fail(code)
+                return False
+
+    def _on_fallback(self, reason: str) -> None:
+        if not self._fallback_warned:
+            self._fallback_warned = True
+            self._log.warning("port.no_modem_lines", reason=reason)
+
+    def _remember_tty_owner(self) -> None:
+        if self._tty_owner is None:
+            with contextlib.suppress(OSError):
+                st = os.stat(self._line.path)
+                self._tty_owner = (st.st_mode & 0o7777, st.st_uid, st.st_gid)
+
+    def _restore_tty_owner(self) -> None:
+        if self._tty_owner is not None:
+            mode, uid, gid = self._tty_owner
+            with contextlib.suppress(OSError):
+                os.chown(self._line.path, uid, gid)
+                os.chmod(self._line.path, mode)
+
+    def _on_data(self, data: bytes) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._call is not None:
+            if self._call.sink is not None:
+                self._call.sink(data)
+            else:
+                room = MAX_EARLY_INPUT - len(self._call.early)
+                self._call.early += data[:room]
+            return
+        if self._machine.reading:
+            self._apply(self._machine.receive_data(data, now))
+        else:
+            self._log.debug("port.data_dropped", bytes=len(data), phase=self._machine.phase.value)
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        now = asyncio.get_running_loop().time()
+        self._log.debug("port.hangup", error=str(exc) if exc else None)
+        if self._call is not None:
+            if not self._call.lost.is_set():
+                self._call.lost_reason = "carrier"
+                self._call.lost.set()
+        elif self._machine.reading:
+            self._apply(self._machine.port_lost(now))
+
+    # ------------------------------------------------------------------ effects
+
+    def _apply(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            match effect:
+                case Write(data=data):
+                    self._log.debug("modem.send", data=data)
+                    if self._port is not None:
+                        self._port.write(data)
+                case SetDtr(high=high):
+                    self._set_dtr(high)
+                case FlushInput():
+                    if self._port is not None:
+                        self._port.flush_input()
+                case Status(text=text):
+                    self._notifier.status(text)
+                    self._log.info("port.status", status=text)
+                case Report(event=event, fields=fields, level=level):
+                    self._log.log(_LEVELS.get(level, 20), event, **dict(fields))
+                case Ready():
+                    self._notifier.ready()
+                    self._log.info("port.ready", device=self._line.path, lines=self._port.lines.kind if self._port else None)
+                case CallEnded(record=record):
+                    self._log_call(record)
+                case Reopen():
+                    self._spawn(self._reopen())
+                case Answered():
+                    self._spawn(self._run_call(effect))
+                case Fatal(reason=reason, detail=detail):
+                    self._log.error("modem.failed", reason=reason.value, detail=detail)
+                    code = ExitCode.UNAVAILABLE if reason is FatalReason.MODEM_INIT_FAILED else ExitCode.INTERNAL_ERROR
+                    self._fail(code)
+        self._rearm_timer()
+
+    def _set_dtr(self, high: bool) -> None:
+        if self._port is None:
+            return
+        try:
+            self._port.lines.set_dtr(high)
+        except OSError as exc:
+            self._log.warning("port.dtr_failed", high=high, error=exc.strerror or str(exc))
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("internal.error", error=repr(task.exception()), exc_info=task.exception())
+            self._fail(ExitCode.INTERNAL_ERROR)
+
+    def _rearm_timer(self) -> None:
+        deadline = self._machine.get_timer()
+        if deadline == self._timer_at:
+            return
+        self._cancel_timer()
+        if deadline is not None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._apply(self._machine.handle_timer(asyncio.get_running_loop().time()))
+
+    def _log_call(self, record: CallRecord) -> None:
+        self._log.info(
+            "call.ended",
+            call_id=record.call_id,
+            outcome=record.outcome.value,
+            caller_id=record.caller_id,
+            caller_name=record.caller_name,
+            called_id=record.called_id,
+            rings=record.rings,
+            connect=record.connect,
+            user=record.user,
+            program=record.program,
+            exit_status=record.exit_status,
+            signal=signal.Signals(record.signal).name if record.signal else None,
+            duration_s=round(record.duration_s, 3),
+            detail=record.detail,
+        )
+
+    async def _reopen(self) -> None:
+        if self._port is not None:
+            await self._port.close()
+            self._port = None
+        if self._stopping:
+            self._done.set()
+            return
+        if await self._open_port(patience_s=REOPEN_PATIENCE_S):
+            self._apply(self._machine.port_opened(asyncio.get_running_loop().time()))
+
+    # ------------------------------------------------------------------ a connected call
+
+    async def _run_call(self, answered: Answered) -> None:
+        loop = asyncio.get_running_loop()
+        state = _CallState()
+        state.early += answered.trailing_data[:MAX_EARLY_INPUT]
+        self._call = state
+        port = self._port
+        assert port is not None
+        structlog.contextvars.bind_contextvars(call_id=answered.call.call_id)
+        outcome = Outcome.ANSWERED
+        finish: dict[str, Any] = {}
+        try:
+            if not self.settings.ignore_carrier:
+                with contextlib.suppress(OSError, Exception):
+                    port.set_carrier_sensitive(True)
+            carrier_watch = self._watch_carrier(port, state)
+            try:
+                outcome, finish = await self._call_stages(port, answered, state)
+            finally:
+                if carrier_watch is not None:
+                    carrier_watch.cancel()
+        finally:
+            self._call = None
+            self._restore_tty_owner()
+            structlog.contextvars.unbind_contextvars("call_id")
+            if self._stopping and outcome is Outcome.ANSWERED and state.lost_reason == "shutdown":
+                outcome = Outcome.SHUTDOWN
+            self._apply(self._machine.call_finished(loop.time(), outcome=outcome, **finish))
+            if self._stopping:
+                self._done.set()
+
+    def _watch_carrier(self, port: SerialPort, state: _CallState) -> asyncio.Task[None] | None:
+        if port.lines.carrier() is None:
+            return None
+
+        async def watch() -> None:
+            while not state.lost.is_set():
+                await asyncio.sleep(CARRIER_POLL_S)
+                try:
+                    up = port.lines.carrier()
+                except OSError:
+                    up = False
+                if up is False:
+                    state.lost_reason = "carrier"
+                    state.lost.set()
+
+        return asyncio.get_running_loop().create_task(watch())
+
+    async def _call_stages(
+        self, port: SerialPort, answered: Answered, state: _CallState
+    ) -> tuple[Outcome, dict[str, Any]]:
+        """Settle, login dialog (or direct), program. Returns the outcome and the call_finished fields."""
+        settings = self.settings
+        if await _wait_or_lost(state, settings.settle_ms / 1000):
+            return self._lost_outcome(state), {"detail": "line dropped before the prompt"}
+        values = {
+            "connect": answered.connect.text or answered.connect.line,
+            "caller_id": answered.call.caller_id or "",
+            "caller_name": answered.call.caller_name or "",
+            "device": self._line.path,
+            "port": self.name,
+        }
+        user: str | None = None
+        map_crlf = True
+        if settings.mode == "login":
+            result = await self._login_dialog(port, answered, state)
+            if isinstance(result, LoginFailed):
+                outcome = {
+                    FailReason.TIMEOUT: Outcome.LOGIN_TIMEOUT,
+                    FailReason.MODEM_ERROR: Outcome.MODEM_ERROR,
+                    FailReason.ABORTED: Outcome.LOGIN_ABORTED,
+                }[result.reason]
+                return outcome, {"detail": f"login dialog: {result.reason.value}"}
+            if result is None:
+                return self._lost_outcome(state), {"detail": "line dropped at the login prompt"}
+            user = result.name
+            map_crlf = result.line_end is LineEnd.CR
+            values["user"] = user
+            template = settings.login_program
+        else:
+            assert settings.direct_program is not None
+            template = settings.direct_program
+        try:
+            argv = expand_program(template, values)
+        except ProgramArgError as exc:
+            self._log.warning("call.program_refused", reason=str(exc))
+            return Outcome.PROGRAM_FAILED, {"user": user, "detail": str(exc)}
+        return await self._run_program(port, argv, answered, state, user=user, map_crlf=map_crlf)
+
+    def _lost_outcome(self, state: _CallState) -> Outcome:
+        return Outcome.SHUTDOWN if state.lost_reason == "shutdown" else Outcome.CARRIER_LOST
+
+    async def _login_dialog(
+        self, port: SerialPort, answered: Answered, state: _CallState
+    ) -> NameEntered | LoginFailed | None:
+        """Run the prompt until a name, a failure, or the line drops (``None``)."""
+        loop = asyncio.get_running_loop()
+        settings = self.settings
+        uname = os.uname()
+        ctx = EscapeContext(
+            nodename=uname.nodename,
+            sysname=uname.sysname,
+            release=uname.release,
+            version=uname.version,
+            machine=uname.machine,
+            tty=self.name,
+            connect=answered.connect.text or answered.connect.line,
+            caller_id=answered.call.caller_id or "",
+            speed=settings.speed,
+            users=_logged_users(),
+            when=datetime.now().astimezone(),
+        )
+        dialog = LoginDialog(
+            issue=to_line_bytes(expand_escapes(settings.issue, ctx)),
+            prompt=to_line_bytes(expand_escapes(settings.login_prompt, ctx)),
+            timeout_s=settings.login_timeout_s,
+        )
+        outcome: asyncio.Future[NameEntered | LoginFailed] = loop.create_future()
+
+        def handle(results: list[Any]) -> None:
+            for item in results:
+                if isinstance(item, Write):
+                    port.write(item.data)
+                elif isinstance(item, NameEntered | LoginFailed) and not outcome.done():
+                    outcome.set_result(item)
+
+        def feed(data: bytes) -> None:
+            if not dialog.done:
+                handle(dialog.receive_data(data, loop.time()))
+
+        handle(dialog.start(loop.time()))
+        early = bytes(state.early)
+        state.early.clear()
+        state.sink = feed
+        if early:
+            feed(early)
+        lost_wait = loop.create_task(state.lost.wait())
+        try:
+            while not outcome.done():
+                deadline = dialog.get_timer()
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                waitables: set[asyncio.Future[Any]] = {outcome, lost_wait}
+                done, _ = await asyncio.wait(waitables, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if lost_wait in done and not outcome.done():
+                    return None
+                if not done and not dialog.done:
+                    handle(dialog.handle_timer(loop.time()))
+            return outcome.result()
+        finally:
+            state.sink = None
+            lost_wait.cancel()
+
+    async def _run_program(
+        self,
+        port: SerialPort,
+        argv: list[str],
+        answered: Answered,
+        state: _CallState,
+        *,
+        user: str | None,
+        map_crlf: bool,
+    ) -> tuple[Outcome, dict[str, Any]]:
+        settings = self.settings
+        program = argv[0]
+        port.pause_reading()
+        await port.drain()
+        try:
+            if settings.mode == "login":
+                port.set_session_mode(map_crlf=map_crlf)
+            with contextlib.suppress(OSError):
+                os.chmod(self._line.path, 0o600)
+        except OSError as exc:
+            self._log.warning("port.session_mode_failed", error=str(exc))
+        env = clean_environment(
+            {
+                "CALLER_ID": answered.call.caller_id or "none",
+                "CALLER_NAME": answered.call.caller_name,
+                "CALLED_ID": answered.call.called_id,
+                "CONNECT": answered.connect.text or answered.connect.line,
+                "DEVICE": self._line.path,
+            },
+            settings.term,
+        )
+        base = {"user": user, "program": program}
+        try:
+            session = await Session.start(argv, tty_fd=port.fd, env=env)
+        except SpawnError as exc:
+            self._log.error("call.program_failed", program=program, error=str(exc))
+            return Outcome.PROGRAM_FAILED, {**base, "detail": str(exc)}
+        self._log.info("call.program_started", program=program, pid=session.pid, user=user)
+        self._notifier.status(f"connected {answered.connect.text or 'CONNECT'} user={user or '-'} program={Path(program).name}")
+        waiter = asyncio.get_running_loop().create_task(session.wait())
+        lost_wait = asyncio.get_running_loop().create_task(state.lost.wait())
+        try:
+            done, _ = await asyncio.wait({waiter, lost_wait}, return_when=asyncio.FIRST_COMPLETED)
+            if waiter in done:
+                result = waiter.result()
+            else:
+                result = await session.stop(settings.stop_grace_s)
+        finally:
+            lost_wait.cancel()
+            if not waiter.done():
+                waiter.cancel()
+        leftovers = await session.reap_session(settings.stop_grace_s)
+        if leftovers:
+            self._log.info("call.session_reaped", processes=leftovers)
+        return self._program_outcome(result, state), {
+            **base,
+            "exit_status": result.returncode,
+            "signal": result.signal,
+        }
+
+    @staticmethod
+    def _program_outcome(result: SessionResult, state: _CallState) -> Outcome:
+        if result.stopped_by_us:
+            return Outcome.SHUTDOWN if state.lost_reason == "shutdown" else Outcome.CARRIER_LOST
+        if result.signal == signal.SIGHUP:
+            return Outcome.CARRIER_LOST  # the kernel's (or the modem's) hang-up reached the session
+        if result.signal is not None:
+            return Outcome.PROGRAM_ERROR
+        return Outcome.ANSWERED
+
+
+async def _wait_or_lost(state: _CallState, seconds: float) -> bool:
+    """Sleep ``seconds`` unless the line drops first; return whether it dropped."""
+    if seconds <= 0:
+        return state.lost.is_set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(state.lost.wait(), seconds)
+    return state.lost.is_set()
+
+
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}

@@ -1,0 +1,625 @@
+"""The answer machine: one port's life from modem init to CONNECT and back, as a pure state machine.
+
+Theory of operation
+-------------------
+The machine is sans-IO (h11's model) with time as an input (aioquic's model). The shell feeds it what
+happened — bytes from the modem (:meth:`receive_data`), the port being (re)opened (:meth:`port_opened`), a
+deadline passing (:meth:`handle_timer`), a call it took over ending (:meth:`call_finished`) — always with
+``now`` from one monotonic clock. Each input returns a list of effects that the shell carries out in order,
+and :meth:`get_timer` says when the machine next wants :meth:`handle_timer`. No sleeping, no clock reads,
+no I/O: every timeout in here can be tested by jumping ``now``.
+
+One cycle::
+
+    OPENING ──port_opened──▶ RESETTING ──DTR back up──▶ INITIALIZING ──chat OK──▶ IDLE
+                  ▲            (DTR low dtr_drop_s)        │  ▲ fail: RETRY_WAIT, force-init, again
+                  │                                        ▼  │ (init_retries times, then FAILED)
+                  │     IDLE ──RING──▶ RINGING(n) ──n == rings──▶ ANSWERING ──CONNECT──▶ CONNECTED
+                  │        ▲  ring gap: abandoned ◀──┘     (ATA)     │ NO CARRIER / timeout     │
+                  │        └────────────────────────────────────────┘ (hang up)               │
+                  └── REOPENING ◀── call_finished (the shell ran the login dialog and the program)
+
+The machine never reads the line in ``CONNECTED``: the shell owns it then (login dialog, then the handed-off
+program). Bytes that came after the CONNECT line in the same read are given to the shell as
+``Answered.trailing_data`` rather than lost.
+
+Rules this module keeps
+-----------------------
+1. Modem output is classified by *content* (:func:`classify`), whatever command is in flight: a RING that
+   arrives while ``AT`` waits for ``OK`` is a RING (python-gsmmodem's flaw, see architecture.md §2.7).
+2. The modem misbehaving is never an exception: it is a retry, a timeout, a ``Report`` or ``Fatal``.
+   :class:`LocalProtocolError` is only raised when the *shell* feeds an input the phase cannot take, and the
+   phase is left unchanged when it is raised.
+3. Every decision the machine makes is visible as an effect (``Status``, ``Report``, ``CallEnded``), because
+   the core never logs; the shell logs them, so the journal holds the whole transcript.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+
+from ._chat import ChatStep, Pause
+from ._codes import classify
+from ._effects import (
+    Answered,
+    CallEnded,
+    CallRecord,
+    Effect,
+    Fatal,
+    FatalReason,
+    FlushInput,
+    Outcome,
+    Ready,
+    Reopen,
+    Report,
+    SetDtr,
+    Status,
+    Write,
+)
+from ._errors import LocalProtocolError
+from ._events import (
+    CallerIdField,
+    CarrierReport,
+    Connect,
+    Garbage,
+    ModemEvent,
+    Ok,
+    Ring,
+    RingCadence,
+    Verdict,
+)
+from ._lines import LineSplitter
+from ._profile import Profile
+
+__all__ = ["AnswerMachine", "Phase"]
+
+
+class Phase(enum.Enum):
+    """Where the port is in its cycle."""
+
+    #: Waiting for the shell to open the device (at start).
+    OPENING = "opening"
+    #: DTR is held low so the modem hangs up and resets (mgetty's toggle-dtr).
+    RESETTING = "resetting"
+    #: Running the force-init or init chat.
+    INITIALIZING = "initializing"
+    #: An init attempt failed; waiting before the next one.
+    RETRY_WAIT = "retry-wait"
+    #: Initialised, waiting for RING.
+    IDLE = "idle"
+    #: RINGs are being counted.
+    RINGING = "ringing"
+    #: ``ATA`` sent, waiting for CONNECT.
+    ANSWERING = "answering"
+    #: The call is up and the shell owns the line.
+    CONNECTED = "connected"
+    #: Waiting for the shell to close and reopen the device after a call.
+    REOPENING = "reopening"
+    #: ``shutdown`` was called. Terminal.
+    STOPPED = "stopped"
+    #: The modem could not be initialised. Terminal.
+    FAILED = "failed"
+
+
+#: Phases in which the machine reads modem output.
+_READING = frozenset(
+    {Phase.RESETTING, Phase.INITIALIZING, Phase.RETRY_WAIT, Phase.IDLE, Phase.RINGING, Phase.ANSWERING}
+)
+
+
+class _Chat(enum.Enum):
+    FORCE_INIT = "force-init"
+    INIT = "init"
+
+
+@dataclass(slots=True)
+class _ChatRun:
+    """Progress through one chat script."""
+
+    kind: _Chat
+    steps: tuple[ChatStep, ...]
+    index: int = 0
+    expecting: str | None = None
+
+
+@dataclass(slots=True)
+class _CallInfo:
+    """What is known about the call being rung in, before it becomes a :class:`CallRecord`."""
+
+    call_id: int
+    started_at: float
+    rings: int = 0
+    distinctive: int = 0
+    caller_id: str | None = None
+    caller_name: str | None = None
+    called_id: str | None = None
+    cadence_bits: int = 0
+    cadence_count: int = 0
+
+    def record(self, outcome: Outcome, ended_at: float, **more: str | int | None) -> CallRecord:
+        return CallRecord(
+            call_id=self.call_id,
+            outcome=outcome,
+            started_at=self.started_at,
+            ended_at=ended_at,
+            rings=self.rings,
+            caller_id=self.caller_id,
+            caller_name=self.caller_name,
+            called_id=self.called_id,
+            distinctive_ring=self.distinctive,
+            **more,  # type: ignore[arg-type]
+        )
+
+
+class AnswerMachine:
+    """Drives one modem port: init, count RINGs, answer, hand over, hang up, re-init.
+
+    Args:
+        profile: the port's settings.
+        max_line: longest modem line accepted before it is discarded as garbage.
+
+    >>> from answerd.hayes import Profile
+    >>> m = AnswerMachine(Profile(toggle_dtr=False))
+    >>> [type(e).__name__ for e in m.port_opened(now=0.0)]
+    ['FlushInput', 'Status', 'Write']
+    """
+
+    def __init__(self, profile: Profile, *, max_line: int = 256) -> None:
+        self._profile = profile
+        self._phase = Phase.OPENING
+        self._max_line = max_line
+        self._splitter = LineSplitter(max_line=max_line)
+        self._connect_text: str | None = None
+        self._timer: float | None = None
+        self._chat: _ChatRun | None = None
+        self._ops: deque[bytes | Pause] = deque()
+        self._pending_command: str | None = None
+        self._attempt = 0
+        self._ready_sent = False
+        self._next_call_id = 1
+        self._call: _CallInfo | None = None
+        self._early_cid: list[CallerIdField] = []
+        self._carrier: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------------ public read-only state
+
+    @property
+    def phase(self) -> Phase:
+        """The current phase."""
+        return self._phase
+
+    @property
+    def profile(self) -> Profile:
+        """The settings in force."""
+        return self._profile
+
+    @property
+    def reading(self) -> bool:
+        """Whether the shell should feed modem output to :meth:`receive_data` now."""
+        return self._phase in _READING
+
+    def get_timer(self) -> float | None:
+        """When :meth:`handle_timer` must next be called, or ``None`` for no deadline."""
+        return self._timer
+
+    # ------------------------------------------------------------------ inputs
+
+    def set_profile(self, profile: Profile) -> None:
+        """Replace the settings (a config reload). Takes effect from the next init.
+
+        Raises:
+            LocalProtocolError: unless the machine is idle or between calls (never mid-call).
+        """
+        if self._phase not in {Phase.IDLE, Phase.OPENING, Phase.REOPENING, Phase.RETRY_WAIT}:
+            raise LocalProtocolError(f"cannot change the profile in phase {self._phase.value}")
+        self._profile = profile
+
+    def port_opened(self, now: float) -> list[Effect]:
+        """The shell has (re)opened the device: reset and initialise the modem."""
+        self._require(Phase.OPENING, Phase.REOPENING)
+        self._splitter = LineSplitter(max_line=self._max_line)
+        self._attempt = 0
+        effects: list[Effect] = []
+        if self._profile.toggle_dtr:
+            self._phase = Phase.RESETTING
+            self._timer = now + self._profile.dtr_drop_s
+            effects += [SetDtr(high=False), Status(text="resetting modem (DTR low)")]
+            return effects
+        return effects + self._begin_attempt(now)
+
+    def receive_data(self, data: bytes, now: float) -> list[Effect]:
+        """Bytes the modem sent.
+
+        Raises:
+            LocalProtocolError: in a phase where the machine does not read the line (check :attr:`reading`).
+        """
+        if self._phase not in _READING:
+            raise LocalProtocolError(f"receive_data in phase {self._phase.value}: the machine is not reading")
+        self._splitter.receive_data(data)
+        effects: list[Effect] = []
+        while self._phase in _READING:
+            item = self._splitter.next_line()
+            if item is None:
+                break
+            if isinstance(item, Garbage):
+                effects.append(Report(event="modem.garbage", fields=(("dropped", item.dropped),), level="warning"))
+                continue
+            event = classify(item, pending=self._pending_command)
+            effects.append(
+                Report(event="modem.line", fields=(("line", item), ("kind", type(event).__name__)), level="debug")
+            )
+            effects += self._on_event(event, now)
+        return effects
+
+    def handle_timer(self, now: float) -> list[Effect]:
+        """A deadline from :meth:`get_timer` has come (calling early does nothing)."""
+        if self._timer is None or now < self._timer:
+            return []
+        self._timer = None
+        match self._phase:
+            case Phase.RESETTING:
+                return [SetDtr(high=True), *self._begin_attempt(now)]
+            case Phase.INITIALIZING:
+                if self._ops:  # a pause inside a send string is over
+                    return self._run_ops(now)
+                assert self._chat is not None
+                waited = self._chat.expecting or ""
+                return self._chat_failed(f"no {waited!r} within {self._profile.chat_timeout_s:g} s", now)
+            case Phase.RETRY_WAIT:
+                return self._start_chat(_Chat.FORCE_INIT, now)
+            case Phase.RINGING:
+                return self._end_unanswered(Outcome.ABANDONED, "the phone stopped ringing", now)
+            case Phase.ANSWERING:
+                # Any character aborts a modem's answer attempt; the reopen then drops DTR for good measure.
+                detail = f"no CONNECT within {self._profile.answer_timeout_s:g} s of {self._profile.answer_command}"
+                return [Write(data=b"\r"), *self._hang_up(Outcome.ANSWER_TIMEOUT, detail, now)]
+            case _:
+                return []
+
+    def port_lost(self, now: float) -> list[Effect]:
+        """The device returned EOF or EIO while the machine was reading it (hung up, unplugged)."""
+        if self._phase not in _READING:
+            raise LocalProtocolError(f"port_lost in phase {self._phase.value}")
+        effects: list[Effect] = [Report(event="port.lost", level="warning")]
+        if self._call is not None:
+            effects += self._finish_call(self._call.record(Outcome.CARRIER_LOST, now, detail="port hung up"))
+        self._phase = Phase.REOPENING
+        self._timer = None
+        self._chat = None
+        self._ops.clear()
+        return [*effects, Status(text="port lost, reopening"), Reopen()]
+
+    def call_finished(
+        self,
+        now: float,
+        *,
+        outcome: Outcome,
+        user: str | None = None,
+        program: str | None = None,
+        exit_status: int | None = None,
+        signal: int | None = None,
+        detail: str | None = None,
+    ) -> list[Effect]:
+        """The shell's part of a connected call is over: hang up and get ready for the next one."""
+        self._require(Phase.CONNECTED)
+        assert self._call is not None
+        connect = self._connect_text
+        record = self._call.record(
+            outcome,
+            now,
+            connect=connect,
+            user=user,
+            program=program,
+            exit_status=exit_status,
+            signal=signal,
+            detail=detail,
+        )
+        effects = self._finish_call(record)
+        self._phase = Phase.REOPENING
+        return [*effects, Status(text="hanging up"), Reopen()]
+
+    def shutdown(self, now: float) -> list[Effect]:
+        """Stop for good. A call still being rung in or answered is recorded as ended by shutdown.
+
+        A connected call must be finished by the shell first (:meth:`call_finished`), because only the shell
+        knows the program's exit status.
+        """
+        if self._phase is Phase.CONNECTED:
+            raise LocalProtocolError("shutdown while connected: call call_finished first")
+        effects: list[Effect] = []
+        if self._call is not None:
+            effects += self._finish_call(self._call.record(Outcome.SHUTDOWN, now, detail="answerd stopping"))
+        self._phase = Phase.STOPPED
+        self._timer = None
+        self._chat = None
+        self._ops.clear()
+        return [*effects, Status(text="stopping")]
+
+    # ------------------------------------------------------------------ init chats
+
+    def _begin_attempt(self, now: float) -> list[Effect]:
+        """First attempt: the init chat straight away. Later ones go through RETRY_WAIT and force-init."""
+        self._attempt += 1
+        return [FlushInput(), *self._start_chat(_Chat.INIT, now)]
+
+    def _start_chat(self, kind: _Chat, now: float) -> list[Effect]:
+        steps = self._profile.init_chat if kind is _Chat.INIT else self._profile.force_init_chat
+        self._phase = Phase.INITIALIZING
+        self._chat = _ChatRun(kind=kind, steps=steps)
+        self._ops.clear()
+        effects: list[Effect] = []
+        if kind is _Chat.INIT:
+            text = "initialising modem" if self._attempt == 1 else f"initialising modem, attempt {self._attempt}"
+            effects.append(Status(text=text))
+        return effects + self._enter_step(now)
+
+    def _enter_step(self, now: float) -> list[Effect]:
+        """Start the current step: send at once if it expects nothing, else wait for its expect string."""
+        chat = self._chat
+        assert chat is not None
+        if chat.index >= len(chat.steps):
+            return self._chat_done(now)
+        step = chat.steps[chat.index]
+        if step.expect:
+            chat.expecting = step.expect
+            self._timer = now + self._profile.chat_timeout_s
+            return []
+        return self._send_step(step, now)
+
+    def _send_step(self, step: ChatStep, now: float) -> list[Effect]:
+        chat = self._chat
+        assert chat is not None
+        chat.expecting = None
+        self._ops.extend(step.send)
+        if step.command is not None:
+            self._pending_command = step.command
+        chat.index += 1
+        return self._run_ops(now)
+
+    def _run_ops(self, now: float) -> list[Effect]:
+        """Write queued bytes until a pause; after the last one move on to the next step."""
+        effects: list[Effect] = []
+        while self._ops:
+            op = self._ops.popleft()
+            if isinstance(op, Pause):
+                self._timer = now + op.seconds
+                return effects
+            effects.append(Write(data=op))
+        return effects + self._enter_step(now)
+
+    def _chat_done(self, now: float) -> list[Effect]:
+        chat = self._chat
+        assert chat is not None
+        self._chat = None
+        self._timer = None
+        if chat.kind is _Chat.FORCE_INIT:
+            return self._start_chat(_Chat.INIT, now)
+        self._pending_command = None
+        effects: list[Effect] = [
+            Report(event="modem.init.ok", fields=(("attempt", self._attempt),)),
+        ]
+        if not self._ready_sent:
+            self._ready_sent = True
+            effects.append(Ready())
+        return effects + self._enter_idle()
+
+    def _chat_failed(self, why: str, now: float) -> list[Effect]:
+        chat = self._chat
+        assert chat is not None
+        self._chat = None
+        self._ops.clear()
+        self._timer = None
+        if chat.kind is _Chat.FORCE_INIT:
+            # A modem that was not stuck online says nothing useful to +++; go on with the real init.
+            report = Report(event="modem.force_init.failed", fields=(("reason", why),), level="debug")
+            return [report, *self._start_chat(_Chat.INIT, now)]
+        fields: tuple[tuple[str, str | int | float | None], ...] = (
+            ("attempt", self._attempt),
+            ("of", self._profile.init_retries),
+            ("reason", why),
+        )
+        if self._attempt >= self._profile.init_retries:
+            self._phase = Phase.FAILED
+            detail = f"modem did not initialise after {self._attempt} attempts: {why}"
+            return [
+                Report(event="modem.init.failed", fields=fields, level="error"),
+                Status(text="modem not responding, giving up"),
+                Fatal(reason=FatalReason.MODEM_INIT_FAILED, detail=detail),
+            ]
+        backoff = min(self._profile.retry_backoff_s * 2 ** (self._attempt - 1), self._profile.retry_backoff_max_s)
+        self._attempt += 1
+        self._phase = Phase.RETRY_WAIT
+        self._timer = now + backoff
+        return [
+            Report(event="modem.init.retry", fields=(*fields, ("backoff_s", backoff)), level="warning"),
+            Status(text=f"modem not responding, retry {self._attempt - 1}"),
+        ]
+
+    # ------------------------------------------------------------------ events
+
+    def _on_event(self, event: ModemEvent, now: float) -> list[Effect]:
+        match self._phase:
+            case Phase.INITIALIZING:
+                return self._on_event_initializing(event, now)
+            case Phase.IDLE | Phase.RINGING:
+                return self._on_event_waiting(event, now)
+            case Phase.ANSWERING:
+                return self._on_event_answering(event, now)
+            case _:
+                # RESETTING / RETRY_WAIT: the modem may still chatter (NO CARRIER after DTR drop); ignore it.
+                return []
+
+    def _on_event_initializing(self, event: ModemEvent, now: float) -> list[Effect]:
+        chat = self._chat
+        assert chat is not None
+        if isinstance(event, Ring):
+            return [Report(event="call.ring.ignored", fields=(("reason", "modem not initialised yet"),))]
+        line = getattr(event, "line", "")
+        if chat.expecting is not None and chat.expecting in line:
+            self._timer = None
+            return self._send_step(chat.steps[chat.index], now)
+        if isinstance(event, Verdict) and event.code in self._profile.abort_codes:
+            command = self._pending_command or "the chat"
+            return self._chat_failed(f"modem answered {event.code} to {command}", now)
+        return []
+
+    def _on_event_waiting(self, event: ModemEvent, now: float) -> list[Effect]:
+        match event:
+            case Ring():
+                return self._on_ring(event, now)
+            case RingCadence():
+                call = self._call_or_new(now)
+                bit = 1 if call.cadence_count == 0 or event.duration_ds > 9 else 0
+                call.cadence_bits = (call.cadence_bits << 1) | bit
+                call.cadence_count += 1
+                return []
+            case CallerIdField():
+                if self._call is None:
+                    self._early_cid.append(event)
+                    return []
+                self._apply_cid(self._call, event)
+                return [Report(event="call.caller_id", fields=((event.key, event.value),))]
+            case Connect():
+                # The modem answered by itself (S0 > 0, or a collision with our count): take the call.
+                call = self._call_or_new(now)
+                report = Report(event="call.auto_answered", fields=(("rings", call.rings),), level="warning")
+                return [report, *self._connected(event, now)]
+            case _:
+                return []
+
+    def _on_ring(self, ring: Ring, now: float) -> list[Effect]:
+        call = self._call_or_new(now)
+        call.rings += 1
+        if ring.caller:
+            call.caller_id = ring.caller
+        if ring.called:
+            call.called_id = ring.called
+        if call.cadence_count:
+            call.distinctive = call.cadence_bits
+            call.cadence_bits = call.cadence_count = 0
+        elif ring.distinctive:
+            call.distinctive = ring.distinctive
+        self._phase = Phase.RINGING
+        effects: list[Effect] = [
+            Report(
+                event="call.ring",
+                fields=(
+                    ("ring", call.rings),
+                    ("of", self._profile.rings),
+                    ("caller_id", call.caller_id),
+                    ("distinctive", call.distinctive),
+                ),
+            )
+        ]
+        caller = f" caller={call.caller_id}" if call.caller_id else ""
+        if call.rings >= self._profile.rings:
+            self._phase = Phase.ANSWERING
+            self._timer = now + self._profile.answer_timeout_s
+            self._pending_command = self._profile.answer_command
+            self._carrier = []
+            effects += [
+                Status(text=f"answering{caller}"),
+                Write(data=self._profile.answer_command.encode("ascii") + b"\r"),
+            ]
+        else:
+            self._timer = now + self._profile.ring_gap_s
+            effects.append(Status(text=f"ringing {call.rings}/{self._profile.rings}{caller}"))
+        return effects
+
+    def _on_event_answering(self, event: ModemEvent, now: float) -> list[Effect]:
+        match event:
+            case Connect():
+                return self._connected(event, now)
+            case CarrierReport():
+                self._carrier.append((event.key, event.value))
+                return []
+            case CallerIdField():
+                assert self._call is not None
+                self._apply_cid(self._call, event)
+                return []
+            case Verdict():
+                return self._hang_up(Outcome.NO_CONNECT, f"modem answered {event.code}", now)
+            case Ok():
+                # Some modems say OK when ATA is aborted; the call did not connect.
+                return self._hang_up(Outcome.NO_CONNECT, "modem answered OK instead of CONNECT", now)
+            case _:
+                return []
+
+    def _connected(self, connect: Connect, now: float) -> list[Effect]:
+        call = self._call
+        assert call is not None
+        self._phase = Phase.CONNECTED
+        self._timer = None
+        self._pending_command = None
+        self._connect_text = connect.text or connect.line
+        trailing = self._splitter.take_rest()
+        record = call.record(Outcome.ANSWERED, now, connect=self._connect_text)
+        detail = "/".join(v for _, v in self._carrier)
+        text = f"connected {self._connect_text}" + (f" ({detail})" if detail else "")
+        if call.caller_id:
+            text += f" caller={call.caller_id}"
+        return [
+            Report(
+                event="call.connected",
+                fields=(("connect", self._connect_text), ("rings", call.rings), ("trailing_bytes", len(trailing))),
+            ),
+            Status(text=text),
+            Answered(connect=connect, call=record, trailing_data=trailing, carrier_details=tuple(self._carrier)),
+        ]
+
+    # ------------------------------------------------------------------ call bookkeeping
+
+    def _call_or_new(self, now: float) -> _CallInfo:
+        if self._call is None:
+            self._call = _CallInfo(call_id=self._next_call_id, started_at=now)
+            self._next_call_id += 1
+            self._connect_text = None
+            for cid in self._early_cid:
+                self._apply_cid(self._call, cid)
+            self._early_cid.clear()
+        return self._call
+
+    @staticmethod
+    def _apply_cid(call: _CallInfo, field: CallerIdField) -> None:
+        match field.key:
+            case "number":
+                call.caller_id = field.value
+            case "name":
+                call.caller_name = field.value
+            case "called":
+                call.called_id = field.value
+            case _:
+                pass
+
+    def _finish_call(self, record: CallRecord) -> list[Effect]:
+        self._call = None
+        self._early_cid.clear()
+        return [CallEnded(record=record)]
+
+    def _end_unanswered(self, outcome: Outcome, detail: str, now: float) -> list[Effect]:
+        """The call ended before it was answered; the modem is still initialised, so go straight to IDLE."""
+        assert self._call is not None
+        effects = self._finish_call(self._call.record(outcome, now, detail=detail))
+        return effects + self._enter_idle()
+
+    def _hang_up(self, outcome: Outcome, detail: str, now: float) -> list[Effect]:
+        """An answer attempt failed: record the call, then reopen (DTR drop) and re-initialise."""
+        assert self._call is not None
+        record = self._call.record(outcome, now, detail=detail)
+        effects = self._finish_call(record)
+        self._phase = Phase.REOPENING
+        self._timer = None
+        self._pending_command = None
+        return [*effects, Status(text="hanging up"), Reopen()]
+
+    def _enter_idle(self) -> list[Effect]:
+        self._phase = Phase.IDLE
+        self._timer = None
+        return [Status(text="waiting for RING")]
+
+    def _require(self, *phases: Phase) -> None:
+        if self._phase not in phases:
+            allowed = ", ".join(p.value for p in phases)
+            raise LocalProtocolError(f"input not allowed in phase {self._phase.value} (only in {allowed})")

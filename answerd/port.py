@@ -1,0 +1,400 @@
+"""The serial port: open the device afresh for every cycle, set termios ourselves, modem lines behind an interface.
+
+Why each choice (facts in ../shared/design/architecture.md §3):
+
+* **Open afresh for every call.** A hang-up (DCD drop with CLOCAL clear, or ``login``'s ``vhangup()``)
+  leaves *every* open file on the tty hung up: reads return EOF, ioctls fail with EIO. So after each call
+  the device is closed and opened again by path; the path may be a symlink that moved (USB re-enumeration,
+  ``/dev/serial/by-path/...``), which is why it is resolved at every open, never cached.
+* **termios set explicitly.** pyserial opens with ``O_NOCTTY|O_NONBLOCK``, makes the line raw and sets
+  ``CLOCAL``, but never touches ``HUPCL``. answerd wants raw 8N1 at a fixed speed, RTS/CTS per config,
+  ``HUPCL`` (closing drops DTR, so the modem hangs up even if answerd dies), and ``CLOCAL`` only while idle:
+  after CONNECT it is cleared so that a carrier drop hangs the tty up (mgetty does the same).
+* **Modem control lines behind an interface.** A pty (and a 3-wire cable) has no DTR/DCD: ``TIOCMGET``
+  fails with ENOTTY. :class:`TiocmLines` uses the real ioctls; :class:`NoLines` lowers "DTR" by setting
+  the speed to B0, which POSIX defines as "hang up" and which the simulated modem watches for. ``auto``
+  tries the ioctls and falls back to ``none`` with one warning.
+* **Never block the loop on close.** ``tcdrain`` can wait forever after a carrier loss with RTS/CTS (CTS
+  stays low), and pyserial-asyncio drains on close. So output is discarded (``TCOFLUSH``) before closing,
+  and the close runs in an executor under a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import errno
+import fcntl
+import os
+import stat
+import struct
+import termios
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import serial
+import serial_asyncio
+
+__all__ = [
+    "LineSettings",
+    "ModemControl",
+    "ModemLines",
+    "NoLines",
+    "PortOpenError",
+    "SerialPort",
+    "TiocmLines",
+]
+
+_SPEEDS = {
+    300: termios.B300,
+    600: termios.B600,
+    1200: termios.B1200,
+    2400: termios.B2400,
+    4800: termios.B4800,
+    9600: termios.B9600,
+    19200: termios.B19200,
+    38400: termios.B38400,
+    57600: termios.B57600,
+    115200: termios.B115200,
+    230400: termios.B230400,
+    460800: termios.B460800,
+    921600: termios.B921600,
+}
+# termios index names, for readability
+_IFLAG, _OFLAG, _CFLAG, _LFLAG, _ISPEED, _OSPEED, _CC = range(7)
+
+
+class PortOpenError(Exception):
+    """The device could not be opened or set up. ``errno`` is kept to tell "missing" from "busy"."""
+
+    def __init__(self, path: str, message: str, err: int | None = None) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.errno = err
+
+
+class ModemControl(enum.Enum):
+    """Which modem-control implementation to use."""
+
+    AUTO = "auto"
+    TIOCM = "tiocm"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineSettings:
+    """How to open and set up the device."""
+
+    path: str
+    speed: int = 38400
+    rtscts: bool = True
+    modem_control: ModemControl = ModemControl.AUTO
+    close_timeout_s: float = 5.0
+
+
+class ModemLines(Protocol):
+    """DTR out, DCD in. Implementations may not have real lines (``carrier()`` then returns ``None``)."""
+
+    kind: str
+
+    def set_dtr(self, high: bool) -> None:
+        """Raise or lower DTR (on a line without it: speed B0 and back)."""
+
+    def carrier(self) -> bool | None:
+        """DCD: ``True``/``False``, or ``None`` where the line has no DCD to read."""
+
+
+class TiocmLines:
+    """Real modem-control lines through TIOCMGET / TIOCMBIS / TIOCMBIC."""
+
+    kind = "tiocm"
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def set_dtr(self, high: bool) -> None:
+        """Raise or lower DTR."""
+        request = termios.TIOCMBIS if high else termios.TIOCMBIC
+        fcntl.ioctl(self._fd, request, struct.pack("I", termios.TIOCM_DTR))
+
+    def carrier(self) -> bool | None:
+        """DCD from TIOCMGET. EIO (the tty was hung up) reads as "no carrier"."""
+        try:
+            bits = struct.unpack("I", fcntl.ioctl(self._fd, termios.TIOCMGET, struct.pack("I", 0)))[0]
+        except OSError as exc:
+            if exc.errno == errno.EIO:
+                return False
+            raise
+        return bool(bits & termios.TIOCM_CAR)
+
+    @staticmethod
+    def supported(fd: int) -> bool:
+        """Whether the device answers TIOCMGET (a pty or a plain file does not)."""
+        try:
+            fcntl.ioctl(fd, termios.TIOCMGET, struct.pack("I", 0))
+        except OSError as exc:
+            if exc.errno in (errno.ENOTTY, errno.EINVAL, errno.ENOTSUP):
+                return False
+            raise
+        return True
+
+
+class NoLines:
+    """A line without modem control: "DTR low" is speed B0 (POSIX hang-up); no carrier to read."""
+
+    kind = "none"
+
+    def __init__(self, fd: int, speed: int) -> None:
+        self._fd = fd
+        self._speed = _SPEEDS[speed]
+
+    def set_dtr(self, high: bool) -> None:
+        """Set speed B0 to drop "DTR", restore the configured speed to raise it."""
+        attrs = termios.tcgetattr(self._fd)
+        attrs[_ISPEED] = attrs[_OSPEED] = self._speed if high else termios.B0
+        termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
+
+    def carrier(self) -> bool | None:
+        """Unknown: there is no DCD line."""
+        return None
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, on_data: Callable[[bytes], None], on_lost: Callable[[Exception | None], None]) -> None:
+        self._on_data = on_data
+        self._on_lost = on_lost
+        self.closed = asyncio.get_running_loop().create_future()
+        #: Set by :meth:`SerialPort.close`: the coming connection_lost is ours, not a hang-up.
+        self.close_requested = False
+
+    def data_received(self, data: bytes) -> None:
+        self._on_data(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if not self.close_requested:
+            self._on_lost(exc)
+
+
+class SerialPort:
+    """One open of the modem device, read through pyserial-asyncio.
+
+    Use :meth:`open`; then ``write``, ``lines``, the termios helpers, and :meth:`close`. ``on_data`` gets
+    every chunk read; ``on_lost`` is called once if the device hangs up or vanishes while open (not when
+    :meth:`close` is called).
+    """
+
+    def __init__(
+        self,
+        settings: LineSettings,
+        ser: serial.Serial,
+        transport: serial_asyncio.SerialTransport,
+        protocol: _Protocol,
+        lines: ModemLines,
+    ) -> None:
+        self.settings = settings
+        self._serial = ser
+        self._transport = transport
+        self._protocol = protocol
+        self.lines = lines
+        self.fd: int = ser.fd
+        self._closing = False
+
+    @classmethod
+    async def open(
+        cls,
+        settings: LineSettings,
+        *,
+        on_data: Callable[[bytes], None],
+        on_lost: Callable[[Exception | None], None],
+        on_fallback: Callable[[str], None] | None = None,
+    ) -> SerialPort:
+        """Open ``settings.path`` and set it up for talking to the modem (raw, CLOCAL, HUPCL).
+
+        Args:
+            on_fallback: called with a reason when ``auto`` modem control falls back to ``none``.
+
+        Raises:
+            PortOpenError: the device is missing, busy, not a tty, or refuses the requested setup.
+        """
+        loop = asyncio.get_running_loop()
+        ser = await loop.run_in_executor(None, _open_serial, settings)
+        try:
+            lines = _choose_lines(ser.fd, settings, on_fallback)
+            _set_command_mode(ser.fd, settings)
+            termios.tcflush(ser.fd, termios.TCIOFLUSH)
+        except (OSError, termios.error) as exc:
+            ser.close()
+            raise PortOpenError(settings.path, f"cannot set up the line: {exc}", _errno_of(exc)) from None
+        protocol = _Protocol(on_data, on_lost)
+        transport, _ = await serial_asyncio.connection_for_serial(loop, lambda: protocol, ser)
+        return cls(settings, ser, transport, protocol, lines)
+
+    # ------------------------------------------------------------------ data
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the modem (non-blocking; pyserial-asyncio writes them as the tty accepts)."""
+        self._transport.write(data)
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Wait until what was written has left answerd's buffer and the kernel's output queue."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self._transport.get_write_buffer_size() and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        # tcdrain in a thread with a timeout: it can block forever when CTS is held low.
+        with contextlib.suppress(TimeoutError, termios.error, OSError):
+            await asyncio.wait_for(loop.run_in_executor(None, termios.tcdrain, self.fd), max(0.1, deadline - loop.time()))
+
+    def pause_reading(self) -> None:
+        """Stop reading the tty: from now on it belongs to the handed-off program."""
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read the tty again."""
+        self._transport.resume_reading()
+
+    def flush_input(self) -> None:
+        """Discard bytes received but not read."""
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcflush(self.fd, termios.TCIFLUSH)
+
+    # ------------------------------------------------------------------ termios for the phases of a call
+
+    def set_carrier_sensitive(self, sensitive: bool) -> None:
+        """Clear CLOCAL (a carrier drop hangs the tty up and SIGHUPs its session) or set it (ignore DCD)."""
+        attrs = termios.tcgetattr(self.fd)
+        if sensitive:
+            attrs[_CFLAG] &= ~termios.CLOCAL
+        else:
+            attrs[_CFLAG] |= termios.CLOCAL
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+
+    def set_session_mode(self, *, map_crlf: bool) -> None:
+        """A sane cooked mode for a terminal session (``stty sane``), with CR mapping as the user's terminal needs.
+
+        Args:
+            map_crlf: the user ended the name with CR, so map input CR to NL and output NL to CR NL
+                (mgetty's rule); with LF, the terminal does its own line ends.
+        """
+        attrs = termios.tcgetattr(self.fd)
+        iflag = termios.BRKINT | termios.IMAXBEL
+        oflag = termios.OPOST
+        if map_crlf:
+            iflag |= termios.ICRNL
+            oflag |= termios.ONLCR
+        attrs[_IFLAG] = iflag
+        attrs[_OFLAG] = oflag
+        attrs[_LFLAG] = (
+            termios.ISIG | termios.ICANON | termios.ECHO | termios.ECHOE | termios.ECHOK
+            | termios.IEXTEN | termios.ECHOCTL | termios.ECHOKE
+        )
+        cc = list(attrs[_CC])
+        cc[termios.VINTR] = b"\x03"
+        cc[termios.VQUIT] = b"\x1c"
+        cc[termios.VERASE] = b"\x7f"
+        cc[termios.VKILL] = b"\x15"
+        cc[termios.VEOF] = b"\x04"
+        cc[termios.VSUSP] = b"\x1a"
+        cc[termios.VMIN] = 1
+        cc[termios.VTIME] = 0
+        attrs[_CC] = cc
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, attrs)
+
+    def set_raw_mode(self) -> None:
+        """Back to raw (for a direct program that wants the bytes as they come)."""
+        _set_raw(self.fd)
+
+    # ------------------------------------------------------------------ close
+
+    async def close(self) -> None:
+        """Discard unsent output, close without draining, never longer than ``close_timeout_s``."""
+        if self._closing:
+            return
+        self._closing = True
+        self._protocol.close_requested = True
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcflush(self.fd, termios.TCOFLUSH)
+        # abort(): no graceful drain of our buffer. pyserial-asyncio then calls tcdrain (instant: the
+        # kernel queue was just flushed) and close() on the loop.
+        self._transport.abort()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._protocol.closed), self.settings.close_timeout_s)
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    if isinstance(exc, OSError):
+        return exc.errno
+    if isinstance(exc, termios.error) and exc.args and isinstance(exc.args[0], int):
+        return exc.args[0]
+    return None
+
+
+def _open_serial(settings: LineSettings) -> serial.Serial:
+    """Open the device with pyserial (blocking; runs in an executor)."""
+    path = settings.path
+    try:
+        st = os.stat(path)  # follows a symlink: resolved afresh at every open
+    except FileNotFoundError:
+        raise PortOpenError(path, "no such device", errno.ENOENT) from None
+    except OSError as exc:
+        raise PortOpenError(path, exc.strerror or str(exc), exc.errno) from None
+    if not stat.S_ISCHR(st.st_mode):
+        raise PortOpenError(path, "not a character device (a serial port or pty)", errno.ENOTTY)
+    ser = serial.Serial()
+    ser.port = path
+    ser.baudrate = settings.speed
+    ser.rtscts = settings.rtscts
+    ser.timeout = 0
+    ser.write_timeout = 0
+    ser.exclusive = True
+    ser.dsrdtr = False
+    try:
+        ser.open()
+    except serial.SerialException as exc:
+        err = exc.errno if isinstance(exc.errno, int) else None
+        if err in (errno.EAGAIN, errno.EWOULDBLOCK):
+            raise PortOpenError(path, "device is in use by another answerd (flock)", errno.EBUSY) from None
+        raise PortOpenError(path, f"cannot open: {exc.strerror or exc}", err) from None
+    return ser
+
+
+def _choose_lines(fd: int, settings: LineSettings, on_fallback: Callable[[str], None] | None) -> ModemLines:
+    if settings.modem_control is ModemControl.NONE:
+        return NoLines(fd, settings.speed)
+    if TiocmLines.supported(fd):
+        return TiocmLines(fd)
+    if settings.modem_control is ModemControl.TIOCM:
+        raise PortOpenError(settings.path, "modem_control = 'tiocm' but the device has no modem control lines", errno.ENOTTY)
+    if on_fallback is not None:
+        on_fallback("the device refuses TIOCMGET (a pty or a 3-wire line): using modem_control = 'none'")
+    return NoLines(fd, settings.speed)
+
+
+def _set_raw(fd: int) -> None:
+    attrs = termios.tcgetattr(fd)
+    attrs[_IFLAG] = 0
+    attrs[_OFLAG] = 0
+    attrs[_LFLAG] = 0
+    cc = list(attrs[_CC])
+    cc[termios.VMIN] = 1
+    cc[termios.VTIME] = 0
+    attrs[_CC] = cc
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def _set_command_mode(fd: int, settings: LineSettings) -> None:
+    """Raw 8N1 at the fixed speed, CLOCAL (ignore DCD while idle), HUPCL, RTS/CTS per config."""
+    attrs = termios.tcgetattr(fd)
+    cflag = attrs[_CFLAG]
+    cflag &= ~(termios.CSIZE | termios.PARENB | termios.CSTOPB | termios.CRTSCTS)
+    cflag |= termios.CS8 | termios.CREAD | termios.CLOCAL | termios.HUPCL
+    if settings.rtscts:
+        cflag |= termios.CRTSCTS
+    attrs[_CFLAG] = cflag
+    attrs[_ISPEED] = attrs[_OSPEED] = _SPEEDS[settings.speed]
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    _set_raw(fd)

@@ -1,0 +1,178 @@
+"""The handed-off program (login, pppd, a BBS): start it on the tty, supervise it, end it cleanly.
+
+answerd stays the parent instead of exec'ing away (mgetty execs, so under systemd a normal pppd hang-up,
+exit 16, shows up as a unit failure). Staying the parent lets answerd log the outcome, hang up, reopen and
+re-initialise the modem, and keep talking to systemd while a call is up.
+
+How the child is started, and why:
+
+* argv only, never a shell. The program is an absolute path from the config; placeholders were expanded
+  into whole argv elements by the caller.
+* ``setsid --ctty`` (util-linux) makes the child a session leader with the tty as its controlling
+  terminal, so the kernel's hang-up (SIGHUP on carrier loss) reaches it. Doing this in Python needs
+  ``preexec_fn``, which is unsafe in a process with threads (pyserial-asyncio uses an executor). The child is
+  not a process-group leader, so setsid does not fork: the pid we hold is the program's.
+* fds 0, 1 and 2 are the tty; nothing else is inherited (``close_fds``).
+* a clean environment: only what the call provides (``CALLER_ID``, ``CONNECT``, ...), a fixed ``PATH`` and
+  ``TERM``. Nothing of answerd's own leaks through, in particular not ``NOTIFY_SOCKET``, ``WATCHDOG_*`` or
+  ``JOURNAL_STREAM``, which belong to answerd's unit and would let a child speak for the service.
+
+The child inherits the unit's sandbox: pppd needs ``CAP_NET_ADMIN``, ``/dev/ppp`` and ``/etc/ppp``, and
+login needs to write utmp and change the tty's owner; the unit's hardening is chosen not to break them.
+
+Ending a session: the whole session (every process whose session id is the child's pid) gets SIGHUP and
+SIGCONT, as a real hang-up does; what is still alive after the grace time gets SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Session", "SessionResult", "SpawnError", "clean_environment", "session_members"]
+
+#: PATH for handed-off programs: the usual system one, never the daemon's.
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class SpawnError(Exception):
+    """The program could not be started (missing, not executable, setsid missing)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionResult:
+    """How the program ended.
+
+    Args:
+        returncode: exit status, or ``None`` if it died by a signal.
+        signal: the signal that killed it, or ``None``.
+        stopped_by_us: answerd ended it (carrier loss seen by answerd, shutdown), not the program itself.
+    """
+
+    pid: int
+    returncode: int | None
+    signal: int | None
+    duration_s: float
+    stopped_by_us: bool
+
+
+def clean_environment(call_vars: Mapping[str, str | None], term: str | None) -> dict[str, str]:
+    """The child's whole environment: PATH, TERM and the call's variables whose value is known."""
+    env = {"PATH": SAFE_PATH}
+    if term:
+        env["TERM"] = term
+    for key, value in call_vars.items():
+        if value is not None:
+            env[key] = value
+    return env
+
+
+def session_members(sid: int, proc: Path = Path("/proc")) -> list[int]:
+    """Pids of every process in session ``sid`` (from /proc/PID/stat field 6)."""
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 3 and int(fields[3]) == sid:
+            members.append(int(entry.name))
+    return members
+
+
+def _signal_session(sid: int, signals: tuple[int, ...]) -> int:
+    """Send ``signals`` to every process of session ``sid``; return how many processes were found."""
+    pids = session_members(sid)
+    for pid in pids:
+        for sig in signals:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+    return len(pids)
+
+
+class Session:
+    """A running handed-off program. Create with :meth:`start`."""
+
+    def __init__(self, process: asyncio.subprocess.Process, started_at: float) -> None:
+        self._process = process
+        self._started_at = started_at
+        self._stopped_by_us = False
+        self.pid: int = process.pid
+
+    @classmethod
+    async def start(cls, argv: list[str], *, tty_fd: int, env: Mapping[str, str]) -> Session:
+        """Start ``argv`` as a new session with the tty as controlling terminal and fds 0-2.
+
+        Raises:
+            SpawnError: the program or ``setsid`` cannot be executed.
+        """
+        setsid = shutil.which("setsid", path="/usr/bin:/bin")
+        if setsid is None:
+            raise SpawnError("setsid (util-linux) not found in /usr/bin or /bin")
+        program = argv[0]
+        if not os.access(program, os.X_OK):
+            raise SpawnError(f"{program}: not found or not executable")
+        loop = asyncio.get_running_loop()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                setsid,
+                "--ctty",
+                "--",
+                *argv,
+                stdin=tty_fd,
+                stdout=tty_fd,
+                stderr=tty_fd,
+                env=dict(env),
+                cwd="/",
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise SpawnError(f"cannot start {program}: {exc.strerror or exc}") from None
+        return cls(process, loop.time())
+
+    async def wait(self) -> SessionResult:
+        """Wait for the program to end by itself (or by :meth:`stop`)."""
+        rc = await self._process.wait()
+        return self._result(rc)
+
+    async def stop(self, grace_s: float) -> SessionResult:
+        """End the whole session as a hang-up would: SIGHUP, then SIGTERM, then SIGKILL."""
+        self._stopped_by_us = self._process.returncode is None
+        for signals in ((signal.SIGHUP, signal.SIGCONT), (signal.SIGTERM, signal.SIGCONT), (signal.SIGKILL,)):
+            if self._process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.send_signal(signals[0])
+            _signal_session(self.pid, signals)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._process.wait(), grace_s)
+            if self._process.returncode is not None and not session_members(self.pid):
+                break
+        rc = await self._process.wait()
+        return self._result(rc)
+
+    async def reap_session(self, grace_s: float) -> int:
+        """After the program ended: hang up what it left behind in its session; return how many there were."""
+        left = session_members(self.pid)
+        if left:
+            await self.stop(grace_s)
+        return len(left)
+
+    def _result(self, rc: int) -> SessionResult:
+        duration = asyncio.get_running_loop().time() - self._started_at
+        return SessionResult(
+            pid=self.pid,
+            returncode=rc if rc >= 0 else None,
+            signal=-rc if rc < 0 else None,
+            duration_s=duration,
+            stopped_by_us=self._stopped_by_us,
+        )
