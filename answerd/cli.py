@@ -65,7 +65,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--log-level", choices=["debug", "info", "warning", "error"], help="override log_level from the file"
     )
     run.add_argument(
-        "--log-format", choices=["console", "json"], default="console", help="log output format (default console)"
+        "--log-format",
+        choices=["console", "json"],
+        default="console",
+        help="log output format (default console)",
     )
 
     check = sub.add_parser(

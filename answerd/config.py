@@ -58,7 +58,9 @@ def _check_program(argv: list[str]) -> list[str]:
     if not argv:
         raise ValueError("the program argv must not be empty")
     if not argv[0].startswith("/"):
-        raise ValueError(f"the program must be an absolute path (got {argv[0]!r}); no shell is used to find it")
+        raise ValueError(
+            f"the program must be an absolute path (got {argv[0]!r}); no shell is used to find it"
+        )
     if "{" in argv[0]:
         raise ValueError("the program path itself cannot contain a placeholder")
     for element in argv:
@@ -224,7 +226,11 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>") -> Config:
     """
     errors: list[str] = []
     top_known = {"log_level", "defaults", "ports"}
-    errors += [f"{key}: unknown top-level key (known: defaults, ports, log_level)" for key in data if key not in top_known]
+    errors += [
+        f"{key}: unknown top-level key (known: defaults, ports, log_level)"
+        for key in data
+        if key not in top_known
+    ]
     raw_defaults = data.get("defaults", {})
     raw_ports = data.get("ports", {})
     if not isinstance(raw_defaults, dict):
@@ -241,7 +247,9 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>") -> Config:
     ports: dict[str, PortSettings] = {}
     for name, table in raw_ports.items():
         if not _PORT_NAME_RE.match(name):
-            errors.append(f"ports.{name}: not a usable port name (letters, digits, _.@:+-; not starting with -)")
+            errors.append(
+                f"ports.{name}: not a usable port name (letters, digits, _.@:+-; not starting with -)"
+            )
             continue
         if not isinstance(table, dict):
             errors.append(f"ports.{name}: must be a table ([ports.{name}])")

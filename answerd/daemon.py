@@ -32,19 +32,19 @@ import structlog
 
 from .config import PortSettings
 from .hayes import (
-    AnswerMachine,
     Answered,
+    AnswerMachine,
     CallEnded,
     CallRecord,
     Effect,
     EscapeContext,
+    FailReason,
     Fatal,
     FatalReason,
     FlushInput,
     LineEnd,
     LoginDialog,
     LoginFailed,
-    FailReason,
     NameEntered,
     Outcome,
     Phase,
@@ -306,7 +306,11 @@ class PortDaemon:
                     self._log.log(_LEVELS.get(level, 20), event, **dict(fields))
                 case Ready():
                     self._notifier.ready()
-                    self._log.info("port.ready", device=self._line.path, lines=self._port.lines.kind if self._port else None)
+                    self._log.info(
+                        "port.ready",
+                        device=self._line.path,
+                        lines=self._port.lines.kind if self._port else None,
+                    )
                 case CallEnded(record=record):
                     self._log_call(record)
                 case Reopen():
@@ -315,7 +319,11 @@ class PortDaemon:
                     self._spawn(self._run_call(effect))
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
-                    code = ExitCode.UNAVAILABLE if reason is FatalReason.MODEM_INIT_FAILED else ExitCode.INTERNAL_ERROR
+                    code = (
+                        ExitCode.UNAVAILABLE
+                        if reason is FatalReason.MODEM_INIT_FAILED
+                        else ExitCode.INTERNAL_ERROR
+                    )
                     self._fail(code)
         self._rearm_timer()
 
@@ -454,6 +462,9 @@ class PortDaemon:
         if settings.mode == "login":
             result = await self._login_dialog(port, answered, state)
             if isinstance(result, LoginFailed):
+                if result.reason is FailReason.MODEM_ERROR and result.detail == "NO CARRIER":
+                    # The modem's own NO CARRIER arrived as the "name": the caller hung up at the prompt.
+                    return Outcome.CARRIER_LOST, {"detail": "NO CARRIER at the login prompt"}
                 outcome = {
                     FailReason.TIMEOUT: Outcome.LOGIN_TIMEOUT,
                     FailReason.MODEM_ERROR: Outcome.MODEM_ERROR,
@@ -577,7 +588,9 @@ class PortDaemon:
             self._log.error("call.program_failed", program=program, error=str(exc))
             return Outcome.PROGRAM_FAILED, {**base, "detail": str(exc)}
         self._log.info("call.program_started", program=program, pid=session.pid, user=user)
-        self._notifier.status(f"connected {answered.connect.text or 'CONNECT'} user={user or '-'} program={Path(program).name}")
+        self._notifier.status(
+            f"connected {answered.connect.text or 'CONNECT'} user={user or '-'} program={Path(program).name}"
+        )
         waiter = asyncio.get_running_loop().create_task(session.wait())
         lost_wait = asyncio.get_running_loop().create_task(state.lost.wait())
         try:

@@ -48,7 +48,7 @@ class _NotifyListener(asyncio.DatagramProtocol):
         self.messages: list[str] = []
         self.changed = asyncio.Event()
 
-    def datagram_received(self, data: bytes, addr: object) -> None:
+    def datagram_received(self, data: bytes, _addr: object) -> None:
         for line in data.decode("utf-8", "replace").splitlines():
             self.messages.append(line)
         self.changed.set()
@@ -120,7 +120,8 @@ async def _demo(workdir: Path, verbose: bool) -> None:
     tasks: list[asyncio.Task[None]] = []
     daemon: asyncio.subprocess.Process | None = None
     try:
-        assert sim.stdout is not None and sim.stderr is not None
+        assert sim.stdout is not None
+        assert sim.stderr is not None
         tasks.append(loop.create_task(_pump(sim.stderr, "sim    ")))
         ready_line = await asyncio.wait_for(sim.stdout.readline(), 15)
         match = _READY_RE.search(ready_line)
@@ -131,7 +132,7 @@ async def _demo(workdir: Path, verbose: bool) -> None:
 
         config = workdir / "answerd.toml"
         config.write_text(
-            f"""log_level = "{'debug' if verbose else 'info'}"
+            f"""log_level = "{"debug" if verbose else "info"}"
 
 [ports.{PORT}]
 device = "{link}"
@@ -194,7 +195,10 @@ issue = "\\nWelcome to the answerd demo on @ (line \\\\P, CONNECT \\\\I, caller 
 def run_demo(*, verbose: bool = False) -> int:
     """Run the demo; return 0 if every step happened."""
     if os.geteuid() != 0:
-        print("answerd demo: run it as root: /bin/login only prompts for a password when run by root", file=sys.stderr)
+        print(
+            "answerd demo: run it as root: /bin/login only prompts for a password when run by root",
+            file=sys.stderr,
+        )
         return 1
     with tempfile.TemporaryDirectory(prefix="answerd-demo-") as tmp:
         try:

@@ -11,7 +11,7 @@ import os
 import socket
 from typing import Protocol
 
-__all__ = ["NullNotifier", "Notifier", "SystemdNotifier", "make_notifier"]
+__all__ = ["Notifier", "NullNotifier", "SystemdNotifier", "make_notifier"]
 
 
 class Notifier(Protocol):

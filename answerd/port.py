@@ -247,7 +247,9 @@ class SerialPort:
             await asyncio.sleep(0.01)
         # tcdrain in a thread with a timeout: it can block forever when CTS is held low.
         with contextlib.suppress(TimeoutError, termios.error, OSError):
-            await asyncio.wait_for(loop.run_in_executor(None, termios.tcdrain, self.fd), max(0.1, deadline - loop.time()))
+            await asyncio.wait_for(
+                loop.run_in_executor(None, termios.tcdrain, self.fd), max(0.1, deadline - loop.time())
+            )
 
     def pause_reading(self) -> None:
         """Stop reading the tty: from now on it belongs to the handed-off program."""
@@ -289,8 +291,14 @@ class SerialPort:
         attrs[_IFLAG] = iflag
         attrs[_OFLAG] = oflag
         attrs[_LFLAG] = (
-            termios.ISIG | termios.ICANON | termios.ECHO | termios.ECHOE | termios.ECHOK
-            | termios.IEXTEN | termios.ECHOCTL | termios.ECHOKE
+            termios.ISIG
+            | termios.ICANON
+            | termios.ECHO
+            | termios.ECHOE
+            | termios.ECHOK
+            | termios.IEXTEN
+            | termios.ECHOCTL
+            | termios.ECHOKE
         )
         cc = list(attrs[_CC])
         cc[termios.VINTR] = b"\x03"
@@ -368,7 +376,9 @@ def _choose_lines(fd: int, settings: LineSettings, on_fallback: Callable[[str], 
     if TiocmLines.supported(fd):
         return TiocmLines(fd)
     if settings.modem_control is ModemControl.TIOCM:
-        raise PortOpenError(settings.path, "modem_control = 'tiocm' but the device has no modem control lines", errno.ENOTTY)
+        raise PortOpenError(
+            settings.path, "modem_control = 'tiocm' but the device has no modem control lines", errno.ENOTTY
+        )
     if on_fallback is not None:
         on_fallback("the device refuses TIOCMGET (a pty or a 3-wire line): using modem_control = 'none'")
     return NoLines(fd, settings.speed)

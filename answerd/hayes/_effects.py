@@ -170,6 +170,4 @@ class Fatal:
     detail: str = ""
 
 
-Effect = (
-    Write | SetDtr | FlushInput | Reopen | Ready | Status | Report | Answered | CallEnded | Fatal
-)
+Effect = Write | SetDtr | FlushInput | Reopen | Ready | Status | Report | Answered | CallEnded | Fatal

@@ -91,8 +91,8 @@ class CarrierReport:
     """An information line sent before ``CONNECT`` describing the link.
 
     Rockwell ``CARRIER 28800``, ``PROTOCOL: LAP-M``, ``COMPRESSION: V.42BIS``; ELSA/V.250
-    ``+MCR: V34``, ``+MRR: 28800``, ``+ER: LAPM``, ``+DR: V42B``. ``key`` is ``carrier``, ``protocol`` or
-    ``compression``.
+    ``+MCR: V34``, ``+MRR: 28800``, ``+ER: LAPM``, ``+DR: V42B``. ``key`` is ``carrier``, ``rate`` (``+MRR``),
+    ``protocol`` or ``compression``.
     """
 
     line: str

@@ -244,11 +244,15 @@ class AnswerMachine:
             if item is None:
                 break
             if isinstance(item, Garbage):
-                effects.append(Report(event="modem.garbage", fields=(("dropped", item.dropped),), level="warning"))
+                effects.append(
+                    Report(event="modem.garbage", fields=(("dropped", item.dropped),), level="warning")
+                )
                 continue
             event = classify(item, pending=self._pending_command)
             effects.append(
-                Report(event="modem.line", fields=(("line", item), ("kind", type(event).__name__)), level="debug")
+                Report(
+                    event="modem.line", fields=(("line", item), ("kind", type(event).__name__)), level="debug"
+                )
             )
             effects += self._on_event(event, now)
         return effects
@@ -351,7 +355,9 @@ class AnswerMachine:
         self._ops.clear()
         effects: list[Effect] = []
         if kind is _Chat.INIT:
-            text = "initialising modem" if self._attempt == 1 else f"initialising modem, attempt {self._attempt}"
+            text = (
+                "initialising modem" if self._attempt == 1 else f"initialising modem, attempt {self._attempt}"
+            )
             effects.append(Status(text=text))
         return effects + self._enter_step(now)
 
@@ -428,7 +434,9 @@ class AnswerMachine:
                 Status(text="modem not responding, giving up"),
                 Fatal(reason=FatalReason.MODEM_INIT_FAILED, detail=detail),
             ]
-        backoff = min(self._profile.retry_backoff_s * 2 ** (self._attempt - 1), self._profile.retry_backoff_max_s)
+        backoff = min(
+            self._profile.retry_backoff_s * 2 ** (self._attempt - 1), self._profile.retry_backoff_max_s
+        )
         self._attempt += 1
         self._phase = Phase.RETRY_WAIT
         self._timer = now + backoff
@@ -563,10 +571,16 @@ class AnswerMachine:
         return [
             Report(
                 event="call.connected",
-                fields=(("connect", self._connect_text), ("rings", call.rings), ("trailing_bytes", len(trailing))),
+                fields=(
+                    ("connect", self._connect_text),
+                    ("rings", call.rings),
+                    ("trailing_bytes", len(trailing)),
+                ),
             ),
             Status(text=text),
-            Answered(connect=connect, call=record, trailing_data=trailing, carrier_details=tuple(self._carrier)),
+            Answered(
+                connect=connect, call=record, trailing_data=trailing, carrier_details=tuple(self._carrier)
+            ),
         ]
 
     # ------------------------------------------------------------------ call bookkeeping

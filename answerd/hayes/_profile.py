@@ -42,9 +42,7 @@ class Profile:
     """
 
     init_chat: tuple[ChatStep, ...] = field(default_factory=lambda: parse_chat(DEFAULT_INIT_CHAT))
-    force_init_chat: tuple[ChatStep, ...] = field(
-        default_factory=lambda: parse_chat(DEFAULT_FORCE_INIT_CHAT)
-    )
+    force_init_chat: tuple[ChatStep, ...] = field(default_factory=lambda: parse_chat(DEFAULT_FORCE_INIT_CHAT))
     toggle_dtr: bool = True
     dtr_drop_s: float = 0.5
     chat_timeout_s: float = 20.0

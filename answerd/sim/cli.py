@@ -1,0 +1,247 @@
+"""``answerd sim``: run the simulated modem until SIGTERM/SIGINT.
+
+The command is a product feature, not only a test fixture: it lets answerd (or mgetty, or minicom) be run
+and tried with no modem at all. The computer opens ``--link``; a person "dials in" with
+``telnet 127.0.0.1 2323`` or ``nc``. Once everything is up it prints exactly one line to stdout::
+
+    answerd-sim: ready tty=/dev/ttySIM0 pty=/dev/pts/3 listen=127.0.0.1:2323
+
+which is what tests and ``answerd demo`` wait for. Every mistake in the arguments or the environment
+(bad ``--listen``, a link directory that cannot be written, a port in use) is one line on stderr and exit
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from ._modem import SimSettings
+from ._server import ServerConfig, SimError, SimServer
+
+__all__ = ["build_parser", "main"]
+
+_PROG = "answerd sim"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (no usage dump), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (e.g. 127.0.0.1:2323), got {text!r}")
+    return host, int(port)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a non-negative number of seconds, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def _digits4(text: str) -> str:
+    if len(text) != 4 or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected four digits, got {text!r}")
+    return text
+
+
+def _printable(text: str) -> str:
+    if any(not 32 <= ord(c) < 127 for c in text):
+        raise argparse.ArgumentTypeError(f"expected printable ASCII, got {text!r}")
+    return text
+
+
+def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
+    """The argument parser for ``answerd sim`` (``prog`` is the name shown in help and errors)."""
+    now = time.localtime()
+    parser = _Parser(
+        prog=prog,
+        description=(
+            "Emulate a Hayes data modem on a pseudo-terminal. The computer side is the pty published at "
+            "--link; the phone line is TCP: connect with telnet or nc to call in."
+        ),
+    )
+    parser.add_argument(
+        "--link",
+        type=Path,
+        default=Path("/dev/ttySIM0"),
+        metavar="PATH",
+        help="symlink to publish for the pty slave; an existing symlink is replaced (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--listen",
+        type=_listen,
+        default=("127.0.0.1", 2323),
+        metavar="HOST:PORT",
+        help="TCP address of the phone line; port 0 picks a free port (default: 127.0.0.1:2323)",
+    )
+    parser.add_argument(
+        "--ring-interval",
+        type=_seconds,
+        default=6.0,
+        metavar="SECONDS",
+        help="time from one RING to the next (default: %(default)s, US 2 s on / 4 s off)",
+    )
+    parser.add_argument(
+        "--max-rings",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="the caller gives up after N unanswered rings; 0 rings until the caller leaves (default: 0)",
+    )
+    parser.add_argument(
+        "--answer-delay",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="handshake time from ATA (or auto-answer) to CONNECT (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--connect",
+        type=_printable,
+        default="33600/ARQ/V34/LAPM/V42BIS",
+        metavar="TEXT",
+        help="text after CONNECT; its leading number picks the numeric code (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--caller-id",
+        type=_printable,
+        metavar="NUMBER",
+        help="caller number to send between the first two RINGs (when caller ID is on)",
+    )
+    parser.add_argument(
+        "--caller-name",
+        type=_printable,
+        metavar="NAME",
+        help="caller name for the NAME = line",
+    )
+    parser.add_argument(
+        "--cid",
+        action="store_true",
+        help="send caller ID lines even if the computer did not enable them with AT+VCID=1 or AT#CID=1",
+    )
+    parser.add_argument(
+        "--cid-date",
+        type=_digits4,
+        default=time.strftime("%m%d", now),
+        metavar="MMDD",
+        help="the DATE = value of caller ID (default: today)",
+    )
+    parser.add_argument(
+        "--cid-time",
+        type=_digits4,
+        default=time.strftime("%H%M", now),
+        metavar="HHMM",
+        help="the TIME = value of caller ID (default: the time the sim started)",
+    )
+    parser.add_argument(
+        "--answer-result",
+        type=_printable,
+        metavar="TEXT",
+        help='fault: answer with this result instead of CONNECT (e.g. "NO CARRIER"; the caller is dropped)',
+    )
+    parser.add_argument(
+        "--never-connect",
+        action="store_true",
+        help="fault: ATA never gets a result (for answer-timeout tests)",
+    )
+    parser.add_argument(
+        "--error-first",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="fault: the first N command lines get ERROR (default: 0)",
+    )
+    parser.add_argument(
+        "--silent",
+        action="store_true",
+        help="fault: a dead modem that answers nothing and never rings",
+    )
+    parser.add_argument(
+        "--unsolicited-connect",
+        action="store_true",
+        help="fault: a caller gets CONNECT at once with no RING (a modem auto-answering on its own)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="write a transcript (DTE> ATA, DCE< RING, caller connected, DTR low, ...) to stderr",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``answerd sim`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already reported on stderr
+        return exc.code if isinstance(exc.code, int) else 2
+    host, port = args.listen
+    try:
+        settings = SimSettings(
+            ring_interval=args.ring_interval,
+            max_rings=args.max_rings,
+            answer_delay=args.answer_delay,
+            connect_text=args.connect,
+            caller_number=args.caller_id,
+            caller_name=args.caller_name,
+            force_cid=args.cid,
+            cid_date=args.cid_date,
+            cid_time=args.cid_time,
+            answer_result=args.answer_result,
+            never_connect=args.never_connect,
+            error_first=args.error_first,
+            silent=args.silent,
+            unsolicited_connect=args.unsolicited_connect,
+        )
+    except ValueError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    config = ServerConfig(link=args.link, host=host, port=port, verbose=args.verbose)
+    try:
+        asyncio.run(_serve(settings, config))
+    except SimError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # SIGINT before the handler was installed: still a clean stop
+        return 0
+    return 0
+
+
+async def _serve(settings: SimSettings, config: ServerConfig) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    async with SimServer(settings, config) as sim:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            with contextlib.suppress(BrokenPipeError):
+                print(sim.ready_line, flush=True)
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
