@@ -106,10 +106,15 @@ def _choose_port(config: Config, wanted: str | None) -> str:
     raise ValueError(f"the configuration has several ports ({names}): choose one with --port")
 
 
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped: a TOML key or file name may hold a newline."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def _print_config_errors(exc: ConfigError) -> None:
-    print(f"answerd: invalid configuration {exc.source}:", file=sys.stderr)
+    print(f"answerd: invalid configuration {_one_line(exc.source)}:", file=sys.stderr)
     for line in exc.errors:
-        print(f"  {line}", file=sys.stderr)
+        print(f"  {_one_line(line)}", file=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

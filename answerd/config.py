@@ -112,7 +112,7 @@ class PortSettings(BaseModel):
     ignore_carrier: bool = False
     settle_ms: Milliseconds = 500
     mode: Literal["login", "direct"] = "login"
-    issue: Annotated[str, Field(max_length=2000)] = "\nanswerd on @ (\\P, \\I)\n"
+    issue: Annotated[str, Field(max_length=2000)] = r"\nanswerd on @ (\P, \I)\n"
     login_prompt: Annotated[str, Field(max_length=300)] = "@ login: "
     login_timeout_s: Seconds = 240.0
     login_program: list[str] = Field(default_factory=lambda: ["/bin/login", "--", "{user}"])

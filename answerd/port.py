@@ -327,8 +327,13 @@ class SerialPort:
         with contextlib.suppress(termios.error, OSError):
             termios.tcflush(self.fd, termios.TCOFLUSH)
         # abort(): no graceful drain of our buffer. pyserial-asyncio then calls tcdrain (instant: the
-        # kernel queue was just flushed) and close() on the loop.
-        self._transport.abort()
+        # kernel queue was just flushed) and close() on the loop. After a hang-up pyserial-asyncio is
+        # already closing by itself (on_lost has run or is scheduled): a second abort would schedule a
+        # second connection_lost, or fail outright once the transport has dropped its loop.
+        if not self._transport.is_closing() or (
+            not self._protocol.closed.done() and self._transport.get_write_buffer_size()
+        ):
+            self._transport.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.closed), self.settings.close_timeout_s)
 
@@ -348,6 +353,8 @@ def _open_serial(settings: LineSettings) -> serial.Serial:
         st = os.stat(path)  # follows a symlink: resolved afresh at every open
     except FileNotFoundError:
         raise PortOpenError(path, "no such device", errno.ENOENT) from None
+    except ValueError:  # a NUL byte: TOML strings may contain one (\u0000), no path can
+        raise PortOpenError(path, "not a usable device path (contains a NUL byte)", errno.EINVAL) from None
     except OSError as exc:
         raise PortOpenError(path, exc.strerror or str(exc), exc.errno) from None
     if not stat.S_ISCHR(st.st_mode):

@@ -266,7 +266,7 @@ class AnswerMachine:
             case Phase.RESETTING:
                 return [SetDtr(high=True), *self._begin_attempt(now)]
             case Phase.INITIALIZING:
-                if self._ops:  # a pause inside a send string is over
+                if self._ops or (self._chat is not None and self._chat.expecting is None):  # a send's pause ended
                     return self._run_ops(now)
                 assert self._chat is not None
                 waited = self._chat.expecting or ""
@@ -590,6 +590,7 @@ class AnswerMachine:
             self._call = _CallInfo(call_id=self._next_call_id, started_at=now)
             self._next_call_id += 1
             self._connect_text = None
+            self._carrier = []
             for cid in self._early_cid:
                 self._apply_cid(self._call, cid)
             self._early_cid.clear()

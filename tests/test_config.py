@@ -1,0 +1,147 @@
+"""Configuration: strict TOML models, error paths, per-port merging, and the example file as reference."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from answerd.config import Config, ConfigError, PortSettings, load_config, parse_config
+from answerd.hayes import Profile, parse_chat
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+def errors_of(data: dict[str, Any]) -> list[str]:
+    """The error lines parse_config reports for ``data``."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    return info.value.errors
+
+
+class TestExampleFile:
+    def test_example_is_valid(self) -> None:
+        """config.example.toml loads without errors."""
+        config = load_config(EXAMPLE)
+        assert {"ttyUSB0", "ttySIM0"} == set(config.ports)
+
+    def test_example_defaults_equal_the_built_in_defaults(self) -> None:
+        """Every value written in [defaults] of the example is the model's default, so the doc cannot drift."""
+        raw = tomllib.loads(EXAMPLE.read_text())["defaults"]
+        built_in = PortSettings().model_dump()
+        assert {key: built_in[key] for key in raw} == raw
+        assert PortSettings() == load_config(EXAMPLE).defaults
+
+    def test_example_documents_every_key(self) -> None:
+        """Every setting appears in the example, as a key or (for ones without a TOML default) commented out."""
+        text = EXAMPLE.read_text()
+        missing = [key for key in PortSettings.model_fields if not re.search(rf"^#? ?{key} = ", text, re.M)]
+        assert [] == missing
+
+    def test_example_ports_override_key_by_key(self) -> None:
+        """A port table changes only what it names; the rest comes from [defaults]."""
+        config = load_config(EXAMPLE)
+        usb = config.port("ttyUSB0")
+        assert (2, 115200, "rtscts") == (usb.rings, usb.speed, usb.flow_control)
+        assert config.defaults.init_chat == usb.init_chat
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            ({"ports": {"ttyS0": {"ring": 2}}}, "ports.ttyS0.ring: unknown key"),
+            ({"defaults": {"speeed": 9600}}, "defaults.speeed: unknown key"),
+            ({"ports": {"ttyS0": {"rings": 0}}}, "ports.ttyS0.rings: Input should be greater than or equal to 1"),
+            ({"ports": {"ttyS0": {"rings": "2"}}}, "ports.ttyS0.rings: Input should be a valid integer"),
+            ({"ports": {"ttyS0": {"speed": 12345}}}, "ports.ttyS0.speed: speed 12345 is not a termios speed"),
+            ({"ports": {"ttyS0": {"device": "ttyS0"}}}, "ports.ttyS0.device: device must be an absolute path"),
+            ({"ports": {"ttyS0": {"modem_control": "yes"}}}, "ports.ttyS0.modem_control: Input should be"),
+            ({"ports": {"ttyS0": {"init_chat": ["", "AT\\q"]}}}, "ports.ttyS0.init_chat: send string"),
+            ({"ports": {"ttyS0": {"login_program": ["login"]}}}, "ports.ttyS0.login_program: the program must be"),
+            ({"ports": {"ttyS0": {"login_program": ["/bin/login", "{usr}"]}}}, "unknown placeholder {usr}"),
+            ({"ports": {"ttyS0": {"mode": "direct"}}}, "ports.ttyS0: mode = 'direct' needs direct_program"),
+            ({"ports": {"ttyS0": {"answer_command": "ATA\r"}}}, "ports.ttyS0.answer_command: answer_command must"),
+            ({"ports": {"-x": {}}}, "ports.-x: not a usable port name"),
+            ({"ports": {"ttyS0": 3}}, "ports.ttyS0: must be a table"),
+            ({"port": {}}, "port: unknown top-level key"),
+            ({"log_level": "loud"}, "log_level: Input should be"),
+            ({"ports": {"ttyS0": {"chat_timeout_s": -1}}}, "ports.ttyS0.chat_timeout_s: Input should be greater than 0"),
+        ],
+    )
+    def test_each_problem_names_its_toml_path(self, data: dict[str, Any], expected: str) -> None:
+        """An invalid value is reported with its TOML path and what is wrong."""
+        found = errors_of(data)
+        assert any(line.startswith(expected) or expected in line for line in found), found
+
+    def test_refused_value_is_shown(self) -> None:
+        """The offending value is quoted, so the user sees what was read."""
+        assert "(got 0)" in errors_of({"ports": {"ttyS0": {"rings": 0}}})[0]
+
+    def test_all_problems_are_reported_at_once(self) -> None:
+        """Several problems in several tables all come back from one run."""
+        found = errors_of({"defaults": {"speed": 1}, "ports": {"a": {"rings": 0}, "b": {"oops": 1}}})
+        assert 3 == len(found)
+
+    def test_bad_default_is_reported_once(self) -> None:
+        """A bad value in [defaults] is reported there, not again under every port that inherits it."""
+        found = errors_of({"defaults": {"rings": 0}, "ports": {"a": {}, "b": {}}})
+        assert ["defaults.rings"] == [line.split(":")[0] for line in found]
+
+
+class TestLoading:
+    def test_missing_file(self, tmp_path: Path) -> None:
+        """A missing file is one clear error."""
+        with pytest.raises(ConfigError) as info:
+            load_config(tmp_path / "nope.toml")
+        assert ["no such file"] == info.value.errors
+
+    def test_invalid_toml(self, tmp_path: Path) -> None:
+        """TOML syntax errors say where."""
+        path = tmp_path / "bad.toml"
+        path.write_text("[ports.ttyS0\nrings = 2\n")
+        with pytest.raises(ConfigError) as info:
+            load_config(path)
+        assert "not valid TOML" in info.value.errors[0]
+        assert "line 1" in info.value.errors[0]
+
+    def test_not_utf8(self, tmp_path: Path) -> None:
+        """A binary file is refused with a reason, not a traceback."""
+        path = tmp_path / "bin.toml"
+        path.write_bytes(b"\xff\xfe\x00")
+        with pytest.raises(ConfigError) as info:
+            load_config(path)
+        assert "not UTF-8" in info.value.errors[0]
+
+    def test_directory(self, tmp_path: Path) -> None:
+        """A directory given as the file is refused clearly."""
+        with pytest.raises(ConfigError) as info:
+            load_config(tmp_path)
+        assert ["is a directory, not a config file"] == info.value.errors
+
+    def test_empty_file_is_all_defaults(self, tmp_path: Path) -> None:
+        """An empty file is valid: every port runs on the defaults."""
+        path = tmp_path / "empty.toml"
+        path.write_text("")
+        config = load_config(path)
+        assert PortSettings() == config.port("ttyUSB3")
+        assert "/dev/ttyUSB3" == config.port("ttyUSB3").device_path("ttyUSB3")
+
+
+class TestProfile:
+    def test_profile_carries_every_core_setting(self) -> None:
+        """to_profile converts units (ms to s) and parses the chats."""
+        settings = PortSettings(rings=3, dtr_drop_ms=250, ring_gap_s=7.0, init_chat=["", "AT", "OK"])
+        profile = settings.to_profile()
+        assert isinstance(profile, Profile)
+        assert (3, 0.25, 7.0) == (profile.rings, profile.dtr_drop_s, profile.ring_gap_s)
+        assert parse_chat(["", "AT", "OK"]) == profile.init_chat
+
+    def test_config_is_frozen(self) -> None:
+        """Loaded settings cannot be changed by accident."""
+        config = Config()
+        with pytest.raises(ValueError, match="frozen"):
+            config.defaults.rings = 3  # type: ignore[misc]
