@@ -166,7 +166,7 @@ class PortDaemon:
         self._log.info("port.starting", device=self._line.path, speed=self._line.speed)
         try:
             if await self._open_port(patience_s=0.0):
-                self._apply(self._machine.port_opened(loop.time()))
+                self._apply(self._machine.port_opened(loop.time(), dtr_hangs_up=self._dtr_hangs_up()))
             await self._done.wait()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -242,6 +242,9 @@ class PortDaemon:
                 self._notifier.status(f"cannot open {self._line.path}: {exc}")
                 self._fail(code)
                 return False
+
+    def _dtr_hangs_up(self) -> bool:
+        return self._port is not None and self._port.lines.kind == "tiocm"
 
     def _on_fallback(self, reason: str) -> None:
         if not self._fallback_warned:
@@ -319,11 +322,7 @@ class PortDaemon:
                     self._spawn(self._run_call(effect))
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
-                    code = (
-                        ExitCode.UNAVAILABLE
-                        if reason is FatalReason.MODEM_INIT_FAILED
-                        else ExitCode.INTERNAL_ERROR
-                    )
+                    code = ExitCode.UNAVAILABLE if reason is FatalReason.MODEM_INIT_FAILED else ExitCode.INTERNAL_ERROR
                     self._fail(code)
         self._rearm_timer()
 
@@ -392,7 +391,7 @@ class PortDaemon:
             self._done.set()
             return
         if await self._open_port(patience_s=REOPEN_PATIENCE_S):
-            self._apply(self._machine.port_opened(asyncio.get_running_loop().time()))
+            self._apply(self._machine.port_opened(asyncio.get_running_loop().time(), dtr_hangs_up=self._dtr_hangs_up()))
 
     # ------------------------------------------------------------------ a connected call
 

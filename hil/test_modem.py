@@ -85,4 +85,3 @@ def test_call_from_peer_is_answered_and_carrier_loss_seen(
         bench.wait_event("modem.init.ok", start=bench.wait_event("call.ended")[0], timeout=60)
     finally:
         bench.stop()
-

@@ -40,7 +40,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 
-from ._chat import ChatStep, Pause
+from ._chat import ChatStep, Pause, parse_chat
 from ._codes import classify
 from ._effects import (
     Answered,
@@ -110,8 +110,15 @@ _READING = frozenset(
 
 
 class _Chat(enum.Enum):
+    PROBE = "probe"
     FORCE_INIT = "force-init"
     INIT = "init"
+
+
+#: "Is the modem in command mode?" Used before init on lines where dropping DTR cannot be trusted to hang
+#: up (no modem-control lines): a modem still online passes "AT" to the caller and says nothing, so the
+#: probe times out and the force-init chat (+++ guard time, ATH0) runs before the init chat.
+_PROBE_CHAT = parse_chat(["", "AT", "OK"])
 
 
 @dataclass(slots=True)
@@ -172,6 +179,7 @@ class AnswerMachine:
         self._max_line = max_line
         self._splitter = LineSplitter(max_line=max_line)
         self._connect_text: str | None = None
+        self._probe_first = False
         self._timer: float | None = None
         self._chat: _ChatRun | None = None
         self._ops: deque[bytes | Pause] = deque()
@@ -216,9 +224,17 @@ class AnswerMachine:
             raise LocalProtocolError(f"cannot change the profile in phase {self._phase.value}")
         self._profile = profile
 
-    def port_opened(self, now: float) -> list[Effect]:
-        """The shell has (re)opened the device: reset and initialise the modem."""
+    def port_opened(self, now: float, *, dtr_hangs_up: bool = True) -> list[Effect]:
+        """The shell has (re)opened the device: reset and initialise the modem.
+
+        Args:
+            dtr_hangs_up: the line has a real DTR, so dropping it is known to hang the modem up. On a line
+                without modem control (``False``) the shell can only set speed B0, which a modem on a 3-wire
+                cable never sees; the machine then checks with a short ``AT`` probe that the modem is in
+                command mode, and escapes it with the force-init chat (``+++``, ``ATH0``) if not.
+        """
         self._require(Phase.OPENING, Phase.REOPENING)
+        self._probe_first = not dtr_hangs_up
         self._splitter = LineSplitter(max_line=self._max_line)
         self._attempt = 0
         effects: list[Effect] = []
@@ -244,15 +260,11 @@ class AnswerMachine:
             if item is None:
                 break
             if isinstance(item, Garbage):
-                effects.append(
-                    Report(event="modem.garbage", fields=(("dropped", item.dropped),), level="warning")
-                )
+                effects.append(Report(event="modem.garbage", fields=(("dropped", item.dropped),), level="warning"))
                 continue
             event = classify(item, pending=self._pending_command)
             effects.append(
-                Report(
-                    event="modem.line", fields=(("line", item), ("kind", type(event).__name__)), level="debug"
-                )
+                Report(event="modem.line", fields=(("line", item), ("kind", type(event).__name__)), level="debug")
             )
             effects += self._on_event(event, now)
         return effects
@@ -344,20 +356,26 @@ class AnswerMachine:
     # ------------------------------------------------------------------ init chats
 
     def _begin_attempt(self, now: float) -> list[Effect]:
-        """First attempt: the init chat straight away. Later ones go through RETRY_WAIT and force-init."""
+        """First attempt: the init chat straight away (after the probe where DTR cannot be trusted).
+
+        Later attempts go through RETRY_WAIT and the force-init chat.
+        """
         self._attempt += 1
-        return [FlushInput(), *self._start_chat(_Chat.INIT, now)]
+        first = _Chat.PROBE if self._probe_first else _Chat.INIT
+        return [FlushInput(), *self._start_chat(first, now)]
 
     def _start_chat(self, kind: _Chat, now: float) -> list[Effect]:
-        steps = self._profile.init_chat if kind is _Chat.INIT else self._profile.force_init_chat
+        steps = {
+            _Chat.PROBE: _PROBE_CHAT,
+            _Chat.INIT: self._profile.init_chat,
+            _Chat.FORCE_INIT: self._profile.force_init_chat,
+        }[kind]
         self._phase = Phase.INITIALIZING
         self._chat = _ChatRun(kind=kind, steps=steps)
         self._ops.clear()
         effects: list[Effect] = []
         if kind is _Chat.INIT:
-            text = (
-                "initialising modem" if self._attempt == 1 else f"initialising modem, attempt {self._attempt}"
-            )
+            text = "initialising modem" if self._attempt == 1 else f"initialising modem, attempt {self._attempt}"
             effects.append(Status(text=text))
         return effects + self._enter_step(now)
 
@@ -370,7 +388,10 @@ class AnswerMachine:
         step = chat.steps[chat.index]
         if step.expect:
             chat.expecting = step.expect
-            self._timer = now + self._profile.chat_timeout_s
+            timeout = self._profile.chat_timeout_s
+            if chat.kind is _Chat.PROBE:
+                timeout = min(timeout, self._profile.probe_timeout_s)
+            self._timer = now + timeout
             return []
         return self._send_step(step, now)
 
@@ -400,7 +421,7 @@ class AnswerMachine:
         assert chat is not None
         self._chat = None
         self._timer = None
-        if chat.kind is _Chat.FORCE_INIT:
+        if chat.kind is not _Chat.INIT:  # the probe or force-init chat worked: now the real init
             return self._start_chat(_Chat.INIT, now)
         self._pending_command = None
         effects: list[Effect] = [
@@ -417,6 +438,10 @@ class AnswerMachine:
         self._chat = None
         self._ops.clear()
         self._timer = None
+        if chat.kind is _Chat.PROBE:
+            # No OK to "AT": the modem is probably still online (DTR could not hang it up). Escape it.
+            report = Report(event="modem.still_online", fields=(("reason", why),), level="warning")
+            return [report, *self._start_chat(_Chat.FORCE_INIT, now)]
         if chat.kind is _Chat.FORCE_INIT:
             # A modem that was not stuck online says nothing useful to +++; go on with the real init.
             report = Report(event="modem.force_init.failed", fields=(("reason", why),), level="debug")
@@ -434,9 +459,7 @@ class AnswerMachine:
                 Status(text="modem not responding, giving up"),
                 Fatal(reason=FatalReason.MODEM_INIT_FAILED, detail=detail),
             ]
-        backoff = min(
-            self._profile.retry_backoff_s * 2 ** (self._attempt - 1), self._profile.retry_backoff_max_s
-        )
+        backoff = min(self._profile.retry_backoff_s * 2 ** (self._attempt - 1), self._profile.retry_backoff_max_s)
         self._attempt += 1
         self._phase = Phase.RETRY_WAIT
         self._timer = now + backoff
@@ -468,6 +491,10 @@ class AnswerMachine:
         if chat.expecting is not None and chat.expecting in line:
             self._timer = None
             return self._send_step(chat.steps[chat.index], now)
+        if isinstance(event, Verdict) and chat.kind is _Chat.PROBE:
+            # Any result code to "AT" (even ERROR) proves the modem is in command mode: on with the init.
+            self._timer = None
+            return self._chat_done(now)
         if isinstance(event, Verdict) and event.code in self._profile.abort_codes:
             command = self._pending_command or "the chat"
             return self._chat_failed(f"modem answered {event.code} to {command}", now)
@@ -578,9 +605,7 @@ class AnswerMachine:
                 ),
             ),
             Status(text=text),
-            Answered(
-                connect=connect, call=record, trailing_data=trailing, carrier_details=tuple(self._carrier)
-            ),
+            Answered(connect=connect, call=record, trailing_data=trailing, carrier_details=tuple(self._carrier)),
         ]
 
     # ------------------------------------------------------------------ call bookkeeping

@@ -32,6 +32,7 @@ class Profile:
         toggle_dtr: drop DTR for ``dtr_drop_s`` before every init (mgetty ``toggle-dtr``).
         dtr_drop_s: how long DTR stays low (mgetty ``toggle-dtr-waittime``, 500 ms).
         chat_timeout_s: how long each expect may wait (mgetty: 20 s).
+        probe_timeout_s: how long the "AT" probe on a line without DTR waits for OK before escaping.
         init_retries: init attempts before giving up (``Fatal``).
         retry_backoff_s: pause before the 2nd attempt; doubles each time up to ``retry_backoff_max_s``.
         rings: answer on this RING (mgetty ``rings``, default 1).
@@ -46,6 +47,7 @@ class Profile:
     toggle_dtr: bool = True
     dtr_drop_s: float = 0.5
     chat_timeout_s: float = 20.0
+    probe_timeout_s: float = 2.0
     init_retries: int = 5
     retry_backoff_s: float = 2.0
     retry_backoff_max_s: float = 60.0
@@ -61,7 +63,7 @@ class Profile:
             raise ValueError("rings must be at least 1")
         if self.init_retries < 1:
             raise ValueError("init_retries must be at least 1")
-        for name in ("dtr_drop_s", "chat_timeout_s", "ring_gap_s", "answer_timeout_s"):
+        for name in ("dtr_drop_s", "chat_timeout_s", "probe_timeout_s", "ring_gap_s", "answer_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.retry_backoff_s < 0 or self.retry_backoff_max_s < self.retry_backoff_s:
