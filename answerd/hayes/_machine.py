@@ -488,7 +488,9 @@ class AnswerMachine:
         if isinstance(event, Ring):
             return [Report(event="call.ring.ignored", fields=(("reason", "modem not initialised yet"),))]
         line = getattr(event, "line", "")
-        if chat.expecting is not None and chat.expecting in line:
+        # Match the verbose form too, so an expect of "OK" also matches a numeric (V0) "0".
+        canonical = "OK" if isinstance(event, Ok) else (event.code if isinstance(event, Verdict) else line)
+        if chat.expecting is not None and (chat.expecting in line or chat.expecting in canonical):
             self._timer = None
             return self._send_step(chat.steps[chat.index], now)
         if isinstance(event, Verdict) and chat.kind is _Chat.PROBE:
