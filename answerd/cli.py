@@ -129,7 +129,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"answerd: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     configure_logging(args.log_level or config.log_level, args.log_format)
-    daemon = PortDaemon(port, config.port(port), notifier=make_notifier())
+    daemon = PortDaemon(port, config.port(port), notifier=make_notifier(), config_path=args.config)
     return asyncio.run(daemon.run())
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from .config import PortSettings
+from .config import ConfigError, PortSettings, load_config
 from .hayes import (
     Answered,
     AnswerMachine,
@@ -104,6 +104,16 @@ def expand_program(argv: list[str], values: dict[str, str]) -> list[str]:
     return out
 
 
+def _line_settings(name: str, settings: PortSettings) -> LineSettings:
+    return LineSettings(
+        path=settings.device_path(name),
+        speed=settings.speed,
+        rtscts=settings.flow_control == "rtscts",
+        modem_control=ModemControl(settings.modem_control),
+        close_timeout_s=settings.close_timeout_s,
+    )
+
+
 def _logged_users(utmp: Path = Path("/run/utmp")) -> int:
     """Number of USER_PROCESS records in utmp (for the ``\\U`` escape); 0 if it cannot be read."""
     try:
@@ -131,19 +141,20 @@ class _CallState:
 class PortDaemon:
     """Answers calls on one port until stopped or until the port cannot go on."""
 
-    def __init__(self, name: str, settings: PortSettings, *, notifier: Notifier) -> None:
+    def __init__(
+        self, name: str, settings: PortSettings, *, notifier: Notifier, config_path: str | None = None
+    ) -> None:
         self.name = name
         self.settings = settings
+        self._config_path = config_path
         self._notifier = notifier
         self._machine = AnswerMachine(settings.to_profile())
-        self._line = LineSettings(
-            path=settings.device_path(name),
-            speed=settings.speed,
-            rtscts=settings.flow_control == "rtscts",
-            modem_control=ModemControl(settings.modem_control),
-            close_timeout_s=settings.close_timeout_s,
-        )
-        self._log = structlog.get_logger("answerd")
+        self._line = _line_settings(name, settings)
+        self._reload: PortSettings | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        # port is bound on the logger itself, not in contextvars: signal handlers and loop callbacks run
+        # outside the run() task's context and must still say which port they are about.
+        self._log = structlog.get_logger("answerd").bind(port=name)
         self._port: SerialPort | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -162,17 +173,78 @@ class PortDaemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
-        structlog.contextvars.bind_contextvars(port=self.name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         self._log.info("port.starting", device=self._line.path, speed=self._line.speed)
+        self._start_watchdog()
         try:
             if await self._open_port(patience_s=0.0):
                 self._apply(self._machine.port_opened(loop.time(), dtr_hangs_up=self._dtr_hangs_up()))
             await self._done.wait()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             await self._shutdown()
         return self._exit_code
+
+    # ------------------------------------------------------------------ reload and watchdog
+
+    def request_reload(self) -> None:
+        """Re-read the configuration (SIGHUP, ``systemctl reload``); apply it at the next idle moment.
+
+        An invalid new file is logged with every problem and the running configuration is kept: a typo
+        made while a line is in use must not take the line down.
+        """
+        if self._config_path is None or self._stopping:
+            return
+        try:
+            new = load_config(self._config_path).port(self.name)
+        except ConfigError as exc:
+            self._log.error("config.reload_failed", source=exc.source, errors="; ".join(exc.errors))
+            self._notifier.status(f"reload failed, keeping the old configuration: {exc.errors[0]}")
+            return
+        self._notifier.reloading()
+        if new == self.settings and self._reload is None:
+            self._log.info("config.reloaded", changed=False)
+            self._notifier.ready()
+            return
+        self._log.info("config.reload_pending", phase=self._machine.phase.value)
+        self._reload = new
+        self._apply_reload_if_idle()
+
+    def _take_reload(self) -> bool:
+        """Switch to the pending settings (between calls only); return whether there were any."""
+        new = self._reload
+        if new is None:
+            return False
+        self._reload = None
+        self.settings = new
+        self._line = _line_settings(self.name, new)
+        self._machine.set_profile(new.to_profile(), announce_ready=True)
+        self._log.info("config.reloaded", changed=True)
+        return True
+
+    def _apply_reload_if_idle(self) -> None:
+        if self._reload is not None and self._machine.phase is Phase.IDLE and self._take_reload():
+            self._apply(self._machine.reinitialize(asyncio.get_running_loop().time()))
+
+    def _start_watchdog(self) -> None:
+        interval = self._notifier.watchdog_interval_s
+        if interval is None:
+            return
+
+        def tick() -> None:
+            # Only a healthy line keeps the service alive: a modem that stopped answering gets answerd
+            # restarted by systemd (WatchdogSec=) even though the event loop itself is fine.
+            if self._machine.healthy:
+                self._notifier.watchdog()
+            else:
+                self._log.warning("watchdog.withheld", phase=self._machine.phase.value)
+            self._watchdog = asyncio.get_running_loop().call_later(interval, tick)
+
+        self._notifier.watchdog()
+        self._watchdog = asyncio.get_running_loop().call_later(interval, tick)
 
     def request_stop(self) -> None:
         """Stop answering: end a call in progress, hang up, exit 0 (SIGTERM)."""
@@ -325,6 +397,8 @@ class PortDaemon:
                     code = ExitCode.UNAVAILABLE if reason is FatalReason.MODEM_INIT_FAILED else ExitCode.INTERNAL_ERROR
                     self._fail(code)
         self._rearm_timer()
+        if self._reload is not None:
+            self._apply_reload_if_idle()
 
     def _set_dtr(self, high: bool) -> None:
         if self._port is None:
@@ -390,6 +464,7 @@ class PortDaemon:
         if self._stopping:
             self._done.set()
             return
+        self._take_reload()  # between calls: a pending reload takes effect with this open
         if await self._open_port(patience_s=REOPEN_PATIENCE_S):
             self._apply(self._machine.port_opened(asyncio.get_running_loop().time(), dtr_hangs_up=self._dtr_hangs_up()))
 

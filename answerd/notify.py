@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Protocol
 
 __all__ = ["Notifier", "NullNotifier", "SystemdNotifier", "make_notifier"]
@@ -26,6 +27,16 @@ class Notifier(Protocol):
     def stopping(self) -> None:
         """Shutdown has begun."""
 
+    def reloading(self) -> None:
+        """A configuration reload has begun; ``ready()`` follows when it is done."""
+
+    def watchdog(self) -> None:
+        """The line is healthy (keep-alive for ``WatchdogSec=``)."""
+
+    @property
+    def watchdog_interval_s(self) -> float | None:
+        """How often to call ``watchdog()``: half of ``WATCHDOG_USEC``, or ``None`` when not asked for."""
+
 
 class NullNotifier:
     """Not under systemd: say nothing."""
@@ -38,6 +49,17 @@ class NullNotifier:
 
     def stopping(self) -> None:
         """Do nothing."""
+
+    def reloading(self) -> None:
+        """Do nothing."""
+
+    def watchdog(self) -> None:
+        """Do nothing."""
+
+    @property
+    def watchdog_interval_s(self) -> float | None:
+        """No watchdog outside systemd."""
+        return None
 
 
 class SystemdNotifier:
@@ -76,6 +98,24 @@ class SystemdNotifier:
     def stopping(self) -> None:
         """STOPPING=1."""
         self._send("STOPPING=1")
+
+    def reloading(self) -> None:
+        """RELOADING=1 with MONOTONIC_USEC (what systemd >= 253 checks for Type=notify-reload)."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self._send(f"RELOADING=1\nMONOTONIC_USEC={usec}")
+
+    def watchdog(self) -> None:
+        """WATCHDOG=1."""
+        self._send("WATCHDOG=1")
+
+    @property
+    def watchdog_interval_s(self) -> float | None:
+        """Half of ``$WATCHDOG_USEC`` if it is meant for this process (``$WATCHDOG_PID`` unset or ours)."""
+        usec = os.environ.get("WATCHDOG_USEC", "")
+        pid = os.environ.get("WATCHDOG_PID", "")
+        if not usec.isdigit() or int(usec) == 0 or (pid and pid != str(os.getpid())):
+            return None
+        return int(usec) / 2_000_000
 
 
 def make_notifier() -> Notifier:

@@ -214,15 +214,43 @@ class AnswerMachine:
 
     # ------------------------------------------------------------------ inputs
 
-    def set_profile(self, profile: Profile) -> None:
-        """Replace the settings (a config reload). Takes effect from the next init.
+    def set_profile(self, profile: Profile, *, announce_ready: bool = False) -> None:
+        """Replace the settings (a config reload). They take effect from the next init.
+
+        Args:
+            announce_ready: emit ``Ready`` again after that init (the shell sent RELOADING=1 and systemd
+                waits for READY=1).
 
         Raises:
-            LocalProtocolError: unless the machine is idle or between calls (never mid-call).
+            LocalProtocolError: unless the machine is between calls (never mid-call).
         """
         if self._phase not in {Phase.IDLE, Phase.OPENING, Phase.REOPENING, Phase.RETRY_WAIT}:
             raise LocalProtocolError(f"cannot change the profile in phase {self._phase.value}")
         self._profile = profile
+        if announce_ready:
+            self._ready_sent = False
+
+    def reinitialize(self, now: float) -> list[Effect]:  # noqa: ARG002 (every input takes now)
+        """Reopen the device and initialise the modem again (after a reload, while idle).
+
+        Raises:
+            LocalProtocolError: unless the machine is idle.
+        """
+        self._require(Phase.IDLE)
+        self._phase = Phase.REOPENING
+        self._timer = None
+        return [Status(text="reloading configuration"), Reopen()]
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the line works: not failed, and not retrying a modem that stopped answering.
+
+        The shell pings the systemd watchdog only while this holds, so a modem that stays dead gets the
+        service restarted even if answerd's own loop is fine.
+        """
+        if self._phase is Phase.FAILED:
+            return False
+        return not (self._phase in {Phase.RETRY_WAIT, Phase.INITIALIZING} and self._attempt > 1)
 
     def port_opened(self, now: float, *, dtr_hangs_up: bool = True) -> list[Effect]:
         """The shell has (re)opened the device: reset and initialise the modem.
