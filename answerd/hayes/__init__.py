@@ -14,8 +14,10 @@ from ._chat import ChatError, ChatStep, Pause, parse_chat
 from ._codes import classify
 from ._effects import (
     Answered,
+    AnswerPending,
     CallEnded,
     CallRecord,
+    Decision,
     Effect,
     Fatal,
     FatalReason,
@@ -53,6 +55,7 @@ __all__ = [
     "DEFAULT_INIT_CHAT",
     "MAX_EXPANDED_LENGTH",
     "AnswerMachine",
+    "AnswerPending",
     "Answered",
     "CallEnded",
     "CallRecord",
@@ -61,6 +64,7 @@ __all__ = [
     "ChatError",
     "ChatStep",
     "Connect",
+    "Decision",
     "Echo",
     "Effect",
     "EscapeContext",

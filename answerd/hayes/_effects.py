@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from ._events import Connect
 
 __all__ = [
+    "AnswerPending",
     "Answered",
     "CallEnded",
     "CallRecord",
+    "Decision",
     "Effect",
     "Fatal",
     "FatalReason",
@@ -56,6 +58,21 @@ class Outcome(enum.Enum):
     PROGRAM_ERROR = "program-error"
     #: answerd was told to stop while the call was up.
     SHUTDOWN = "shutdown"
+    #: The call was not answered on purpose: the caller-ID policy or the decision program refused it.
+    REJECTED = "rejected"
+    #: The call was not answered because the line is busied out (``/etc/nologin.<tty>`` exists).
+    BUSY_OUT = "busy-out"
+
+
+class Decision(enum.Enum):
+    """The shell's answer to :class:`AnswerPending`."""
+
+    #: Answer the call now (after the per-caller init chat, if one was given).
+    ACCEPT = "accept"
+    #: Never answer this call; keep counting its RINGs until the caller gives up.
+    REJECT = "reject"
+    #: Not now (the line is busied out); ask again at the next RING.
+    BUSY = "busy"
 
 
 class FatalReason(enum.Enum):
@@ -63,6 +80,8 @@ class FatalReason(enum.Enum):
 
     #: Every init attempt failed (no answer, or ERROR): the modem is off, dead or not a modem.
     MODEM_INIT_FAILED = "modem-init-failed"
+    #: The modem stopped answering the idle health check and could not be brought back.
+    MODEM_DEAD = "modem-dead"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +152,8 @@ class CallRecord:
     exit_status: int | None = None
     signal: int | None = None
     detail: str | None = None
+    #: Lines the modem gave to the post-call statistics chat (``ATI6``, ``AT&V1``...), printable.
+    statistics: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -156,6 +177,18 @@ class Answered:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerPending:
+    """The call has rung enough: should it be answered? The shell replies with ``decide``.
+
+    Raised only when the profile's ``answer_gate`` is on. The shell checks busy-out and the caller-ID policy
+    (which may run a decision program) and calls :meth:`AnswerMachine.decide` with this call's id. RINGs go
+    on being counted meanwhile.
+    """
+
+    call: CallRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEnded:
     """A call is over: one canonical record per call, whatever happened."""
 
@@ -170,4 +203,4 @@ class Fatal:
     detail: str = ""
 
 
-Effect = Write | SetDtr | FlushInput | Reopen | Ready | Status | Report | Answered | CallEnded | Fatal
+Effect = Write | SetDtr | FlushInput | Reopen | Ready | Status | Report | Answered | AnswerPending | CallEnded | Fatal

@@ -38,14 +38,16 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._chat import ChatStep, Pause, parse_chat
 from ._codes import classify
 from ._effects import (
     Answered,
+    AnswerPending,
     CallEnded,
     CallRecord,
+    Decision,
     Effect,
     Fatal,
     FatalReason,
@@ -63,6 +65,7 @@ from ._events import (
     CallerIdField,
     CarrierReport,
     Connect,
+    Echo,
     Garbage,
     ModemEvent,
     Ok,
@@ -89,8 +92,12 @@ class Phase(enum.Enum):
     RETRY_WAIT = "retry-wait"
     #: Initialised, waiting for RING.
     IDLE = "idle"
+    #: The idle health check: ``AT`` sent, waiting for OK.
+    PROBING = "probing"
     #: RINGs are being counted.
     RINGING = "ringing"
+    #: The call was accepted; the per-caller init chat runs before ``ATA``.
+    PREPARING = "preparing"
     #: ``ATA`` sent, waiting for CONNECT.
     ANSWERING = "answering"
     #: The call is up and the shell owns the line.
@@ -105,7 +112,16 @@ class Phase(enum.Enum):
 
 #: Phases in which the machine reads modem output.
 _READING = frozenset(
-    {Phase.RESETTING, Phase.INITIALIZING, Phase.RETRY_WAIT, Phase.IDLE, Phase.RINGING, Phase.ANSWERING}
+    {
+        Phase.RESETTING,
+        Phase.INITIALIZING,
+        Phase.RETRY_WAIT,
+        Phase.IDLE,
+        Phase.PROBING,
+        Phase.RINGING,
+        Phase.PREPARING,
+        Phase.ANSWERING,
+    }
 )
 
 
@@ -113,6 +129,13 @@ class _Chat(enum.Enum):
     PROBE = "probe"
     FORCE_INIT = "force-init"
     INIT = "init"
+    STATISTICS = "statistics"
+    HEALTH = "health"
+    CALLER_INIT = "caller-init"
+
+
+#: Most lines kept from a statistics chat, and their longest length (the splitter caps lines anyway).
+_MAX_STAT_LINES = 40
 
 
 #: "Is the modem in command mode?" Used before init on lines where dropping DTR cannot be trusted to hang
@@ -129,6 +152,7 @@ class _ChatRun:
     steps: tuple[ChatStep, ...]
     index: int = 0
     expecting: str | None = None
+    timeout_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -144,6 +168,9 @@ class _CallInfo:
     called_id: str | None = None
     cadence_bits: int = 0
     cadence_count: int = 0
+    verdict: Decision | None = None
+    verdict_reason: str = ""
+    awaiting_decision: bool = False
 
     def record(self, outcome: Outcome, ended_at: float, **more: str | int | None) -> CallRecord:
         return CallRecord(
@@ -180,6 +207,10 @@ class AnswerMachine:
         self._splitter = LineSplitter(max_line=max_line)
         self._connect_text: str | None = None
         self._probe_first = False
+        self._answer_next = False
+        self._recovering = False
+        self._pending_record: CallRecord | None = None
+        self._stat_lines: list[str] = []
         self._timer: float | None = None
         self._chat: _ChatRun | None = None
         self._ops: deque[bytes | Pause] = deque()
@@ -188,7 +219,9 @@ class AnswerMachine:
         self._ready_sent = False
         self._next_call_id = 1
         self._call: _CallInfo | None = None
-        self._early_cid: list[CallerIdField] = []
+        # Caller-ID and cadence lines that came before the first RING (some modems send them first); they
+        # belong to the next call only if it rings within ring_gap_s.
+        self._early: list[tuple[float, CallerIdField | RingCadence]] = []
         self._carrier: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ public read-only state
@@ -248,9 +281,16 @@ class AnswerMachine:
         The shell pings the systemd watchdog only while this holds, so a modem that stays dead gets the
         service restarted even if answerd's own loop is fine.
         """
-        if self._phase is Phase.FAILED:
+        if self._phase is Phase.FAILED or self._recovering:
             return False
         return not (self._phase in {Phase.RETRY_WAIT, Phase.INITIALIZING} and self._attempt > 1)
+
+    @property
+    def awaiting_decision(self) -> int | None:
+        """The id of the call waiting for :meth:`decide`, or ``None``."""
+        if self._call is not None and self._call.awaiting_decision:
+            return self._call.call_id
+        return None
 
     def port_opened(self, now: float, *, dtr_hangs_up: bool = True) -> list[Effect]:
         """The shell has (re)opened the device: reset and initialise the modem.
@@ -263,6 +303,7 @@ class AnswerMachine:
         """
         self._require(Phase.OPENING, Phase.REOPENING)
         self._probe_first = not dtr_hangs_up
+        self._early.clear()
         self._splitter = LineSplitter(max_line=self._max_line)
         self._attempt = 0
         effects: list[Effect] = []
@@ -305,16 +346,23 @@ class AnswerMachine:
         match self._phase:
             case Phase.RESETTING:
                 return [SetDtr(high=True), *self._begin_attempt(now)]
-            case Phase.INITIALIZING:
+            case Phase.INITIALIZING | Phase.PROBING | Phase.PREPARING:
                 if self._ops or (self._chat is not None and self._chat.expecting is None):  # a send's pause ended
                     return self._run_ops(now)
                 assert self._chat is not None
                 waited = self._chat.expecting or ""
-                return self._chat_failed(f"no {waited!r} within {self._profile.chat_timeout_s:g} s", now)
+                return self._chat_failed(f"no {waited!r} within {self._chat.timeout_s:g} s", now)
             case Phase.RETRY_WAIT:
                 return self._start_chat(_Chat.FORCE_INIT, now)
+            case Phase.IDLE:
+                return self._start_chat(_Chat.HEALTH, now)
             case Phase.RINGING:
-                return self._end_unanswered(Outcome.ABANDONED, "the phone stopped ringing", now)
+                assert self._call is not None
+                outcome, detail = {
+                    Decision.REJECT: (Outcome.REJECTED, self._call.verdict_reason),
+                    Decision.BUSY: (Outcome.BUSY_OUT, self._call.verdict_reason),
+                }.get(self._call.verdict, (Outcome.ABANDONED, "the phone stopped ringing"))  # type: ignore[arg-type]
+                return self._end_unanswered(outcome, detail, now)
             case Phase.ANSWERING:
                 # Any character aborts a modem's answer attempt; the reopen then drops DTR for good measure.
                 detail = f"no CONNECT within {self._profile.answer_timeout_s:g} s of {self._profile.answer_command}"
@@ -326,7 +374,7 @@ class AnswerMachine:
         """The device returned EOF or EIO while the machine was reading it (hung up, unplugged)."""
         if self._phase not in _READING:
             raise LocalProtocolError(f"port_lost in phase {self._phase.value}")
-        effects: list[Effect] = [Report(event="port.lost", level="warning")]
+        effects: list[Effect] = [Report(event="port.lost", level="warning"), *self._flush_pending()]
         if self._call is not None:
             effects += self._finish_call(self._call.record(Outcome.CARRIER_LOST, now, detail="port hung up"))
         self._phase = Phase.REOPENING
@@ -360,9 +408,68 @@ class AnswerMachine:
             signal=signal,
             detail=detail,
         )
-        effects = self._finish_call(record)
+        if self._profile.statistics_chat:
+            # The record is completed after the re-init, with what the statistics chat returns.
+            self._pending_record = record
+            self._call = None
+            effects: list[Effect] = []
+        else:
+            effects = self._finish_call(record)
         self._phase = Phase.REOPENING
         return [*effects, Status(text="hanging up"), Reopen()]
+
+    def decide(
+        self, now: float, call_id: int, verdict: Decision, *, reason: str = "", chat: tuple[ChatStep, ...] = ()
+    ) -> list[Effect]:
+        """The shell's answer to :class:`AnswerPending` for call ``call_id``.
+
+        A decision for a call that is no longer waiting (the caller gave up while a decision program ran)
+        is dropped with a report; that is a race, not a bug.
+
+        Args:
+            verdict: answer, never answer, or not now (busy-out: ask again at the next RING).
+            reason: why, for the log and the call record.
+            chat: a per-caller init chat to run before ``ATA`` (e.g. to hold the speed down).
+        """
+        call = self._call
+        if call is None or call.call_id != call_id or not call.awaiting_decision or self._phase is not Phase.RINGING:
+            return [Report(event="call.decision_late", fields=(("call_id", call_id), ("verdict", verdict.value)))]
+        call.awaiting_decision = False
+        call.verdict = verdict
+        call.verdict_reason = reason
+        caller = f" caller={call.caller_id}" if call.caller_id else ""
+        if verdict is Decision.ACCEPT:
+            if chat:
+                self._phase = Phase.PREPARING
+                self._chat = _ChatRun(kind=_Chat.CALLER_INIT, steps=chat)
+                self._ops.clear()
+                return [Status(text=f"preparing to answer{caller}"), *self._enter_step(now)]
+            return self._answer(call, now)
+        event = "call.rejected" if verdict is Decision.REJECT else "call.busy_out"
+        status = "not answering" if verdict is Decision.REJECT else "busied out, not answering"
+        fields: tuple[tuple[str, str | int | float | None], ...] = (
+            ("call_id", call.call_id),
+            ("caller_id", call.caller_id),
+            ("reason", reason),
+        )
+        return [Report(event=event, fields=fields), Status(text=f"{status}{caller}: {reason}")]
+
+    def answer_now(self, now: float) -> list[Effect]:
+        """Answer at once (SIGUSR1): the call ringing now, or else the next one at its first RING.
+
+        This overrides the ring count, busy-out and the caller-ID policy for that one call, like mgetty's
+        SIGUSR1 "virtual ring".
+        """
+        if self._phase is Phase.RINGING and self._call is not None:
+            self._call.awaiting_decision = False
+            return [
+                Report(event="call.answer_now", fields=(("call_id", self._call.call_id),)),
+                *self._answer(self._call, now),
+            ]
+        if self._phase in {Phase.IDLE, Phase.PROBING, Phase.INITIALIZING, Phase.RESETTING, Phase.REOPENING}:
+            self._answer_next = True
+            return [Report(event="call.answer_next", fields=(("phase", self._phase.value),))]
+        return [Report(event="call.answer_now.ignored", fields=(("phase", self._phase.value),))]
 
     def shutdown(self, now: float) -> list[Effect]:
         """Stop for good. A call still being rung in or answered is recorded as ended by shutdown.
@@ -372,7 +479,7 @@ class AnswerMachine:
         """
         if self._phase is Phase.CONNECTED:
             raise LocalProtocolError("shutdown while connected: call call_finished first")
-        effects: list[Effect] = []
+        effects: list[Effect] = self._flush_pending()
         if self._call is not None:
             effects += self._finish_call(self._call.record(Outcome.SHUTDOWN, now, detail="answerd stopping"))
         self._phase = Phase.STOPPED
@@ -395,10 +502,12 @@ class AnswerMachine:
     def _start_chat(self, kind: _Chat, now: float) -> list[Effect]:
         steps = {
             _Chat.PROBE: _PROBE_CHAT,
+            _Chat.HEALTH: _PROBE_CHAT,
             _Chat.INIT: self._profile.init_chat,
             _Chat.FORCE_INIT: self._profile.force_init_chat,
+            _Chat.STATISTICS: self._profile.statistics_chat,
         }[kind]
-        self._phase = Phase.INITIALIZING
+        self._phase = Phase.PROBING if kind is _Chat.HEALTH else Phase.INITIALIZING
         self._chat = _ChatRun(kind=kind, steps=steps)
         self._ops.clear()
         effects: list[Effect] = []
@@ -419,6 +528,9 @@ class AnswerMachine:
             timeout = self._profile.chat_timeout_s
             if chat.kind is _Chat.PROBE:
                 timeout = min(timeout, self._profile.probe_timeout_s)
+            elif chat.kind is _Chat.HEALTH:
+                timeout = min(timeout, self._profile.health_timeout_s)
+            chat.timeout_s = timeout
             self._timer = now + timeout
             return []
         return self._send_step(step, now)
@@ -449,16 +561,32 @@ class AnswerMachine:
         assert chat is not None
         self._chat = None
         self._timer = None
-        if chat.kind is not _Chat.INIT:  # the probe or force-init chat worked: now the real init
-            return self._start_chat(_Chat.INIT, now)
+        match chat.kind:
+            case _Chat.PROBE | _Chat.FORCE_INIT:  # the modem listens now: the real init
+                return self._start_chat(_Chat.INIT, now)
+            case _Chat.HEALTH:
+                self._pending_command = None
+                return [Report(event="modem.health.ok", level="debug"), *self._enter_idle(now)]
+            case _Chat.CALLER_INIT:
+                assert self._call is not None
+                return self._answer(self._call, now)
+            case _Chat.STATISTICS:
+                self._pending_command = None
+                return [*self._flush_pending(tuple(self._stat_lines)), *self._enter_idle(now)]
         self._pending_command = None
         effects: list[Effect] = [
             Report(event="modem.init.ok", fields=(("attempt", self._attempt),)),
         ]
+        if self._recovering:
+            self._recovering = False
+            effects.append(Report(event="modem.recovered", level="warning"))
         if not self._ready_sent:
             self._ready_sent = True
             effects.append(Ready())
-        return effects + self._enter_idle()
+        if self._pending_record is not None and self._profile.statistics_chat:
+            self._stat_lines = []
+            return effects + self._start_chat(_Chat.STATISTICS, now)
+        return effects + self._enter_idle(now)
 
     def _chat_failed(self, why: str, now: float) -> list[Effect]:
         chat = self._chat
@@ -466,6 +594,24 @@ class AnswerMachine:
         self._chat = None
         self._ops.clear()
         self._timer = None
+        if chat.kind is _Chat.HEALTH:
+            # "Some modems have the nasty habit of just dying after some time" (mgetty): recover by
+            # reopening (DTR drop) and re-initialising; if that fails too, the port gives up (Fatal).
+            self._recovering = True
+            self._phase = Phase.REOPENING
+            self._pending_command = None
+            return [
+                Report(event="modem.health.failed", fields=(("reason", why),), level="warning"),
+                Status(text="modem not responding, recovering"),
+                Reopen(),
+            ]
+        if chat.kind is _Chat.STATISTICS:
+            report = Report(event="modem.statistics.failed", fields=(("reason", why),), level="warning")
+            return [report, *self._flush_pending(tuple(self._stat_lines)), *self._enter_idle(now)]
+        if chat.kind is _Chat.CALLER_INIT:
+            assert self._call is not None
+            report = Report(event="call.caller_init.failed", fields=(("reason", why),), level="warning")
+            return [report, *self._answer(self._call, now)]
         if chat.kind is _Chat.PROBE:
             # No OK to "AT": the modem is probably still online (DTR could not hang it up). Escape it.
             report = Report(event="modem.still_online", fields=(("reason", why),), level="warning")
@@ -482,10 +628,12 @@ class AnswerMachine:
         if self._attempt >= self._profile.init_retries:
             self._phase = Phase.FAILED
             detail = f"modem did not initialise after {self._attempt} attempts: {why}"
+            reason = FatalReason.MODEM_DEAD if self._recovering else FatalReason.MODEM_INIT_FAILED
             return [
+                *self._flush_pending(),
                 Report(event="modem.init.failed", fields=fields, level="error"),
                 Status(text="modem not responding, giving up"),
-                Fatal(reason=FatalReason.MODEM_INIT_FAILED, detail=detail),
+                Fatal(reason=reason, detail=detail),
             ]
         backoff = min(self._profile.retry_backoff_s * 2 ** (self._attempt - 1), self._profile.retry_backoff_max_s)
         self._attempt += 1
@@ -500,7 +648,16 @@ class AnswerMachine:
 
     def _on_event(self, event: ModemEvent, now: float) -> list[Effect]:
         match self._phase:
-            case Phase.INITIALIZING:
+            case Phase.INITIALIZING | Phase.PREPARING:
+                return self._on_event_initializing(event, now)
+            case Phase.PROBING:
+                if isinstance(event, Ring | Connect | CallerIdField | RingCadence):
+                    # Unsolicited codes win: the health check is abandoned for the call.
+                    self._chat = None
+                    self._ops.clear()
+                    self._pending_command = None
+                    self._phase = Phase.IDLE
+                    return self._on_event_waiting(event, now)
                 return self._on_event_initializing(event, now)
             case Phase.IDLE | Phase.RINGING:
                 return self._on_event_waiting(event, now)
@@ -514,8 +671,14 @@ class AnswerMachine:
         chat = self._chat
         assert chat is not None
         if isinstance(event, Ring):
+            if self._call is not None:  # PREPARING: the caller is still ringing while we get ready
+                self._call.rings += 1
+                return []
             return [Report(event="call.ring.ignored", fields=(("reason", "modem not initialised yet"),))]
         line = getattr(event, "line", "")
+        stats = chat.kind is _Chat.STATISTICS and not isinstance(event, Ok | Verdict | Echo)
+        if stats and len(self._stat_lines) < _MAX_STAT_LINES:
+            self._stat_lines.append(line)
         # Match the verbose form too, so an expect of "OK" also matches a numeric (V0) "0".
         canonical = "OK" if isinstance(event, Ok) else (event.code if isinstance(event, Verdict) else line)
         if chat.expecting is not None and (chat.expecting in line or chat.expecting in canonical):
@@ -535,14 +698,14 @@ class AnswerMachine:
             case Ring():
                 return self._on_ring(event, now)
             case RingCadence():
-                call = self._call_or_new(now)
-                bit = 1 if call.cadence_count == 0 or event.duration_ds > 9 else 0
-                call.cadence_bits = (call.cadence_bits << 1) | bit
-                call.cadence_count += 1
+                if self._call is None:
+                    self._early.append((now, event))
+                else:
+                    self._apply_cadence(self._call, event)
                 return []
             case CallerIdField():
                 if self._call is None:
-                    self._early_cid.append(event)
+                    self._early.append((now, event))
                     return []
                 self._apply_cid(self._call, event)
                 return [Report(event="call.caller_id", fields=((event.key, event.value),))]
@@ -579,19 +742,32 @@ class AnswerMachine:
             )
         ]
         caller = f" caller={call.caller_id}" if call.caller_id else ""
-        if call.rings >= self._profile.rings:
-            self._phase = Phase.ANSWERING
-            self._timer = now + self._profile.answer_timeout_s
-            self._pending_command = self._profile.answer_command
-            self._carrier = []
-            effects += [
-                Status(text=f"answering{caller}"),
-                Write(data=self._profile.answer_command.encode("ascii") + b"\r"),
-            ]
-        else:
-            self._timer = now + self._profile.ring_gap_s
-            effects.append(Status(text=f"ringing {call.rings}/{self._profile.rings}{caller}"))
-        return effects
+        if self._answer_next:
+            self._answer_next = False
+            report = Report(event="call.answer_now", fields=(("call_id", call.call_id),))
+            return [*effects, report, *self._answer(call, now)]
+        self._timer = now + self._profile.ring_gap_s
+        if call.verdict is Decision.REJECT or call.awaiting_decision:
+            return effects  # counted; the decision stands (or is still being made)
+        if call.rings < self._profile.rings:
+            return [*effects, Status(text=f"ringing {call.rings}/{self._profile.rings}{caller}")]
+        if not self._profile.answer_gate:
+            return effects + self._answer(call, now)
+        call.awaiting_decision = True
+        pending = AnswerPending(call=call.record(Outcome.ANSWERED, now))
+        return [*effects, Status(text=f"ringing {call.rings}/{self._profile.rings}{caller}"), pending]
+
+    def _answer(self, call: _CallInfo, now: float) -> list[Effect]:
+        """Pick up: send the answer command and wait for CONNECT."""
+        caller = f" caller={call.caller_id}" if call.caller_id else ""
+        self._phase = Phase.ANSWERING
+        self._timer = now + self._profile.answer_timeout_s
+        self._pending_command = self._profile.answer_command
+        self._carrier = []
+        return [
+            Status(text=f"answering{caller}"),
+            Write(data=self._profile.answer_command.encode("ascii") + b"\r"),
+        ]
 
     def _on_event_answering(self, event: ModemEvent, now: float) -> list[Effect]:
         match event:
@@ -646,10 +822,22 @@ class AnswerMachine:
             self._next_call_id += 1
             self._connect_text = None
             self._carrier = []
-            for cid in self._early_cid:
-                self._apply_cid(self._call, cid)
-            self._early_cid.clear()
+            for seen, item in self._early:
+                if now - seen > self._profile.ring_gap_s:
+                    continue  # stale: it belonged to a call that never rang
+                if isinstance(item, RingCadence):
+                    self._apply_cadence(self._call, item)
+                else:
+                    self._apply_cid(self._call, item)
+            self._early.clear()
         return self._call
+
+    @staticmethod
+    def _apply_cadence(call: _CallInfo, cadence: RingCadence) -> None:
+        # mgetty's V.253 rule: the first report and any duration over 0.9 s is a 1 bit, the rest 0 bits.
+        bit = 1 if call.cadence_count == 0 or cadence.duration_ds > 9 else 0
+        call.cadence_bits = (call.cadence_bits << 1) | bit
+        call.cadence_count += 1
 
     @staticmethod
     def _apply_cid(call: _CallInfo, field: CallerIdField) -> None:
@@ -663,16 +851,24 @@ class AnswerMachine:
             case _:
                 pass
 
+    def _flush_pending(self, statistics: tuple[str, ...] = ()) -> list[Effect]:
+        """Emit the record of a finished call that waited for its statistics chat."""
+        record = self._pending_record
+        if record is None:
+            return []
+        self._pending_record = None
+        return [CallEnded(record=replace(record, statistics=statistics))]
+
     def _finish_call(self, record: CallRecord) -> list[Effect]:
         self._call = None
-        self._early_cid.clear()
+        self._early.clear()
         return [CallEnded(record=record)]
 
     def _end_unanswered(self, outcome: Outcome, detail: str, now: float) -> list[Effect]:
         """The call ended before it was answered; the modem is still initialised, so go straight to IDLE."""
         assert self._call is not None
         effects = self._finish_call(self._call.record(outcome, now, detail=detail))
-        return effects + self._enter_idle()
+        return effects + self._enter_idle(now)
 
     def _hang_up(self, outcome: Outcome, detail: str, now: float) -> list[Effect]:
         """An answer attempt failed: record the call, then reopen (DTR drop) and re-initialise."""
@@ -684,9 +880,10 @@ class AnswerMachine:
         self._pending_command = None
         return [*effects, Status(text="hanging up"), Reopen()]
 
-    def _enter_idle(self) -> list[Effect]:
+    def _enter_idle(self, now: float) -> list[Effect]:
         self._phase = Phase.IDLE
-        self._timer = None
+        check = self._profile.health_check_s
+        self._timer = None if check is None else now + check
         return [Status(text="waiting for RING")]
 
     def _require(self, *phases: Phase) -> None:

@@ -40,6 +40,11 @@ class Profile:
         answer_command: sent to pick up (``ATA``).
         answer_timeout_s: CONNECT must come this long after ``ATA`` (mgetty ``answer-chat-timeout``, 80 s).
         abort_codes: result codes that fail a chat step (mgetty: ERROR, BUSY, NO CARRIER).
+        answer_gate: ask the shell (``AnswerPending``) before answering, for busy-out and caller-ID policy.
+        health_check_s: while idle, check the modem with ``AT`` this often (``None``: never).
+        health_timeout_s: how long the health check waits for OK.
+        statistics_chat: run after each connected call, once the modem is re-initialised; the lines it
+            returns are attached to the call's record (mgetty's statistics-chat).
     """
 
     init_chat: tuple[ChatStep, ...] = field(default_factory=lambda: parse_chat(DEFAULT_INIT_CHAT))
@@ -56,6 +61,10 @@ class Profile:
     answer_command: str = "ATA"
     answer_timeout_s: float = 80.0
     abort_codes: frozenset[str] = frozenset({"ERROR", "BUSY", "NO CARRIER", "NO DIALTONE"})
+    answer_gate: bool = False
+    health_check_s: float | None = None
+    health_timeout_s: float = 5.0
+    statistics_chat: tuple[ChatStep, ...] = ()
 
     def __post_init__(self) -> None:
         """Reject values the machine cannot work with; config gives friendlier errors first."""
@@ -70,3 +79,7 @@ class Profile:
             raise ValueError("retry backoff must be >= 0 and not above its maximum")
         if not self.init_chat:
             raise ValueError("init_chat must not be empty")
+        if self.health_check_s is not None and self.health_check_s <= 0:
+            raise ValueError("health_check_s must be positive (or None for no health check)")
+        if self.health_timeout_s <= 0:
+            raise ValueError("health_timeout_s must be positive")
