@@ -66,9 +66,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--log-format",
-        choices=["console", "json"],
-        default="console",
-        help="log output format (default console)",
+        choices=["console", "json", "journal"],
+        default=None,
+        help="log output: console (readable), json (one object per line) or journal (native journald fields); "
+        "default: journal when stderr is connected to the journal (under systemd), else console",
     )
 
     check = sub.add_parser(

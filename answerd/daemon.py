@@ -19,33 +19,24 @@ import asyncio
 import contextlib
 import errno
 import os
-import re
 import signal
-import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import structlog
 
+from .calls import CallEnd, CallLine, CallRunner
 from .config import ConfigError, PortSettings, load_config
 from .hayes import (
     Answered,
     AnswerMachine,
+    AnswerPending,
     CallEnded,
     CallRecord,
+    Decision,
     Effect,
-    EscapeContext,
-    FailReason,
     Fatal,
     FatalReason,
     FlushInput,
-    LineEnd,
-    LoginDialog,
-    LoginFailed,
-    NameEntered,
     Outcome,
     Phase,
     Ready,
@@ -54,14 +45,13 @@ from .hayes import (
     SetDtr,
     Status,
     Write,
-    expand_escapes,
-    to_line_bytes,
 )
+from .hayes._policy import cid_needs_rings
 from .notify import Notifier
 from .port import LineSettings, ModemControl, PortOpenError, SerialPort
-from .session import Session, SessionResult, SpawnError, clean_environment
+from .screening import screen_call
 
-__all__ = ["ExitCode", "PortDaemon", "expand_program"]
+__all__ = ["ExitCode", "PortDaemon"]
 
 
 class ExitCode:
@@ -76,32 +66,8 @@ class ExitCode:
     NOPERM = 77  # EX_NOPERM: no permission to open the device
 
 
-#: How often DCD is read while a call is up (only on lines that have DCD).
-CARRIER_POLL_S = 0.2
 #: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
 REOPEN_PATIENCE_S = 15.0
-#: Bytes of caller input held while the call stage is not reading them yet (settle wait): bounded.
-MAX_EARLY_INPUT = 4096
-_PLACEHOLDER_RE = re.compile(r"\{(user|connect|caller_id|caller_name|device|port)\}")
-
-
-class ProgramArgError(ValueError):
-    """A placeholder value would make an argv element start with ``-`` (an option), so it is refused."""
-
-
-def expand_program(argv: list[str], values: dict[str, str]) -> list[str]:
-    """Fill ``{user}``, ``{connect}``... into argv elements (never shell text).
-
-    Raises:
-        ProgramArgError: an element built from a placeholder would start with ``-``.
-    """
-    out = []
-    for element in argv:
-        expanded = _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), ""), element)
-        if expanded != element and expanded.startswith("-") and not element.startswith("-"):
-            raise ProgramArgError(f"refusing argv element {expanded[:40]!r}: a value must not start with '-'")
-        out.append(expanded)
-    return out
 
 
 def _line_settings(name: str, settings: PortSettings) -> LineSettings:
@@ -112,30 +78,6 @@ def _line_settings(name: str, settings: PortSettings) -> LineSettings:
         modem_control=ModemControl(settings.modem_control),
         close_timeout_s=settings.close_timeout_s,
     )
-
-
-def _logged_users(utmp: Path = Path("/run/utmp")) -> int:
-    """Number of USER_PROCESS records in utmp (for the ``\\U`` escape); 0 if it cannot be read."""
-    try:
-        data = utmp.read_bytes()
-    except OSError:
-        return 0
-    record = 384  # sizeof(struct utmp) on Linux (glibc, all architectures with 32-bit ut_tv)
-    count = 0
-    for offset in range(0, len(data) - record + 1, record):
-        if struct.unpack_from("<h", data, offset)[0] == 7:  # USER_PROCESS
-            count += 1
-    return count
-
-
-@dataclass
-class _CallState:
-    """What the running call stage needs from the data and loss callbacks."""
-
-    sink: Callable[[bytes], None] | None = None
-    early: bytearray = field(default_factory=bytearray)
-    lost: asyncio.Event = field(default_factory=asyncio.Event)
-    lost_reason: str = ""
 
 
 class PortDaemon:
@@ -159,7 +101,7 @@ class PortDaemon:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._call: _CallState | None = None
+        self._call: CallLine | None = None
         self._done = asyncio.Event()
         self._stopping = False
         self._exit_code = ExitCode.OK
@@ -174,14 +116,18 @@ class PortDaemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        loop.add_signal_handler(signal.SIGUSR1, self._answer_now)
         self._log.info("port.starting", device=self._line.path, speed=self._line.speed)
+        screening_on = bool(self.settings.caller_filter or self.settings.decision_program or self.settings.caller_init)
+        if (warning := cid_needs_rings(self.settings.rings, screening_on)) is not None:
+            self._log.warning("config.caller_id_rings", warning=warning)
         self._start_watchdog()
         try:
             if await self._open_port(patience_s=0.0):
                 self._apply(self._machine.port_opened(loop.time(), dtr_hangs_up=self._dtr_hangs_up()))
             await self._done.wait()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             if self._watchdog is not None:
                 self._watchdog.cancel()
@@ -254,8 +200,7 @@ class PortDaemon:
         self._log.info("port.stopping")
         self._notifier.stopping()
         if self._call is not None:
-            self._call.lost_reason = "shutdown"
-            self._call.lost.set()  # the call stage ends the session and finishes the call, then _done
+            self._call.drop("shutdown")  # the call stage ends the session and finishes the call, then _done
         else:
             self._done.set()
 
@@ -339,11 +284,7 @@ class PortDaemon:
     def _on_data(self, data: bytes) -> None:
         now = asyncio.get_running_loop().time()
         if self._call is not None:
-            if self._call.sink is not None:
-                self._call.sink(data)
-            else:
-                room = MAX_EARLY_INPUT - len(self._call.early)
-                self._call.early += data[:room]
+            self._call.receive(data)
             return
         if self._machine.reading:
             self._apply(self._machine.receive_data(data, now))
@@ -354,9 +295,7 @@ class PortDaemon:
         now = asyncio.get_running_loop().time()
         self._log.debug("port.hangup", error=str(exc) if exc else None)
         if self._call is not None:
-            if not self._call.lost.is_set():
-                self._call.lost_reason = "carrier"
-                self._call.lost.set()
+            self._call.drop("carrier")
         elif self._machine.reading:
             self._apply(self._machine.port_lost(now))
 
@@ -392,6 +331,8 @@ class PortDaemon:
                     self._spawn(self._reopen())
                 case Answered():
                     self._spawn(self._run_call(effect))
+                case AnswerPending(call=record):
+                    self._spawn(self._screen(record))
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
                     code = ExitCode.UNAVAILABLE if reason is FatalReason.MODEM_INIT_FAILED else ExitCode.INTERNAL_ERROR
@@ -472,238 +413,48 @@ class PortDaemon:
 
     async def _run_call(self, answered: Answered) -> None:
         loop = asyncio.get_running_loop()
-        state = _CallState()
-        state.early += answered.trailing_data[:MAX_EARLY_INPUT]
-        self._call = state
+        line = CallLine()
+        line.receive(answered.trailing_data)
+        self._call = line
         port = self._port
         assert port is not None
         structlog.contextvars.bind_contextvars(call_id=answered.call.call_id)
-        outcome = Outcome.ANSWERED
-        finish: dict[str, Any] = {}
+        end = CallEnd(outcome=Outcome.PROGRAM_FAILED, detail="internal error in the call stage")
         try:
-            if not self.settings.ignore_carrier:
-                with contextlib.suppress(OSError, Exception):
-                    port.set_carrier_sensitive(True)
-            carrier_watch = self._watch_carrier(port, state)
-            try:
-                outcome, finish = await self._call_stages(port, answered, state)
-            finally:
-                if carrier_watch is not None:
-                    carrier_watch.cancel()
+            runner = CallRunner(
+                port_name=self.name,
+                device=self._line.path,
+                settings=self.settings,
+                port=port,
+                answered=answered,
+                line=line,
+                notifier=self._notifier,
+                log=self._log,
+            )
+            end = await runner.run()
         finally:
             self._call = None
             self._restore_tty_owner()
             structlog.contextvars.unbind_contextvars("call_id")
-            if self._stopping and outcome is Outcome.ANSWERED and state.lost_reason == "shutdown":
-                outcome = Outcome.SHUTDOWN
-            self._apply(self._machine.call_finished(loop.time(), outcome=outcome, **finish))
+            self._apply(self._machine.call_finished(loop.time(), **end.fields()))
             if self._stopping:
                 self._done.set()
 
-    def _watch_carrier(self, port: SerialPort, state: _CallState) -> asyncio.Task[None] | None:
-        if port.lines.carrier() is None:
-            return None
-
-        async def watch() -> None:
-            while not state.lost.is_set():
-                await asyncio.sleep(CARRIER_POLL_S)
-                try:
-                    up = port.lines.carrier()
-                except OSError:
-                    up = False
-                if up is False:
-                    state.lost_reason = "carrier"
-                    state.lost.set()
-
-        return asyncio.get_running_loop().create_task(watch())
-
-    async def _call_stages(
-        self, port: SerialPort, answered: Answered, state: _CallState
-    ) -> tuple[Outcome, dict[str, Any]]:
-        """Settle, login dialog (or direct), program. Returns the outcome and the call_finished fields."""
-        settings = self.settings
-        if await _wait_or_lost(state, settings.settle_ms / 1000):
-            return self._lost_outcome(state), {"detail": "line dropped before the prompt"}
-        values = {
-            "connect": answered.connect.text or answered.connect.line,
-            "caller_id": answered.call.caller_id or "",
-            "caller_name": answered.call.caller_name or "",
-            "device": self._line.path,
-            "port": self.name,
-        }
-        user: str | None = None
-        map_crlf = True
-        if settings.mode == "login":
-            result = await self._login_dialog(port, answered, state)
-            if isinstance(result, LoginFailed):
-                if result.reason is FailReason.MODEM_ERROR and result.detail == "NO CARRIER":
-                    # The modem's own NO CARRIER arrived as the "name": the caller hung up at the prompt.
-                    return Outcome.CARRIER_LOST, {"detail": "NO CARRIER at the login prompt"}
-                outcome = {
-                    FailReason.TIMEOUT: Outcome.LOGIN_TIMEOUT,
-                    FailReason.MODEM_ERROR: Outcome.MODEM_ERROR,
-                    FailReason.ABORTED: Outcome.LOGIN_ABORTED,
-                }[result.reason]
-                return outcome, {"detail": f"login dialog: {result.reason.value}"}
-            if result is None:
-                return self._lost_outcome(state), {"detail": "line dropped at the login prompt"}
-            user = result.name
-            map_crlf = result.line_end is LineEnd.CR
-            values["user"] = user
-            template = settings.login_program
-        else:
-            assert settings.direct_program is not None
-            template = settings.direct_program
-        try:
-            argv = expand_program(template, values)
-        except ProgramArgError as exc:
-            self._log.warning("call.program_refused", reason=str(exc))
-            return Outcome.PROGRAM_FAILED, {"user": user, "detail": str(exc)}
-        return await self._run_program(port, argv, answered, state, user=user, map_crlf=map_crlf)
-
-    def _lost_outcome(self, state: _CallState) -> Outcome:
-        return Outcome.SHUTDOWN if state.lost_reason == "shutdown" else Outcome.CARRIER_LOST
-
-    async def _login_dialog(
-        self, port: SerialPort, answered: Answered, state: _CallState
-    ) -> NameEntered | LoginFailed | None:
-        """Run the prompt until a name, a failure, or the line drops (``None``)."""
-        loop = asyncio.get_running_loop()
-        settings = self.settings
-        uname = os.uname()
-        ctx = EscapeContext(
-            nodename=uname.nodename,
-            sysname=uname.sysname,
-            release=uname.release,
-            version=uname.version,
-            machine=uname.machine,
-            tty=self.name,
-            connect=answered.connect.text or answered.connect.line,
-            caller_id=answered.call.caller_id or "",
-            speed=settings.speed,
-            users=_logged_users(),
-            when=datetime.now().astimezone(),
+    async def _screen(self, record: CallRecord) -> None:
+        """Busy-out, caller filter, decision program: then tell the machine."""
+        screening = await screen_call(settings=self.settings, port=self.name, record=record, log=self._log)
+        if screening.verdict is Decision.REJECT:
+            self._log.info("call.rejected", call_id=record.call_id, caller_id=record.caller_id, reason=screening.reason)
+        now = asyncio.get_running_loop().time()
+        self._apply(
+            self._machine.decide(now, record.call_id, screening.verdict, reason=screening.reason, chat=screening.chat)
         )
-        dialog = LoginDialog(
-            issue=to_line_bytes(expand_escapes(settings.issue, ctx)),
-            prompt=to_line_bytes(expand_escapes(settings.login_prompt, ctx)),
-            timeout_s=settings.login_timeout_s,
-        )
-        outcome: asyncio.Future[NameEntered | LoginFailed] = loop.create_future()
 
-        def handle(results: list[Any]) -> None:
-            for item in results:
-                if isinstance(item, Write):
-                    port.write(item.data)
-                elif isinstance(item, NameEntered | LoginFailed) and not outcome.done():
-                    outcome.set_result(item)
-
-        def feed(data: bytes) -> None:
-            if not dialog.done:
-                handle(dialog.receive_data(data, loop.time()))
-
-        handle(dialog.start(loop.time()))
-        early = bytes(state.early)
-        state.early.clear()
-        state.sink = feed
-        if early:
-            feed(early)
-        lost_wait = loop.create_task(state.lost.wait())
-        try:
-            while not outcome.done():
-                deadline = dialog.get_timer()
-                timeout = None if deadline is None else max(0.0, deadline - loop.time())
-                waitables: set[asyncio.Future[Any]] = {outcome, lost_wait}
-                done, _ = await asyncio.wait(waitables, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                if lost_wait in done and not outcome.done():
-                    return None
-                if not done and not dialog.done:
-                    handle(dialog.handle_timer(loop.time()))
-            return outcome.result()
-        finally:
-            state.sink = None
-            lost_wait.cancel()
-
-    async def _run_program(
-        self,
-        port: SerialPort,
-        argv: list[str],
-        answered: Answered,
-        state: _CallState,
-        *,
-        user: str | None,
-        map_crlf: bool,
-    ) -> tuple[Outcome, dict[str, Any]]:
-        settings = self.settings
-        program = argv[0]
-        port.pause_reading()
-        await port.drain()
-        try:
-            if settings.mode == "login":
-                port.set_session_mode(map_crlf=map_crlf)
-            with contextlib.suppress(OSError):
-                os.chmod(self._line.path, 0o600)
-        except OSError as exc:
-            self._log.warning("port.session_mode_failed", error=str(exc))
-        env = clean_environment(
-            {
-                "CALLER_ID": answered.call.caller_id or "none",
-                "CALLER_NAME": answered.call.caller_name,
-                "CALLED_ID": answered.call.called_id,
-                "CONNECT": answered.connect.text or answered.connect.line,
-                "DEVICE": self._line.path,
-            },
-            settings.term,
-        )
-        base = {"user": user, "program": program}
-        try:
-            session = await Session.start(argv, tty_fd=port.fd, env=env)
-        except SpawnError as exc:
-            self._log.error("call.program_failed", program=program, error=str(exc))
-            return Outcome.PROGRAM_FAILED, {**base, "detail": str(exc)}
-        self._log.info("call.program_started", program=program, pid=session.pid, user=user)
-        self._notifier.status(
-            f"connected {answered.connect.text or 'CONNECT'} user={user or '-'} program={Path(program).name}"
-        )
-        waiter = asyncio.get_running_loop().create_task(session.wait())
-        lost_wait = asyncio.get_running_loop().create_task(state.lost.wait())
-        try:
-            done, _ = await asyncio.wait({waiter, lost_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if waiter in done:
-                result = waiter.result()
-            else:
-                result = await session.stop(settings.stop_grace_s)
-        finally:
-            lost_wait.cancel()
-            if not waiter.done():
-                waiter.cancel()
-        leftovers = await session.reap_session(settings.stop_grace_s)
-        if leftovers:
-            self._log.info("call.session_reaped", processes=leftovers)
-        return self._program_outcome(result, state), {
-            **base,
-            "exit_status": result.returncode,
-            "signal": result.signal,
-        }
-
-    @staticmethod
-    def _program_outcome(result: SessionResult, state: _CallState) -> Outcome:
-        if result.stopped_by_us:
-            return Outcome.SHUTDOWN if state.lost_reason == "shutdown" else Outcome.CARRIER_LOST
-        if result.signal == signal.SIGHUP:
-            return Outcome.CARRIER_LOST  # the kernel's (or the modem's) hang-up reached the session
-        if result.signal is not None:
-            return Outcome.PROGRAM_ERROR
-        return Outcome.ANSWERED
-
-
-async def _wait_or_lost(state: _CallState, seconds: float) -> bool:
-    """Sleep ``seconds`` unless the line drops first; return whether it dropped."""
-    if seconds <= 0:
-        return state.lost.is_set()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(state.lost.wait(), seconds)
-    return state.lost.is_set()
+    def _answer_now(self) -> None:
+        """SIGUSR1: answer the ringing call now, or the next one at its first RING."""
+        self._log.info("call.answer_now_requested", phase=self._machine.phase.value)
+        if self._call is None and not self._stopping:
+            self._apply(self._machine.answer_now(asyncio.get_running_loop().time()))
 
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}

@@ -84,7 +84,7 @@ class SystemdNotifier:
             address = "\0" + self._path[1:] if self._path.startswith("@") else self._path
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
                 sock.sendto(message.encode("utf-8", "replace"), address)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: libsystemd refuses a NUL byte
             pass
 
     def ready(self) -> None:
@@ -93,7 +93,7 @@ class SystemdNotifier:
 
     def status(self, text: str) -> None:
         """STATUS=<text> (one line)."""
-        self._send("STATUS=" + text.replace("\n", " ")[:200])
+        self._send("STATUS=" + text.replace("\n", " ").replace("\0", " ")[:200])
 
     def stopping(self) -> None:
         """STOPPING=1."""

@@ -226,6 +226,9 @@ class SerialPort:
             lines = _choose_lines(ser.fd, settings, on_fallback)
             _set_command_mode(ser.fd, settings)
             termios.tcflush(ser.fd, termios.TCIOFLUSH)
+        except PortOpenError:
+            ser.close()
+            raise
         except (OSError, termios.error) as exc:
             ser.close()
             raise PortOpenError(settings.path, f"cannot set up the line: {exc}", _errno_of(exc)) from None

@@ -28,17 +28,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import grp
 import os
+import pwd
 import shutil
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Session", "SessionResult", "SpawnError", "clean_environment", "session_members"]
 
 #: PATH for handed-off programs: the usual system one, never the daemon's.
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: How often /proc is scanned while waiting for a session's leftovers to end.
+SESSION_POLL_S = 0.02
 
 
 class SpawnError(Exception):
@@ -74,7 +79,11 @@ def clean_environment(call_vars: Mapping[str, str | None], term: str | None) -> 
 
 
 def session_members(sid: int, proc: Path = Path("/proc")) -> list[int]:
-    """Pids of every process in session ``sid`` (from /proc/PID/stat field 6)."""
+    """Pids of every live process in session ``sid`` (from /proc/PID/stat field 6).
+
+    Zombies are left out: they are already dead and cannot be signalled, and an orphan's zombie may linger
+    in the session until init reaps it.
+    """
     members = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -85,7 +94,7 @@ def session_members(sid: int, proc: Path = Path("/proc")) -> list[int]:
             continue
         # The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
         fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 3 and int(fields[3]) == sid:
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
             members.append(int(entry.name))
     return members
 
@@ -110,12 +119,28 @@ class Session:
         self.pid: int = process.pid
 
     @classmethod
-    async def start(cls, argv: list[str], *, tty_fd: int, env: Mapping[str, str]) -> Session:
+    async def start(cls, argv: list[str], *, tty_fd: int, env: Mapping[str, str], user: str | None = None) -> Session:
         """Start ``argv`` as a new session with the tty as controlling terminal and fds 0-2.
 
+        Args:
+            user: run as this account, with its primary group and supplementary groups (``initgroups``),
+                and its home directory as ``HOME``; ``None`` keeps answerd's own identity.
+
         Raises:
-            SpawnError: the program or ``setsid`` cannot be executed.
+            SpawnError: the program or ``setsid`` cannot be executed, or ``user`` does not exist.
         """
+        identity: dict[str, Any] = {}
+        env = dict(env)
+        if user is not None:
+            try:
+                account = pwd.getpwnam(user)
+            except KeyError:
+                raise SpawnError(f"user {user!r} does not exist") from None
+            groups = [g.gr_gid for g in grp.getgrall() if user in g.gr_mem]
+            identity = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": groups}
+            env.setdefault("HOME", account.pw_dir)
+            env.setdefault("USER", user)
+            env.setdefault("LOGNAME", user)
         setsid = shutil.which("setsid", path="/usr/bin:/bin")
         if setsid is None:
             raise SpawnError("setsid (util-linux) not found in /usr/bin or /bin")
@@ -132,9 +157,10 @@ class Session:
                 stdin=tty_fd,
                 stdout=tty_fd,
                 stderr=tty_fd,
-                env=dict(env),
+                env=env,
                 cwd="/",
                 close_fds=True,
+                **identity,
             )
         except OSError as exc:
             raise SpawnError(f"cannot start {program}: {exc.strerror or exc}") from None
@@ -153,12 +179,26 @@ class Session:
                 with contextlib.suppress(ProcessLookupError):
                     self._process.send_signal(signals[0])
             _signal_session(self.pid, signals)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._process.wait(), grace_s)
-            if self._process.returncode is not None and not session_members(self.pid):
+            if await self._ended_within(grace_s):
                 break
         rc = await self._process.wait()
         return self._result(rc)
+
+    async def _ended_within(self, grace_s: float) -> bool:
+        """Wait up to ``grace_s`` for the program *and* everything else in its session to end.
+
+        Waiting for the program alone is not enough: once it has exited (or when it exits at once on SIGHUP),
+        what it left in the session would get the next signal with no grace time at all.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._process.wait(), grace_s)
+        while session_members(self.pid):
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(SESSION_POLL_S)
+        return self._process.returncode is not None
 
     async def reap_session(self, grace_s: float) -> int:
         """After the program ended: hang up what it left behind in its session; return how many there were."""

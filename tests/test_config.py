@@ -58,7 +58,7 @@ class TestErrors:
             ({"ports": {"ttyS0": {"rings": 0}}}, "ports.ttyS0.rings: Input should be greater than or equal to 1"),
             ({"ports": {"ttyS0": {"rings": "2"}}}, "ports.ttyS0.rings: Input should be a valid integer"),
             ({"ports": {"ttyS0": {"speed": 12345}}}, "ports.ttyS0.speed: speed 12345 is not a termios speed"),
-            ({"ports": {"ttyS0": {"device": "ttyS0"}}}, "ports.ttyS0.device: device must be an absolute path"),
+            ({"ports": {"ttyS0": {"device": "ttyS0"}}}, "ports.ttyS0.device: must be an absolute path"),
             ({"ports": {"ttyS0": {"modem_control": "yes"}}}, "ports.ttyS0.modem_control: Input should be"),
             ({"ports": {"ttyS0": {"init_chat": ["", "AT\\q"]}}}, "ports.ttyS0.init_chat: send string"),
             ({"ports": {"ttyS0": {"login_program": ["login"]}}}, "ports.ttyS0.login_program: the program must be"),

@@ -11,7 +11,22 @@ Everything public is re-exported here (h11 style); the ``_`` modules are private
 from __future__ import annotations
 
 from ._chat import ChatError, ChatStep, Pause, parse_chat
+from ._cid import CallerInfo, caller_id_text, decode_mesg
 from ._codes import classify
+from ._dispatch import (
+    AUTOPPP,
+    DEFAULT_RULE,
+    PPPD_EXIT,
+    PPPD_NORMAL_EXITS,
+    ArgvError,
+    DispatchRule,
+    NoPppRuleError,
+    classify_pppd_exit,
+    expand_argv,
+    from_login_config_line,
+    has_ppp_rule,
+    select_rule,
+)
 from ._effects import (
     Answered,
     AnswerPending,
@@ -46,34 +61,48 @@ from ._events import (
     Verdict,
 )
 from ._lines import LineSplitter
-from ._login import FailReason, LineEnd, LoginDialog, LoginFailed, LoginPhase, NameEntered
+from ._login import DialogResult, FailReason, LineEnd, LoginDialog, LoginFailed, LoginPhase, NameEntered
 from ._machine import AnswerMachine, Phase
+from ._policy import CallerInitRule, PolicyDecision, decision_program_argv, interpret_exit, parse_rules
+from ._policy import decide as policy_decide
+from ._ppp import Expired, LcpDetector, PppDetected, SilentWindow
 from ._profile import DEFAULT_FORCE_INIT_CHAT, DEFAULT_INIT_CHAT, Profile
 
 __all__ = [
+    "AUTOPPP",
     "DEFAULT_FORCE_INIT_CHAT",
     "DEFAULT_INIT_CHAT",
+    "DEFAULT_RULE",
     "MAX_EXPANDED_LENGTH",
+    "PPPD_EXIT",
+    "PPPD_NORMAL_EXITS",
     "AnswerMachine",
     "AnswerPending",
     "Answered",
+    "ArgvError",
     "CallEnded",
     "CallRecord",
     "CallerIdField",
+    "CallerInfo",
+    "CallerInitRule",
     "CarrierReport",
     "ChatError",
     "ChatStep",
     "Connect",
     "Decision",
+    "DialogResult",
+    "DispatchRule",
     "Echo",
     "Effect",
     "EscapeContext",
+    "Expired",
     "FailReason",
     "Fatal",
     "FatalReason",
     "FlushInput",
     "Garbage",
     "HayesError",
+    "LcpDetector",
     "LineEnd",
     "LineSplitter",
     "LocalProtocolError",
@@ -82,10 +111,13 @@ __all__ = [
     "LoginPhase",
     "ModemEvent",
     "NameEntered",
+    "NoPppRuleError",
     "Ok",
     "Outcome",
     "Pause",
     "Phase",
+    "PolicyDecision",
+    "PppDetected",
     "Profile",
     "Ready",
     "Reopen",
@@ -93,12 +125,24 @@ __all__ = [
     "Ring",
     "RingCadence",
     "SetDtr",
+    "SilentWindow",
     "Status",
     "Unknown",
     "Verdict",
     "Write",
+    "caller_id_text",
     "classify",
+    "classify_pppd_exit",
+    "decision_program_argv",
+    "decode_mesg",
+    "expand_argv",
     "expand_escapes",
+    "from_login_config_line",
+    "has_ppp_rule",
+    "interpret_exit",
     "parse_chat",
+    "parse_rules",
+    "policy_decide",
+    "select_rule",
     "to_line_bytes",
 ]

@@ -100,9 +100,7 @@ def _parse_send(text: str) -> tuple[tuple[bytes | Pause, ...], str | None]:
             buf.append(int(digits, 16))
             i += 2
         else:
-            raise ChatError(
-                f"send string {text!r}: unknown escape \\{esc} (known: \\d \\p \\c \\r \\n \\\\ \\xHH)"
-            )
+            raise ChatError(f"send string {text!r}: unknown escape \\{esc} (known: \\d \\p \\c \\r \\n \\\\ \\xHH)")
     only_pauses = not buf and all(isinstance(op, Pause) for op in ops)
     if add_cr and not only_pauses:
         buf.append(0x0D)

@@ -13,11 +13,12 @@
    3 or more digits is an ELINK-style caller number (mgetty ``cnd.c``). Consequently an ``ATI`` product
    code such as ``5601`` also reads as a caller number; the answer machine ignores caller-ID fields
    outside a ringing phase.
-4. **Hostile values.** Everything after a keyword came over a phone line. Numbers (RING caller/called,
-   caller-ID ``number``/``called``) keep only ``0-9 + * #`` and are capped at 32 characters, except the
-   private/out-of-area markers, which become ``"P"``/``"O"``. Text values are printable ASCII, without
-   quotes, whitespace collapsed, capped at 64. The line itself is made printable here too, so even a
-   direct call with control characters yields events that are safe to log.
+4. **Hostile values.** Everything after a keyword came over a phone line. Every value goes through the
+   one sanitiser in :mod:`._cid`: numbers (RING caller/called, caller-ID ``number``/``called``) keep only
+   ``0-9 + * #`` and are capped at 32 characters, except the private/out-of-area markers, which become
+   ``"P"``/``"O"`` (so do the ``reason`` values). Text values are printable ASCII, without quotes,
+   whitespace collapsed, capped at 64. The line itself is made printable here too, so even a direct call
+   with control characters yields events that are safe to log.
 5. **Case.** Keywords match case-insensitively (mgetty's table mixes ``CallerID:`` with ``NMBR =``).
 
 Dialects, with the mgetty source that documents them (``rgwan/mgetty`` ``ring.c`` and ``cnd.c``):
@@ -28,8 +29,10 @@ Dialects, with the mgetty source that documents them (``rgwan/mgetty`` ``ring.c`
 * V.253 cadence: ``DRON=n`` / ``DROF=n`` → :class:`RingCadence`.
 * Caller ID (:class:`CallerIdField`, key ``number``/``name``/``date``/``time``/``message``/``reason``/
   ``called``): Rockwell ``NMBR = `` etc., ZyXEL ``CALLER NUMBER: ``, ``FM:<from> [TO:<to>]`` (only the
-  number is returned: one line gives one event; the ``TO:`` part is dropped), ``TO:<msn>``, ``+CLIP:``…
-  ``MESG`` keeps the raw hex digits; decoding SDMF/MDMF is the caller's job.
+  number is returned: one line gives one event; the ``TO:`` part is dropped), ``TO:<msn>``, ``+CLIP:``
+  (an empty number with CLI validity 1/2 becomes ``P``/``O``)… ``REASON FOR NO CALLER NAME:`` is a
+  ``name`` of ``P``/``O``, as mgetty stores it in the name. ``MESG`` keeps the raw hex digits;
+  :func:`~._cid.decode_mesg` decodes them (:func:`~._cid.merge_caller_id` does it on the way).
 * Carrier reports before CONNECT (:class:`CarrierReport`): ``CARRIER``/``+MCR:`` → key ``carrier``,
   ``+MRR:`` → key ``rate`` (the V.250 receive rate), ``PROTOCOL:``/``+ER:`` → ``protocol``,
   ``COMPRESSION:``/``+DR:`` → ``compression``.
@@ -48,6 +51,7 @@ import re
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
+from ._cid import MAX_MESG_HEX, MAX_NAME_LENGTH, MAX_NUMBER_LENGTH, absence_marker, clean_number, clean_text
 from ._events import (
     CallerIdField,
     CarrierReport,
@@ -66,9 +70,9 @@ __all__ = ["classify"]
 _Builder: TypeAlias = Callable[[str, re.Match[str]], ModemEvent]
 
 #: Caps on values taken from a line (the line itself is already bounded by the splitter's ``max_line``).
-_MAX_NUMBER: Final = 32
-_MAX_TEXT: Final = 64
-_MAX_HEX: Final = 256
+_MAX_NUMBER: Final = MAX_NUMBER_LENGTH
+_MAX_TEXT: Final = MAX_NAME_LENGTH
+_MAX_HEX: Final = MAX_MESG_HEX
 
 # --- Result codes -------------------------------------------------------------------------------------
 
@@ -107,42 +111,32 @@ _NUMERIC_CONNECT: Final[dict[str, int | None]] = {
     "19": 115200,
 }
 
-# --- Value cleaning -----------------------------------------------------------------------------------
+# --- Value cleaning (the sanitiser itself lives in ._cid, shared with the MESG decoder) ---------------
 
-_NOT_PHONE: Final = re.compile(r"[^0-9+*#]")
 _NOT_HEX: Final = re.compile(r"[^0-9A-Fa-f]")
-_NOT_PRINTABLE_ASCII: Final = re.compile(r"[^\x20-\x7e]")
-_QUOTES: Final = re.compile(r"[\"'`]")
-_PRIVATE: Final = frozenset({"P", "PRIVATE", "ANONYMOUS", "WITHHELD"})
-_OUT_OF_AREA: Final = frozenset({"O", "OUT OF AREA", "UNAVAILABLE"})
 
 
 def _text(value: str, cap: int = _MAX_TEXT) -> str:
     """Make a text value printable ASCII, without quotes, whitespace collapsed, at most ``cap`` long."""
-    cleaned = _QUOTES.sub("", _NOT_PRINTABLE_ASCII.sub(" ", value))
-    return " ".join(cleaned.split())[:cap]
+    return clean_text(value, cap)
 
 
-def _phone(value: str) -> str:
-    """Keep only ``0-9 + * #`` of a number, at most ``_MAX_NUMBER`` of them."""
-    return _NOT_PHONE.sub("", value)[:_MAX_NUMBER]
+def _marker_or(value: str, otherwise: Callable[[str], str]) -> str:
+    """``"P"``/``"O"`` if ``value`` is a private/out-of-area marker, else ``otherwise(value)``."""
+    marker = absence_marker(value)
+    return otherwise(value) if marker is None else marker.value
 
 
 def _number(value: str) -> str:
     """Clean a caller-ID number; private and out-of-area markers become ``"P"`` and ``"O"``."""
-    text = _text(value).upper()
-    if text in _PRIVATE:
-        return "P"
-    if text in _OUT_OF_AREA:
-        return "O"
-    return _phone(text)
+    return _marker_or(value, clean_number)
 
 
 def _phone_or_none(value: str | None) -> str | None:
-    """Like :func:`_phone`, but ``None`` for a missing or empty result."""
+    """Like :func:`~._cid.clean_number`, but ``None`` for a missing or empty result."""
     if value is None:
         return None
-    return _phone(value) or None
+    return clean_number(value) or None
 
 
 # --- Builders: (line, match) → event ------------------------------------------------------------------
@@ -208,12 +202,34 @@ def _cid(key: str) -> _Builder:
         if key in ("number", "called"):
             cleaned = _number(value)
         elif key == "message":
-            cleaned = _NOT_HEX.sub("", value)[:_MAX_HEX]
+            cleaned = _NOT_HEX.sub("", value[: 2 * _MAX_HEX])[:_MAX_HEX]
+        elif key == "reason":
+            cleaned = _marker_or(value, _text)
         else:
             cleaned = _text(value)
         return CallerIdField(line=line, key=key, value=cleaned)
 
     return build
+
+
+def _name_reason(line: str, match: re.Match[str]) -> ModemEvent:
+    """ZyXEL ``REASON FOR NO CALLER NAME: <why>``: a ``name`` of ``P``/``O`` (mgetty puts it in CallName)."""
+    return CallerIdField(line=line, key="name", value=_marker_or(match["value"], _text))
+
+
+#: GSM 07.07 +CLIP "CLI validity" (6th field): 1 = withheld by the caller, 2 = not available.
+_CLIP_VALIDITY: Final = {"1": "P", "2": "O"}
+
+
+def _clip(line: str, match: re.Match[str]) -> ModemEvent:
+    """``+CLIP: "<number>",<type>[,<subaddr>,<satype>[,<alpha>[,<validity>]]]``: the caller number.
+
+    An empty number with a CLI validity of 1 or 2 is the private/out-of-area marker.
+    """
+    number = _number(match["value"])
+    if not number:
+        number = _CLIP_VALIDITY.get((match["validity"] or "").strip(), "")
+    return CallerIdField(line=line, key="number", value=number)
 
 
 def _carrier(key: str) -> _Builder:
@@ -265,6 +281,7 @@ _ROWS: Final[tuple[tuple[re.Pattern[str], _Builder], ...]] = (
     _cid_row(r"CALLER NUMBER:", "number"),  # ZyXEL 1496
     _cid_row(r"CALLER NAME:", "name"),
     _cid_row(r"REASON FOR NO CALLER NUMBER:", "reason"),
+    _row(r"REASON FOR NO CALLER NAME:\s*(?P<value>.*)", _name_reason),
     _cid_row(r"CALLED NUMBER:", "called"),  # isdn4linux
     _cid_row(r"CALLER'S NUMBER:", "number"),
     _cid_row(r"NBR\s*=", "number"),  # Kortex Adaptix
@@ -274,8 +291,12 @@ _ROWS: Final[tuple[tuple[re.Pattern[str], _Builder], ...]] = (
     # ZyXEL 2864(D)I "FM:<from> [TO:<to>]": the caller number only; "TO:<msn>" alone: the called number.
     _row(r"FM:\s*(?P<value>\S*)(?:\s+TO:.*)?", _cid("number")),
     _cid_row(r"TO:", "called"),
-    # GSM/V.250 "+CLIP: "<number>",<type>[,...]".
-    _row(r"\+CLIP:\s*\"?(?P<value>[^\",]*)\"?(?:,.*)?", _cid("number")),
+    # GSM/V.250 "+CLIP: "<number>",<type>[,<subaddr>,<satype>[,<alpha>[,<CLI validity>]]]".
+    _row(
+        r"\+CLIP:\s*\"?(?P<value>[^\",]*)\"?"
+        r"(?:,[^,]*(?:,[^,]*,[^,]*(?:,(?:\"[^\"]*\"|[^,]*)(?:,(?P<validity>[^,]*))?)?)?.*)?",
+        _clip,
+    ),
     # Rockwell "CARRIER/PROTOCOL/COMPRESSION" and V.250 +MR/+ER/+DR reports before CONNECT.
     _carrier_row(r"CARRIER\s", "carrier"),
     _carrier_row(r"PROTOCOL:", "protocol"),
@@ -334,7 +355,7 @@ def classify(line: str, *, pending: str | None = None) -> ModemEvent:
             return Connect(line=line, rate=rate, text="" if rate is None else str(rate))
         if len(key) >= 3:
             # ELINK 301 (ISDN) sends the caller number on a line of its own (mgetty cnd.c).
-            return CallerIdField(line=line, key="number", value=key[:_MAX_NUMBER])
+            return CallerIdField(line=line, key="number", value=clean_number(key))
         return Unknown(line=line)
 
     for pattern, build in _ROWS:

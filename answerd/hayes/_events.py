@@ -142,6 +142,4 @@ class Garbage:
     dropped: int
 
 
-ModemEvent = (
-    Ok | Verdict | Ring | RingCadence | CallerIdField | CarrierReport | Connect | Echo | Unknown | Garbage
-)
+ModemEvent = Ok | Verdict | Ring | RingCadence | CallerIdField | CarrierReport | Connect | Echo | Unknown | Garbage

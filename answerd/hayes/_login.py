@@ -10,8 +10,8 @@ anything else is a bug in the shell and raises :class:`~._errors.LocalProtocolEr
 phase. The shell writes every :class:`~._effects.Write` to the line, in order, and re-arms its one timer
 from :meth:`~LoginDialog.get_timer` after each call.
 
-Every received byte goes through one method, ``_on_byte``, which sees the raw 8-bit byte first and then
-edits the name the way mgetty's ``getlogname()`` does:
+Every received byte goes through one method, ``_on_byte``, which sees the raw 8-bit byte first (AutoPPP,
+below) and then hands it to ``_edit``, which edits the name the way mgetty's ``getlogname()`` does:
 
 * the 8th bit is stripped (parity, line noise);
 * BS and DEL erase one character (echo ``\b \b``); Ctrl-U erases the whole name on screen; Ctrl-C starts
@@ -23,9 +23,22 @@ edits the name the way mgetty's ``getlogname()`` does:
 * printable ASCII is echoed and stored; every other control byte (NUL, XON/XOFF, ESC, TAB, ...) is
   ignored without echo.
 
-Recognisers that must see the raw byte stream (AutoPPP: ``7E FF 03 C0 21``, any byte possibly 7D-escaped,
-in any chunking) slot into ``_on_byte`` before the 7-bit strip; they keep their own small state between
-calls, and ending the dialog from there already leaves the rest of the chunk in :attr:`trailing_data`.
+AutoPPP (``autoppp=True``, the default): every raw byte, before the 7-bit strip, goes to an
+:class:`~._ppp.LcpDetector` looking for the start of an LCP frame (``7E FF 03 C0 21``, any byte after the
+flag possibly ``7D``-escaped, in any chunking). When it completes, the dialog ends with
+:class:`~._ppp.PppDetected` whose ``trailing`` holds the raw bytes from the frame's ``7E`` to the end of the
+chunk (also in :attr:`trailing_data`), so pppd gets its frame intact. A recognised frame never reaches the
+name editor, so it can neither become a name nor draw ``Invalid login name.``
+
+Echo: from a ``7E`` on, bytes are *held back* from the editor (at most 9) while they can still be an LCP
+frame start, and only edited and echoed once the candidate breaks. So the header of a detected frame is
+never echoed nor put into the name (mgetty echoes it: ``~``, ``}``, ``#``, ``@``, ``!``, and rubs out with
+``\b \b`` for ``FF``). What a PPP peer can still see: the issue and the prompt (unless the shell ran a
+:class:`~._ppp.SilentWindow` first), the echo of whatever it sent *before* its first flag (a CR from a
+dialer script re-prints the prompt), and, if its first frame start was not recognised (corrupted by noise,
+or a non-RFC peer without the flag or with compressed address/control), the echo of that whole frame, as
+in mgetty; its next Configure-Request (pppd repeats them every 3 s) is then recognised. The cost for a
+human is that a typed ``~`` is echoed with the next key, not at once.
 
 Rules the dialog enforces (the ``-f root`` class, CVE-2026-24061 and agetty's SECURITY NOTICE):
 
@@ -52,12 +65,14 @@ from dataclasses import dataclass
 
 from ._effects import Write
 from ._errors import LocalProtocolError
+from ._ppp import LcpDetector, LcpMatch, PppDetected
 
 __all__ = [
     "DEFAULT_MAX_NAME",
     "DEFAULT_TIMEOUT_S",
     "DEFAULT_WARNING_S",
     "DialogOutput",
+    "DialogResult",
     "FailReason",
     "LineEnd",
     "LoginDialog",
@@ -107,7 +122,7 @@ class LoginPhase(enum.Enum):
     NEW = "new"
     #: The prompt is up; bytes are read and timers run.
     READING = "reading"
-    #: A :class:`NameEntered` or :class:`LoginFailed` was produced; no more input is allowed.
+    #: A :class:`NameEntered`, :class:`LoginFailed` or :class:`PppDetected` was produced; no more input.
     DONE = "done"
 
 
@@ -127,8 +142,10 @@ class LoginFailed:
     detail: str = ""
 
 
+#: How the dialog ends: a name, a failure, or a PPP peer.
+DialogResult = NameEntered | LoginFailed | PppDetected
 #: Everything an input of :class:`LoginDialog` can return.
-DialogOutput = Write | NameEntered | LoginFailed
+DialogOutput = Write | NameEntered | LoginFailed | PppDetected
 
 
 class _Input(enum.Enum):
@@ -177,6 +194,7 @@ class LoginDialog:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         warning_s: float = DEFAULT_WARNING_S,
         max_name: int = DEFAULT_MAX_NAME,
+        autoppp: bool = True,
     ) -> None:
         """Create a dialog; nothing is written until :meth:`start`.
 
@@ -186,6 +204,8 @@ class LoginDialog:
             timeout_s: how long the caller has, from :meth:`start`, to enter a name.
             warning_s: how long before the end to warn; 0 (or not less than ``timeout_s``) for no warning.
             max_name: the longest acceptable name, in characters.
+            autoppp: detect a PPP peer (mgetty's AutoPPP) and end with :class:`PppDetected`; turn it off
+                when no ``/AutoPPP/`` dispatch rule exists.
 
         Raises:
             ValueError: ``timeout_s`` is not positive, ``warning_s`` is negative or ``max_name`` < 1.
@@ -208,6 +228,8 @@ class LoginDialog:
         self._warn_at: float | None = None
         self._deadline: float | None = None
         self._trailing = b""
+        self._lcp = LcpDetector() if autoppp else None
+        self._leftover = b""
 
     @property
     def phase(self) -> LoginPhase:
@@ -216,7 +238,7 @@ class LoginDialog:
 
     @property
     def done(self) -> bool:
-        """Whether the dialog has produced its :class:`NameEntered` or :class:`LoginFailed`."""
+        """Whether the dialog has produced its :class:`NameEntered`, :class:`LoginFailed` or :class:`PppDetected`."""
         return self._phase is LoginPhase.DONE
 
     @property
@@ -229,7 +251,8 @@ class LoginDialog:
         """Bytes received after the name ended, in the same chunk: they belong to the program that follows.
 
         Empty until the dialog is done. If the dialog timed out inside :meth:`receive_data`, the whole
-        chunk is here.
+        chunk is here (after any bytes still held as a possible PPP frame start). After :class:`PppDetected`
+        it equals its ``trailing`` (the frame from its ``7E`` on).
         """
         return self._trailing
 
@@ -266,8 +289,8 @@ class LoginDialog:
 
         Returns:
             Whatever a due timer produced, then the echo as one :class:`Write`, then at most one
-            :class:`NameEntered` or :class:`LoginFailed` (always last). Bytes after the end of the name go
-            to :attr:`trailing_data`.
+            :class:`NameEntered`, :class:`LoginFailed` or :class:`PppDetected` (always last). Bytes after
+            the end of the name go to :attr:`trailing_data`.
 
         Raises:
             LocalProtocolError: the dialog is not started, or is done.
@@ -275,16 +298,24 @@ class LoginDialog:
         self._require(_Input.DATA)
         outputs = self._run_timers(now)
         if self.done:
-            self._trailing = bytes(data)
+            # Bytes still held as a possible LCP frame start were never used either.
+            self._trailing = (self._lcp.held if self._lcp is not None else b"") + bytes(data)
             return outputs
         echo = bytearray()
-        result: NameEntered | LoginFailed | None = None
+        result: DialogResult | None = None
         for index, raw in enumerate(data):
-            result = self._on_byte(raw, echo)
-            if result is not None:
-                self._finish()
-                self._trailing = bytes(data[index + 1 :])
-                break
+            found = self._on_byte(raw, echo)
+            if found is None:
+                continue
+            self._finish()
+            rest = bytes(data[index + 1 :])
+            if isinstance(found, LcpMatch):
+                result = PppDetected(trailing=found.header + rest)
+                self._trailing = result.trailing
+            else:
+                result = found
+                self._trailing = self._leftover + rest
+            break
         if echo:
             outputs.append(Write(data=bytes(echo)))
         if result is not None:
@@ -348,12 +379,28 @@ class LoginDialog:
             return [Write(data=warning.encode("ascii") + self._prompt + bytes(self._name))]
         return []
 
-    def _on_byte(self, raw: int, echo: bytearray) -> NameEntered | LoginFailed | None:
+    def _on_byte(self, raw: int, echo: bytearray) -> NameEntered | LoginFailed | LcpMatch | None:
         """Process one received byte, appending what to echo; return the result if this byte ends it all.
 
-        This is the single place every byte passes. Raw-stream recognisers (AutoPPP) belong at the top,
-        before the 7-bit strip, because they need the full 8-bit bytes.
+        This is the single place every byte passes. The AutoPPP detector sees the raw 8-bit byte first and
+        releases to the editor only the bytes that cannot start an LCP frame (see the module docstring).
+        If the editor ends the dialog before all released bytes were used, the rest is kept in
+        ``_leftover`` for :attr:`trailing_data`.
         """
+        if self._lcp is None:
+            return self._edit(raw, echo)
+        step = self._lcp.step(raw)
+        if isinstance(step, LcpMatch):
+            return step
+        for index, byte in enumerate(step):
+            result = self._edit(byte, echo)
+            if result is not None:
+                self._leftover = step[index + 1 :]
+                return result
+        return None
+
+    def _edit(self, raw: int, echo: bytearray) -> NameEntered | LoginFailed | None:
+        """Apply one byte to the name being typed, appending what to echo; return the result if it ends it."""
         after_cr, self._after_cr = self._after_cr, False
         byte = raw & 0x7F
         match byte:

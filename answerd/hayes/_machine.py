@@ -41,6 +41,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 from ._chat import ChatStep, Pause, parse_chat
+from ._cid import CallerInfo, merge_caller_id
 from ._codes import classify
 from ._effects import (
     Answered,
@@ -163,14 +164,22 @@ class _CallInfo:
     started_at: float
     rings: int = 0
     distinctive: int = 0
-    caller_id: str | None = None
-    caller_name: str | None = None
-    called_id: str | None = None
+    caller: CallerInfo | None = None
     cadence_bits: int = 0
     cadence_count: int = 0
     verdict: Decision | None = None
     verdict_reason: str = ""
     awaiting_decision: bool = False
+
+    @property
+    def caller_id(self) -> str | None:
+        """The caller's number, ``P``/``O`` when withheld or out of area, or ``None`` when unknown."""
+        info = self.caller
+        if info is None:
+            return None
+        if info.number is not None:
+            return info.number
+        return None if info.reason_number is None else info.reason_number.value
 
     def record(self, outcome: Outcome, ended_at: float, **more: str | int | None) -> CallRecord:
         return CallRecord(
@@ -180,8 +189,8 @@ class _CallInfo:
             ended_at=ended_at,
             rings=self.rings,
             caller_id=self.caller_id,
-            caller_name=self.caller_name,
-            called_id=self.called_id,
+            caller_name=None if self.caller is None else self.caller.name,
+            called_id=None if self.caller is None else self.caller.called,
             distinctive_ring=self.distinctive,
             **more,  # type: ignore[arg-type]
         )
@@ -720,10 +729,8 @@ class AnswerMachine:
     def _on_ring(self, ring: Ring, now: float) -> list[Effect]:
         call = self._call_or_new(now)
         call.rings += 1
-        if ring.caller:
-            call.caller_id = ring.caller
-        if ring.called:
-            call.called_id = ring.called
+        if ring.caller or ring.called:
+            call.caller = merge_caller_id(call.caller, ring)
         if call.cadence_count:
             call.distinctive = call.cadence_bits
             call.cadence_bits = call.cadence_count = 0
@@ -841,15 +848,8 @@ class AnswerMachine:
 
     @staticmethod
     def _apply_cid(call: _CallInfo, field: CallerIdField) -> None:
-        match field.key:
-            case "number":
-                call.caller_id = field.value
-            case "name":
-                call.caller_name = field.value
-            case "called":
-                call.called_id = field.value
-            case _:
-                pass
+        # One merge for every format (MESG packets are decoded there); later lines win, as in mgetty.
+        call.caller = merge_caller_id(call.caller, field)
 
     def _flush_pending(self, statistics: tuple[str, ...] = ()) -> list[Effect]:
         """Emit the record of a finished call that waited for its statistics chat."""

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 __all__ = [
     "Action",
     "CarrierLost",
+    "CidFormat",
     "DropCaller",
     "Log",
     "ModemMode",
@@ -93,6 +94,42 @@ Action = ToDte | ToCaller | DropCaller | CarrierLost | Log
 # --- settings ------------------------------------------------------------------------------------------
 
 
+class CidFormat(enum.Enum):
+    """How the simulated modem presents caller ID: one dialect per family answerd must understand.
+
+    The dialects and the modems that send them are mgetty's (``cnd.c``); ``ELSA`` replaces the first
+    caller-ID burst with ``RING;<number>`` on every ring instead.
+    """
+
+    #: Rockwell ``#CID=1``/V.253 ``+VCID=1``: ``DATE = ``, ``TIME = ``, ``NMBR = ``, ``NAME = `` lines
+    #: (``+VCID=2``/``#CID=2`` from the DTE switches it to ``MDMF``, as on the real chips).
+    ROCKWELL = "rockwell"
+    #: ``MESG = <hex>``: the whole Bellcore MDMF packet (type 0x80, date/time, number, name, checksum).
+    MDMF = "mdmf"
+    #: ``MESG = <hex>``: the whole Bellcore SDMF packet (type 0x04, ``MMDDHHMM`` + number, checksum).
+    SDMF = "sdmf"
+    #: ELSA/Diva ``RING;<number>`` instead of ``RING`` (verbose mode), no separate caller-ID lines.
+    ELSA = "elsa"
+    #: ZyXEL 2864(D)I ``FM:<number>``.
+    ZYXEL = "zyxel"
+    #: GSM/V.250 ``+CLIP: "<number>",<type>`` (129 national, 145 with a leading ``+``).
+    CLIP = "clip"
+    #: ``DDN_NMBR= <number>`` (some Rockwell chips; mgetty's table).
+    DDN = "ddn"
+    #: Alias of ``DDN`` (the name the operator docs use).
+    US_ROBOTICS = "ddn"
+    #: ZyXEL 1496 ``CALLER NUMBER: `` and ``CALLER NAME: ``.
+    CALLER_NUMBER = "caller_number"
+    #: Kortex Adaptix ``NBR=<number>``.
+    NBR = "nbr"
+    #: ELINK 301 ISDN: a line of only the number's digits.
+    DIGITS = "digits"
+    #: Rockwell lines with ``NMBR = P`` (the caller withheld the number); needs no ``caller_number``.
+    PRIVATE = "private"
+    #: Rockwell lines with ``NMBR = O`` (out of area / unavailable); needs no ``caller_number``.
+    OUT_OF_AREA = "out_of_area"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimSettings:
     """How the simulated modem and its phone line behave; the fault knobs make it misbehave on purpose.
@@ -109,6 +146,8 @@ class SimSettings:
         force_cid: send caller ID even when the DTE did not enable it (``+VCID=1``/``#CID=1``).
         cid_date: the ``DATE =`` value (MMDD); the module reads no clock.
         cid_time: the ``TIME =`` value (HHMM).
+        cid_format: how caller ID is presented (:class:`CidFormat`); ``DIGITS`` needs a caller number of
+            at least three digits (shorter digit lines are result codes).
         ident: the ``ATI0`` text.
         answer_result: answer with this result instead of ``CONNECT ...`` (e.g. ``"NO CARRIER"``); a text
             starting with ``CONNECT`` is a successful connect with that exact line.
@@ -128,6 +167,7 @@ class SimSettings:
     force_cid: bool = False
     cid_date: str = "0101"
     cid_time: str = "1200"
+    cid_format: CidFormat = CidFormat.ROCKWELL
     ident: str = "answerd simulated modem"
     answer_result: str | None = None
     never_connect: bool = False
@@ -147,6 +187,10 @@ class SimSettings:
         for name, value in (("cid_date", self.cid_date), ("cid_time", self.cid_time)):
             if len(value) != 4 or not value.isdigit():
                 raise ValueError(f"{name} must be four digits, not {value!r}")
+        if self.cid_format is CidFormat.DIGITS and self.caller_number is not None:
+            number = self.caller_number
+            if len(number) < 3 or not number.isascii() or not number.isdigit():
+                raise ValueError(f"cid_format digits needs a caller number of 3 or more digits, not {number!r}")
         for name, text in (("connect_text", self.connect_text), ("answer_result", self.answer_result or "")):
             if any(not 32 <= ord(c) < 127 for c in text):
                 raise ValueError(f"{name} must be printable ASCII, not {text!r}")
@@ -442,7 +486,7 @@ class SimModem:
             return out
         self._mode = ModemMode.RINGING
         out.extend(self._ring(now))
-        if self._mode is ModemMode.RINGING and self._cid_enabled():
+        if self._mode is ModemMode.RINGING and self._cid_enabled() and self._settings.cid_format is not CidFormat.ELSA:
             # The caller-ID burst comes in the silence after the first ring (Bellcore: 0.5 s after it).
             self._timers[_Timer.CALLER_ID] = now + self._settings.ring_interval / 2
         return out
@@ -518,7 +562,10 @@ class SimModem:
     def _ring(self, now: float) -> list[Action]:
         self._rings += 1
         self._p.regs[1] = min(255, self._p.reg(1) + 1)
-        out: list[Action] = [Log(text=f"ring {self._rings}"), *self._result(ResultCode.RING)]
+        text = None
+        if self._settings.cid_format is CidFormat.ELSA and self._cid_enabled():
+            text = f"RING;{self._settings.caller_number}"
+        out: list[Action] = [Log(text=f"ring {self._rings}"), *self._result(ResultCode.RING, text)]
         self._timers[_Timer.RING] = now + self._settings.ring_interval
         s0 = self._p.reg(0)
         if s0 and self._p.reg(1) >= s0 and (self._dtr or self._p.dtr == 0):
@@ -531,22 +578,55 @@ class SimModem:
         self._timers.pop(_Timer.CALLER_ID, None)
 
     def _cid_enabled(self) -> bool:
-        enabled = self._settings.force_cid or self._p.vcid or self._p.cid
-        return bool(enabled and self._settings.caller_number)
+        s = self._settings
+        enabled = s.force_cid or self._p.vcid or self._p.cid
+        withheld = s.cid_format in (CidFormat.PRIVATE, CidFormat.OUT_OF_AREA)
+        return bool(enabled and (s.caller_number or withheld))
 
     def _caller_id(self) -> list[Action]:
-        s = self._settings
-        if self._mode is not ModemMode.RINGING or not s.caller_number:
+        if self._mode is not ModemMode.RINGING or not self._cid_enabled():
             return []
-        if 2 in (self._p.vcid, self._p.cid) and not s.force_cid:
-            # Unformatted presentation: the raw MDMF packet in hex, checksum included.
-            lines = [f"MESG = {_mdmf(s.cid_date + s.cid_time, s.caller_number, s.caller_name)}"]
-        else:
-            lines = [f"DATE = {s.cid_date}", f"TIME = {s.cid_time}", f"NMBR = {s.caller_number}"]
-            if s.caller_name:
-                lines.append(f"NAME = {s.caller_name}")
+        lines = self._cid_lines()
+        if not lines:
+            return []
         data = b"".join(b"\r\n" + line.encode() + b"\r\n" for line in lines)
-        return [Log(text="caller ID sent"), ToDte(data=data)]
+        return [Log(text=f"caller ID sent ({self._settings.cid_format.value})"), ToDte(data=data)]
+
+    def _cid_lines(self) -> list[str]:
+        """The caller-ID burst in the configured format (empty for ELSA, which puts it on the RINGs)."""
+        s = self._settings
+        number = s.caller_number or ""
+        fmt = s.cid_format
+        if fmt is CidFormat.ROCKWELL and 2 in (self._p.vcid, self._p.cid) and not s.force_cid:
+            fmt = CidFormat.MDMF  # unformatted presentation requested by the DTE
+        match fmt:
+            case CidFormat.ROCKWELL | CidFormat.PRIVATE | CidFormat.OUT_OF_AREA:
+                shown = {CidFormat.PRIVATE: "P", CidFormat.OUT_OF_AREA: "O"}.get(fmt, number)
+                lines = [f"DATE = {s.cid_date}", f"TIME = {s.cid_time}", f"NMBR = {shown}"]
+                if s.caller_name:
+                    lines.append(f"NAME = {s.caller_name}")
+                return lines
+            case CidFormat.MDMF:
+                # Unformatted presentation: the raw MDMF packet in hex, checksum included.
+                return [f"MESG = {_mdmf(s.cid_date + s.cid_time, number, s.caller_name)}"]
+            case CidFormat.SDMF:
+                return [f"MESG = {_sdmf(s.cid_date + s.cid_time, number)}"]
+            case CidFormat.ELSA:
+                return []
+            case CidFormat.ZYXEL:
+                return [f"FM:{number}"]
+            case CidFormat.CLIP:
+                return [f'+CLIP: "{number}",{145 if number.startswith("+") else 129}']
+            case CidFormat.DDN:
+                return [f"DDN_NMBR= {number}"]
+            case CidFormat.CALLER_NUMBER:
+                lines = [f"CALLER NUMBER: {number}"]
+                if s.caller_name:
+                    lines.append(f"CALLER NAME: {s.caller_name}")
+                return lines
+            case CidFormat.NBR:
+                return [f"NBR={number}"]
+        return [number]  # CidFormat.DIGITS
 
     def _start_answer(self, now: float) -> list[Action]:
         self._stop_ringing()
@@ -936,13 +1016,26 @@ def _merge(actions: list[Action]) -> list[Action]:
     return out
 
 
+def _packet(kind: int, body: bytes) -> str:
+    """A Bellcore caller-ID packet in hex: type, length, body (at most 255 bytes), two's-complement checksum."""
+    body = body[:255]
+    packet = bytes([kind, len(body)]) + body
+    return (packet + bytes([(-sum(packet)) & 0xFF])).hex().upper()
+
+
+def _sdmf(datetime: str, number: str) -> str:
+    """Bellcore SDMF caller-ID message (type 0x04): ``MMDDHHMM`` and the number, in hex."""
+    return _packet(0x04, (datetime + number).encode("ascii", "replace"))
+
+
 def _mdmf(datetime: str, number: str, name: str | None) -> str:
-    """Bellcore MDMF caller-ID message (type 0x80) in hex, as V.253 ``+VCID=2`` presents it."""
+    """Bellcore MDMF caller-ID message (type 0x80) in hex, as V.253 ``+VCID=2`` presents it.
+
+    Each value is cut to 80 bytes so the body always fits the one-byte length.
+    """
     body = bytearray()
     for tag, value in ((0x01, datetime), (0x02, number), (0x07, name)):
         if value:
-            raw = value.encode("ascii", "replace")[:255]
+            raw = value.encode("ascii", "replace")[:80]
             body += bytes([tag, len(raw)]) + raw
-    packet = bytes([0x80, len(body) & 0xFF]) + bytes(body)
-    checksum = (-sum(packet)) & 0xFF
-    return (packet + bytes([checksum])).hex().upper()
+    return _packet(0x80, bytes(body))

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from ._modem import SimSettings
+from ._modem import CidFormat, SimSettings
 from ._server import ServerConfig, SimError, SimServer
 
 __all__ = ["build_parser", "main"]
@@ -71,6 +71,14 @@ def _printable(text: str) -> str:
     if any(not 32 <= ord(c) < 127 for c in text):
         raise argparse.ArgumentTypeError(f"expected printable ASCII, got {text!r}")
     return text
+
+
+def _cid_format(text: str) -> CidFormat:
+    try:
+        return CidFormat[text.strip().upper().replace("-", "_")]
+    except KeyError:
+        names = ", ".join(name.lower() for name in CidFormat.__members__)
+        raise argparse.ArgumentTypeError(f"unknown caller-ID format {text!r}; choose one of: {names}") from None
 
 
 def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
@@ -143,6 +151,17 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
         help="send caller ID lines even if the computer did not enable them with AT+VCID=1 or AT#CID=1",
     )
     parser.add_argument(
+        "--cid-format",
+        type=_cid_format,
+        default=CidFormat.ROCKWELL,
+        metavar="NAME",
+        help=(
+            "how caller ID is presented: "
+            + ", ".join(name.lower() for name in CidFormat.__members__)
+            + " (default: rockwell; private/out_of_area send NMBR = P/O and need no --caller-id)"
+        ),
+    )
+    parser.add_argument(
         "--cid-date",
         type=_digits4,
         default=time.strftime("%m%d", now),
@@ -212,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             force_cid=args.cid,
             cid_date=args.cid_date,
             cid_time=args.cid_time,
+            cid_format=args.cid_format,
             answer_result=args.answer_result,
             never_connect=args.never_connect,
             error_first=args.error_first,

@@ -148,6 +148,20 @@ CALLER_ID: list[tuple[str, ModemEvent]] = [
     cid('+CLIP: "",128', "number", ""),
     cid("5551234", "number", "5551234"),
     cid("123", "number", "123"),
+    cid("NMBR = OUT_OF_AREA", "number", "O"),
+    cid("NMBR = ANONYMOUS", "number", "P"),
+    cid("CALLER NUMBER: P", "number", "P"),
+    cid("REASON FOR NO CALLER NUMBER: OUT_OF_AREA", "reason", "O"),
+    cid("REASON FOR NO CALLER NUMBER: PRIVATE", "reason", "P"),
+    cid("REASON FOR NO CALLER NAME: P", "name", "P"),
+    cid("REASON FOR NO CALLER NAME: OUT_OF_AREA", "name", "O"),
+    cid("TIME: 03-21 14:05", "time", "03-21 14:05"),
+    cid("DDN_NMBR=5551234", "number", "5551234"),
+    cid("NBR = 5551234", "number", "5551234"),
+    cid("MESG = 80 0F 01 08", "message", "800F0108"),
+    cid('+CLIP: "",128,,,,1', "number", "P"),
+    cid('+CLIP: "",128,,,"",2', "number", "O"),
+    cid('+CLIP: "5551234",129,,,"SMITH, J",0', "number", "5551234"),
 ]
 
 CARRIER_REPORTS: list[tuple[str, ModemEvent]] = [
@@ -332,3 +346,68 @@ class TestDocs:
     def test_doctests(self) -> None:
         """The examples in the module's docstrings hold."""
         assert 0 == doctest.testmod(_codes).failed
+
+
+class TestCallerIdFormats:
+    """Every caller-ID format in mgetty's table (cnd.c) and the reference list is recognised."""
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "NMBR = 5551234",
+            "NMBR=5551234",
+            "NAME = SMITH",
+            "NAME=SMITH",
+            "DATE = 0321",
+            "DATE=0321",
+            "TIME = 1405",
+            "TIME=1405",
+            "TIME: 14:05",
+            "MESG = 030735353531323132",
+            "DDN_NMBR= 5551234",
+            "CALLER NUMBER: 5551234",
+            "CALLER NAME: SMITH",
+            "REASON FOR NO CALLER NUMBER: P",
+            "REASON FOR NO CALLER NAME: O",
+            "CALLED NUMBER: 8765",
+            "FM:5551234",
+            "NDID=8765",
+            "CALLER'S NUMBER: 5551234",
+            "NBR=5551234",
+            "CallerID: 5551234",
+            "Diverting number: 5551234",
+            '+CLIP: "5551234",129',
+            "5551234",
+        ],
+    )
+    def test_format_is_caller_id(self, line: str) -> None:
+        """The line is a caller-ID field, not Unknown."""
+        assert isinstance(classify(line), CallerIdField)
+
+    def test_elsa_ring_carries_the_caller(self) -> None:
+        """ELSA's RING;<number> is a Ring with the caller on it."""
+        assert Ring(line="RING;5551234", caller="5551234") == classify("RING;5551234")
+
+
+class TestCallerIdHostile:
+    """Caller-ID values added later are cleaned and bounded like the rest."""
+
+    def test_huge_message_is_capped(self) -> None:
+        """A MESG value is capped at the longest possible packet (258 bytes, 516 hex digits)."""
+        event = classify("MESG = " + "A" * 10_000)
+
+        assert CallerIdField(line="MESG = " + "A" * 10_000, key="message", value="A" * 516) == event
+
+    def test_clip_with_many_commas_is_fast_and_clean(self) -> None:
+        """A +CLIP line full of commas and quotes is one number field (no regex blow-up)."""
+        line = '+CLIP: "123",' + ',"' * 5_000
+
+        assert CallerIdField(line=line, key="number", value="123") == classify(line)
+
+    def test_hostile_reason_is_text(self) -> None:
+        """An unrecognised reason stays cleaned text."""
+        line = "REASON FOR NO CALLER NUMBER: '$(reboot)'\x07"
+
+        assert CallerIdField(line="REASON FOR NO CALLER NUMBER: '$(reboot)'", key="reason", value="$(reboot)") == (
+            classify(line)
+        )

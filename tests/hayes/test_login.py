@@ -24,6 +24,7 @@ from answerd.hayes._login import (
     LoginPhase,
     NameEntered,
 )
+from answerd.hayes._ppp import PppDetected
 
 PROMPT = b"gate login: "
 ISSUE = b"Welcome to gate\r\n"
@@ -538,3 +539,64 @@ class TestDoctests:
     def test_doctests(self) -> None:
         """Every example in the docstrings passes."""
         assert 0 == doctest.testmod(_login).failed
+
+
+class TestAutoPppOption:
+    """The AutoPPP hook (``autoppp=True`` by default) leaves ordinary typing intact."""
+
+    def test_tilde_is_echoed_with_the_next_key(self, dialog: LoginDialog) -> None:
+        """A typed ``~`` might start a PPP frame, so it is held until the next byte shows it is not."""
+        held = dialog.receive_data(b"~", now=1.0)
+        assert ([], b"~x") == (held, _echo(dialog.receive_data(b"x", now=1.1)))
+
+    def test_tilde_in_a_name(self, dialog: LoginDialog) -> None:
+        """A name containing ``~`` is still a name, echoed in full."""
+        outputs = dialog.receive_data(b"~joe\r", now=1.0)
+        assert (b"~joe\r\n", [NameEntered(name="~joe", line_end=LineEnd.CR)]) == (
+            _echo(outputs),
+            _results(outputs),
+        )
+
+    def test_tilde_then_erase(self, dialog: LoginDialog) -> None:
+        """Erasing a held ``~`` echoes it and rubs it out, as without AutoPPP."""
+        assert b"~\b \b" == _echo(dialog.receive_data(b"~\x7f", now=1.0))
+
+    def test_false_start_is_edited_in_order(self, dialog: LoginDialog) -> None:
+        """Bytes held for a broken frame start are edited in order: ``~``, DEL (erases it), then ``a``."""
+        outputs = dialog.receive_data(b"\x7e\xffa\r", now=1.0)
+        assert [NameEntered(name="a", line_end=LineEnd.CR)] == _results(outputs)
+
+    def test_autoppp_off_echoes_tilde_at_once(self) -> None:
+        """With ``autoppp=False`` a ``~`` is echoed straight away."""
+        dialog = LoginDialog(issue=b"", prompt=PROMPT, autoppp=False)
+        dialog.start(now=0.0)
+        assert [Write(data=b"~")] == dialog.receive_data(b"~", now=1.0)
+
+    def test_autoppp_off_never_detects(self) -> None:
+        """With ``autoppp=False`` an LCP header is only text: no PppDetected."""
+        dialog = LoginDialog(issue=b"", prompt=PROMPT, autoppp=False)
+        dialog.start(now=0.0)
+        outputs = dialog.receive_data(b"\x7e\xff\x7d\x23\xc0\x21\r", now=1.0)
+        assert not any(isinstance(item, PppDetected) for item in outputs)
+
+    def test_lcp_header_ends_the_dialog(self, dialog: LoginDialog) -> None:
+        """An LCP header ends the dialog with PppDetected holding it and what followed."""
+        outputs = dialog.receive_data(b"\x7e\xff\x7d\x23\xc0\x21\x7d\x21", now=1.0)
+        assert [PppDetected(trailing=b"\x7e\xff\x7d\x23\xc0\x21\x7d\x21")] == outputs
+
+    @given(
+        data=st.lists(st.sampled_from([*_PIECES, b"~", b"\x7e\xff", b"\x7d\x23", b"\xc0\x21"]), max_size=30).map(
+            b"".join
+        ),
+        cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=20),
+    )
+    def test_outcome_is_independent_of_chunking_with_ppp_pieces(self, data: bytes, cuts: list[int]) -> None:
+        """With frame fragments in the stream, results, echo and trailing bytes still ignore chunking."""
+        cuts = [cut for cut in cuts if cut <= len(data)]
+        assert _run_chunked(data, []) == _run_chunked(data, cuts)
+
+    def test_held_bytes_are_trailing_data_after_a_late_timeout(self, dialog: LoginDialog) -> None:
+        """Bytes held as a possible frame start are not lost when the login time runs out."""
+        dialog.receive_data(b"\x7e\xff", now=1.0)
+        dialog.receive_data(b"\x7d", now=300.0)
+        assert b"\x7e\xff\x7d" == dialog.trailing_data

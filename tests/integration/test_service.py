@@ -57,6 +57,7 @@ class TestNotify:
             "READY=1",
             "STATUS=waiting for",
             "STATUS=ringing",
+            "STATUS=ringing",
             "STATUS=answering",
             "STATUS=connected",
             "STATUS=connected",

@@ -11,6 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from answerd.hayes._cid import AbsenceReason, CallerInfo, merge_caller_id
+from answerd.hayes._codes import classify
+from answerd.hayes._events import CallerIdField, Ring
+from answerd.hayes._lines import LineSplitter
 from answerd.sim import (
     Action,
     CarrierLost,
@@ -23,6 +27,8 @@ from answerd.sim import (
     ToCaller,
     ToDte,
 )
+from answerd.sim._modem import CidFormat
+from answerd.sim.cli import build_parser
 
 OK = b"\r\nOK\r\n"
 ERROR = b"\r\nERROR\r\n"
@@ -657,3 +663,174 @@ class TestTimers:
         modem = make()
         modem.caller_arrived(0.0)
         assert [] == modem.handle_timer(1.0)
+
+
+def heard_caller(modem: SimModem) -> tuple[CallerInfo, list[str]]:
+    """Ring, run the clock to the second ring (6 s); classify and merge everything the DTE got."""
+    data = to_dte(modem.caller_arrived(0.0)) + to_dte(modem.handle_timer(6.0))
+    splitter = LineSplitter()
+    splitter.receive_data(data)
+    lines: list[str] = []
+    info = CallerInfo()
+    while (line := splitter.next_line()) is not None:
+        assert isinstance(line, str)
+        if not line:
+            continue
+        lines.append(line)
+        event = classify(line)
+        if isinstance(event, CallerIdField | Ring):
+            info = merge_caller_id(info, event)
+    return info, lines
+
+
+#: (format, settings, the caller-ID lines the DTE sees, what merging them gives)
+CID_FORMATS: list[tuple[CidFormat, dict[str, object], list[str], CallerInfo]] = [
+    (
+        CidFormat.ROCKWELL,
+        {"caller_name": "SMITH"},
+        ["DATE = 0321", "TIME = 1405", "NMBR = 5551234", "NAME = SMITH"],
+        CallerInfo(number="5551234", name="SMITH", date="0321", time="1405"),
+    ),
+    (
+        CidFormat.MDMF,
+        {"caller_name": "SMITH"},
+        ["MESG = 801A010830333231313430350207353535313233340705534D495448CA"],
+        CallerInfo(number="5551234", name="SMITH", date="0321", time="1405"),
+    ),
+    (
+        CidFormat.SDMF,
+        {"caller_name": "SMITH"},
+        ["MESG = 040F303332313134303535353531323334F4"],
+        CallerInfo(number="5551234", date="0321", time="1405"),
+    ),
+    (CidFormat.ELSA, {}, ["RING;5551234", "RING;5551234"], CallerInfo(number="5551234")),
+    (CidFormat.ZYXEL, {}, ["FM:5551234"], CallerInfo(number="5551234")),
+    (CidFormat.CLIP, {}, ['+CLIP: "5551234",129'], CallerInfo(number="5551234")),
+    (CidFormat.CLIP, {"caller_number": "+4989123"}, ['+CLIP: "+4989123",145'], CallerInfo(number="+4989123")),
+    (CidFormat.DDN, {}, ["DDN_NMBR= 5551234"], CallerInfo(number="5551234")),
+    (CidFormat.US_ROBOTICS, {}, ["DDN_NMBR= 5551234"], CallerInfo(number="5551234")),
+    (
+        CidFormat.CALLER_NUMBER,
+        {"caller_name": "SMITH"},
+        ["CALLER NUMBER: 5551234", "CALLER NAME: SMITH"],
+        CallerInfo(number="5551234", name="SMITH"),
+    ),
+    (CidFormat.NBR, {}, ["NBR=5551234"], CallerInfo(number="5551234")),
+    (CidFormat.DIGITS, {}, ["5551234"], CallerInfo(number="5551234")),
+    (
+        CidFormat.PRIVATE,
+        {"caller_number": None},
+        ["DATE = 0321", "TIME = 1405", "NMBR = P"],
+        CallerInfo(reason_number=AbsenceReason.PRIVATE, date="0321", time="1405"),
+    ),
+    (
+        CidFormat.OUT_OF_AREA,
+        {"caller_number": None},
+        ["DATE = 0321", "TIME = 1405", "NMBR = O"],
+        CallerInfo(reason_number=AbsenceReason.OUT_OF_AREA, date="0321", time="1405"),
+    ),
+]
+
+
+class TestCallerIdFormats:
+    """Each cid_format sends its dialect, and answerd's classifier reads the caller back from it."""
+
+    @pytest.mark.parametrize(
+        ("fmt", "kwargs", "lines", "expected"),
+        CID_FORMATS,
+        ids=[f"{row[0].name}-{i}" for i, row in enumerate(CID_FORMATS)],
+    )
+    def test_round_trip(
+        self, fmt: CidFormat, kwargs: dict[str, object], lines: list[str], expected: CallerInfo
+    ) -> None:
+        """The format's lines come between the first two rings and classify to the caller."""
+        settings: dict[str, object] = {"caller_number": "5551234", "cid_date": "0321", "cid_time": "1405"}
+        modem = make(**{**settings, "cid_format": fmt, **kwargs})
+        cmd(modem, "AT+VCID=1")
+
+        info, heard = heard_caller(modem)
+
+        assert (lines, expected) == ([line for line in heard if line != "RING"], info)
+
+    def test_every_format_is_covered(self) -> None:
+        """The table has a row for every format."""
+        assert set(CidFormat) == {row[0] for row in CID_FORMATS}
+
+    def test_default_is_rockwell(self) -> None:
+        """Without a format the modem sends Rockwell lines."""
+        assert CidFormat.ROCKWELL == SimSettings().cid_format
+
+    def test_vcid_2_turns_rockwell_into_mdmf(self) -> None:
+        """+VCID=2 asks for the raw packet; the answer decodes to the caller."""
+        modem = make(caller_number="5551234", caller_name="SMITH", cid_date="0101", cid_time="1200")
+        cmd(modem, "AT+VCID=2")
+
+        assert CallerInfo(number="5551234", name="SMITH", date="0101", time="1200") == heard_caller(modem)[0]
+
+    def test_vcid_2_keeps_another_format(self) -> None:
+        """A non-Rockwell format is sent as configured whatever +VCID says."""
+        modem = make(caller_number="5551234", cid_format=CidFormat.ZYXEL)
+        cmd(modem, "AT+VCID=2")
+
+        assert ["RING", "FM:5551234", "RING"] == heard_caller(modem)[1]
+
+    def test_disabled_caller_id_sends_nothing(self) -> None:
+        """Without +VCID (and not forced) no format sends anything, ELSA rings stay plain."""
+        for fmt in CidFormat:
+            modem = make(caller_number="5551234", cid_format=fmt)
+            assert ["RING", "RING"] == heard_caller(modem)[1], fmt
+
+    def test_elsa_numeric_ring_stays_2(self) -> None:
+        """In numeric mode (V0) an ELSA RING is still the code 2."""
+        modem = make(caller_number="5551234", cid_format=CidFormat.ELSA, force_cid=True)
+        cmd(modem, "ATV0")
+
+        assert b"2\r" == to_dte(modem.caller_arrived(0.0))
+
+    def test_private_without_a_number(self) -> None:
+        """PRIVATE and OUT_OF_AREA send caller ID without any caller_number."""
+        modem = make(cid_format=CidFormat.PRIVATE, force_cid=True)
+
+        assert "NMBR = P" in heard_caller(modem)[1]
+
+    @pytest.mark.parametrize("number", ["12", "55a", "+555"])
+    def test_digits_needs_three_digits(self, number: str) -> None:
+        """A digits-only line of one or two digits would be a result code, so it is refused."""
+        with pytest.raises(ValueError, match="digits"):
+            SimSettings(cid_format=CidFormat.DIGITS, caller_number=number)
+
+    def test_long_name_still_makes_a_valid_packet(self) -> None:
+        """A 300-character name is cut so the MDMF length byte stays right."""
+        modem = make(caller_number="5551234", caller_name="N" * 300, cid_format=CidFormat.MDMF, force_cid=True)
+
+        assert CallerInfo(number="5551234", name="N" * 64, date="0101", time="1200") == heard_caller(modem)[0]
+
+
+class TestCidFormatOption:
+    """answerd sim --cid-format NAME."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("rockwell", CidFormat.ROCKWELL),
+            ("sdmf", CidFormat.SDMF),
+            ("ELSA", CidFormat.ELSA),
+            ("us-robotics", CidFormat.DDN),
+            ("us_robotics", CidFormat.DDN),
+            ("caller-number", CidFormat.CALLER_NUMBER),
+            ("out_of_area", CidFormat.OUT_OF_AREA),
+        ],
+    )
+    def test_parsed(self, text: str, expected: CidFormat) -> None:
+        """Names are case-insensitive and accept '-' for '_'."""
+        assert expected == build_parser().parse_args(["--cid-format", text]).cid_format
+
+    def test_default(self) -> None:
+        """The default is rockwell."""
+        assert CidFormat.ROCKWELL == build_parser().parse_args([]).cid_format
+
+    def test_unknown_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An unknown name exits 2 with the list of names."""
+        with pytest.raises(SystemExit) as info:
+            build_parser().parse_args(["--cid-format", "bogus"])
+        assert (2, True) == (info.value.code, "choose one of: rockwell" in capsys.readouterr().err)

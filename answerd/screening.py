@@ -1,0 +1,138 @@
+"""Whether to answer a call that has rung enough: busy-out, the caller-ID filter, the decision program.
+
+The answer machine asks (``AnswerPending``) once a call has rung ``rings`` times, and keeps counting RINGs
+while the answer is worked out. The checks, cheapest first:
+
+1. **Busy-out**: while ``nologin_file`` (``/etc/nologin.<port>``) exists the call is not answered now, but
+   the question is asked again at the next RING, so removing the file mid-ring answers the call (mgetty).
+2. **Caller-ID filter** (mgetty's dialin.config semantics, in the pure core): first match wins.
+3. **Decision program**: run with an argv (never a shell), mgetty's argument order, as ``decision_user``
+   (never root when answerd is root), with a timeout; exit 0 answers, 1 rejects, anything else is
+   ``decision_on_error``. Its output is not read into answerd beyond a bounded amount for the log.
+4. **Per-caller init**: the first matching ``caller_init`` chat is run before ``ATA``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import grp
+import os
+import pwd
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import PortSettings
+from .hayes import (
+    CallerInfo,
+    CallerInitRule,
+    CallRecord,
+    ChatStep,
+    Decision,
+    decision_program_argv,
+    interpret_exit,
+    parse_chat,
+    parse_rules,
+    policy_decide,
+)
+from .hayes._policy import select_caller_init
+from .session import clean_environment
+
+__all__ = ["Screening", "caller_of", "nologin_path", "screen_call"]
+
+#: At most this much of the decision program's stderr is kept for the log.
+MAX_PROGRAM_OUTPUT = 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Screening:
+    """The verdict for :meth:`AnswerMachine.decide`."""
+
+    verdict: Decision
+    reason: str
+    chat: tuple[ChatStep, ...] = ()
+
+
+def nologin_path(settings: PortSettings, port: str) -> Path:
+    """The busy-out file for ``port`` (``{port}`` in the setting is the port name)."""
+    return Path(settings.nologin_file.replace("{port}", port))
+
+
+def caller_of(record: CallRecord) -> CallerInfo | None:
+    """The caller as the policy sees it (``None``: no caller ID was sent at all)."""
+    if record.caller_id is None and record.caller_name is None and record.called_id is None:
+        return None
+    return CallerInfo(number=record.caller_id, name=record.caller_name, called=record.called_id)
+
+
+async def screen_call(*, settings: PortSettings, port: str, record: CallRecord, log: Any) -> Screening:
+    """Decide about ``record``; never raises for what the caller, the files or the program do."""
+    nologin = nologin_path(settings, port)
+    if nologin.exists():
+        return Screening(verdict=Decision.BUSY, reason=f"{nologin} exists")
+    caller = caller_of(record)
+    if settings.caller_filter:
+        decision = policy_decide(parse_rules(settings.caller_filter), caller)
+        if not decision.accept:
+            return Screening(verdict=Decision.REJECT, reason=decision.reason)
+    if settings.decision_program is not None:
+        code, timed_out = await _run_decision_program(settings, port, record, caller, log)
+        decision = interpret_exit(code, timed_out, on_error=settings.decision_on_error)
+        if not decision.accept:
+            return Screening(verdict=Decision.REJECT, reason=decision.reason)
+    rules = [CallerInitRule(rule.match, tuple(rule.chat)) for rule in settings.caller_init]
+    extra = select_caller_init(rules, caller)
+    chat = parse_chat(list(extra)) if extra else ()
+    return Screening(verdict=Decision.ACCEPT, reason="accepted", chat=chat)
+
+
+def _identity(user: str) -> dict[str, Any]:
+    """subprocess keyword arguments to run as ``user`` (only possible, and only needed, as root)."""
+    if os.geteuid() != 0:
+        return {}
+    account = pwd.getpwnam(user)
+    groups = [g.gr_gid for g in grp.getgrall() if user in g.gr_mem]
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": groups}
+
+
+async def _run_decision_program(
+    settings: PortSettings, port: str, record: CallRecord, caller: CallerInfo | None, log: Any
+) -> tuple[int | None, bool]:
+    """Run the decision program; return (exit status or None if it could not run, timed out)."""
+    assert settings.decision_program is not None
+    argv = decision_program_argv(
+        settings.decision_program, tty=port, caller=caller, distinctive=record.distinctive_ring
+    )
+    env = clean_environment(
+        {"CALLER_ID": record.caller_id or "none", "CALLER_NAME": record.caller_name, "CALLED_ID": record.called_id},
+        None,
+    )
+    try:
+        identity = _identity(settings.decision_user)
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd="/",
+            start_new_session=True,
+            **identity,
+        )
+    except (OSError, KeyError) as exc:
+        log.error("call.decision_program_failed", program=argv[0], error=str(exc))
+        return None, False
+    assert process.stderr is not None
+    try:
+        output = await asyncio.wait_for(process.stderr.read(MAX_PROGRAM_OUTPUT), settings.decision_timeout_s)
+        code = await asyncio.wait_for(process.wait(), settings.decision_timeout_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        log.warning("call.decision_program_timeout", program=argv[0], timeout_s=settings.decision_timeout_s)
+        return None, True
+    log.info("call.decision_program", program=argv[0], exit_status=code, output=output.decode("utf-8", "replace"))
+    return code, False

@@ -1,0 +1,438 @@
+"""The handed-off program: clean environment, session membership, start on a pty, wait, stop, reap.
+
+Children are small Python scripts run with this interpreter; they report what they see (session, controlling
+tty, fds) to a file, and say ``ready`` on the tty once their signal dispositions are in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from answerd.session import SAFE_PATH, Session, SpawnError, clean_environment, session_members
+
+DEADLINE_S = 3.0
+#: Writes a child script to tmp_path: ``script(name, source, *args)`` returns the argv that runs it.
+ScriptMaker = Callable[..., list[str]]
+
+FACTS = """
+import fcntl, json, os, struct, sys, termios
+stat = open("/proc/self/stat").read()
+fields = stat[stat.rfind(")") + 2 :].split()
+sid_of_tty = struct.unpack("i", fcntl.ioctl(0, getattr(termios, "TIOCGSID", 0x5429), struct.pack("i", 0)))[0]
+facts = {
+    "pid": os.getpid(),
+    "sid": os.getsid(0),
+    "pgrp": os.getpgrp(),
+    "tty_sid": sid_of_tty,
+    "ctty_rdev": int(fields[4]),
+    "fd_rdevs": [os.fstat(fd).st_rdev for fd in (0, 1, 2)],
+    "foreground": os.tcgetpgrp(0),
+    "env": dict(os.environ),
+    "cwd": os.getcwd(),
+}
+with open(sys.argv[1], "w") as out:
+    json.dump(facts, out)
+"""
+
+IGNORING = """
+import signal, sys, time
+for name in sys.argv[1:]:
+    signal.signal(getattr(signal, name), signal.SIG_IGN)
+print("ready", flush=True)
+while True:
+    time.sleep(10)
+"""
+
+LEAVES_CHILD = """
+import signal, subprocess
+signal.signal(signal.SIGHUP, signal.SIG_IGN)  # inherited by the grandchild across exec
+child = subprocess.Popen(["/bin/sleep", "30"])
+print(f"grandchild {child.pid}", flush=True)
+"""
+
+LEAVES_POLITE_CHILD = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE)
+child.stdout.readline()  # its handlers are in place
+print(f"grandchild {child.pid}", flush=True)
+"""
+
+# Leaves the tty's foreground group, so the kernel's hang-up when the leader exits does not reach it; ends
+# on SIGHUP after a short cleanup, and notes a SIGTERM in a file.
+POLITE = """
+import os, signal, sys, time
+os.setpgid(0, 0)
+def on_hup(*_):
+    time.sleep(0.05)
+    os._exit(0)
+def on_term(*_):
+    open(sys.argv[1], "w").write("TERM")
+    os._exit(1)
+signal.signal(signal.SIGHUP, on_hup)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while True:
+    time.sleep(10)
+"""
+
+
+@dataclass
+class Pty:
+    """A pty pair: the slave fd goes to the child, the master reads what it prints."""
+
+    master: int
+    slave: int
+
+    def wait_for(self, marker: bytes, timeout_s: float = DEADLINE_S) -> bytes:
+        """Read the master until ``marker`` appears; return everything read."""
+        out = b""
+        deadline = time.monotonic() + timeout_s
+        while marker not in out:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"timed out waiting for {marker!r}, got {out!r}"
+            ready, _, _ = select.select([self.master], [], [], remaining)
+            if ready:
+                try:
+                    out += os.read(self.master, 4096)
+                except OSError:  # EIO: no slave open any more
+                    break
+        return out
+
+
+@pytest.fixture(name="pty")
+def _pty() -> Iterator[Pty]:
+    master, slave = os.openpty()
+    yield Pty(master, slave)
+    os.close(slave)
+    os.close(master)
+
+
+@pytest.fixture(name="script")
+def _script(tmp_path: Path) -> ScriptMaker:
+    """Writes a child script to tmp_path and returns its argv."""
+
+    def make(name: str, source: str, *args: str) -> list[str]:
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
+        return [sys.executable, str(path), *args]
+
+    return make
+
+
+@pytest.fixture(name="spare")
+def _spare() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts itself; killed at the end."""
+    procs: list[subprocess.Popen[bytes]] = []
+    yield procs
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+async def wait_until(predicate: Callable[[], bool], timeout_s: float = DEADLINE_S) -> None:
+    """Let the loop run until ``predicate()`` holds; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+class TestCleanEnvironment:
+    """The child's whole environment."""
+
+    def test_only_path_term_and_call_vars(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """PATH, TERM and the call's known variables, nothing from the daemon's environment."""
+        monkeypatch.setenv("NOTIFY_SOCKET", "/run/systemd/notify")
+        monkeypatch.setenv("WATCHDOG_USEC", "1000")
+        env = clean_environment({"CALLER_ID": "5551234", "CONNECT": "33600"}, "vt100")
+        assert {"PATH": SAFE_PATH, "TERM": "vt100", "CALLER_ID": "5551234", "CONNECT": "33600"} == env
+
+    def test_unknown_values_left_out(self) -> None:
+        """A call variable whose value is None is not set at all."""
+        env = clean_environment({"CALLER_ID": None, "CALLER_NAME": None, "CONNECT": "2400"}, "vt100")
+        assert {"PATH", "TERM", "CONNECT"} == set(env)
+
+    def test_no_term(self) -> None:
+        """term=None leaves TERM out."""
+        assert {"PATH": SAFE_PATH} == clean_environment({}, None)
+
+    def test_empty_string_is_kept(self) -> None:
+        """An empty but known value is kept (only None means unknown)."""
+        assert "" == clean_environment({"CALLER_ID": ""}, None)["CALLER_ID"]
+
+    def test_path_is_the_safe_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """PATH is the fixed system one, never the daemon's."""
+        monkeypatch.setenv("PATH", "/tmp/evil:/usr/bin")
+        assert SAFE_PATH == clean_environment({}, "vt100")["PATH"]
+
+
+class TestSessionMembers:
+    """Finding the processes of a session through /proc."""
+
+    def test_finds_session_leader(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """A `setsid sleep` child is the one member of its own session."""
+        proc = subprocess.Popen(["setsid", "sleep", "30"])
+        spare.append(proc)
+        assert [proc.pid] == session_members(proc.pid)
+
+    def test_finds_every_member(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """A session with a leader and a background child lists both."""
+        proc = subprocess.Popen(["setsid", "sh", "-c", "sleep 30 & echo $!; exec sleep 30"], stdout=subprocess.PIPE)
+        spare.append(proc)
+        assert proc.stdout is not None
+        background = int(proc.stdout.readline())
+        deadline = time.monotonic() + DEADLINE_S
+        while len(session_members(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            assert sorted([proc.pid, background]) == sorted(session_members(proc.pid))
+        finally:
+            os.kill(background, signal.SIGKILL)
+
+    def test_ignores_other_sessions(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """Processes of another session, and our own, are not members."""
+        first = subprocess.Popen(["setsid", "sleep", "30"])
+        second = subprocess.Popen(["setsid", "sleep", "30"])
+        plain = subprocess.Popen(["sleep", "30"])
+        spare.extend([first, second, plain])
+        members = session_members(first.pid)
+        assert (True, False, False, False) == (
+            first.pid in members,
+            second.pid in members,
+            plain.pid in members,
+            os.getpid() in members,
+        )
+
+    def test_empty_for_unused_sid(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """A session id no process has gives an empty list."""
+        proc = subprocess.Popen(["sleep", "30"])  # not a session leader: its pid is no session's id
+        spare.append(proc)
+        assert [] == session_members(proc.pid)
+
+    def test_zombie_left_out(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """A member that has exited but was not reaped yet (a zombie) is no longer listed."""
+        proc = subprocess.Popen(["setsid", "true"])
+        spare.append(proc)
+        stat = Path(f"/proc/{proc.pid}/stat")
+        deadline = time.monotonic() + DEADLINE_S
+        while stat.read_text().split(") ")[1][0] != "Z":
+            assert time.monotonic() < deadline, "child did not exit"
+            time.sleep(0.01)
+        assert [] == session_members(proc.pid)
+
+    def test_command_name_with_parentheses_and_spaces(self, tmp_path: Path) -> None:
+        """A command name like `a) 1 2 (b` does not shift the fields (split after the last ')')."""
+        for pid, comm, sid in [(10, "a) 1 2 (b", 42), (11, "sleep", 42), (12, "x) 42 42 42 (", 7)]:
+            (tmp_path / str(pid)).mkdir()
+            (tmp_path / str(pid) / "stat").write_text(f"{pid} ({comm}) S 1 {sid} {sid} 0 -1 4194560 0 0\n")
+        (tmp_path / "self").mkdir()
+        assert [10, 11] == sorted(session_members(42, proc=tmp_path))
+
+    def test_vanished_process_skipped(self, tmp_path: Path) -> None:
+        """A /proc entry without a readable stat (process just exited) is skipped."""
+        (tmp_path / "10").mkdir()
+        (tmp_path / "11").mkdir()
+        (tmp_path / "11" / "stat").write_text("11 (sh) S 1 11 11 0 -1 0\n")
+        assert [11] == session_members(11, proc=tmp_path)
+
+
+class TestStart:
+    """Starting the program on the tty."""
+
+    @pytest.fixture(name="facts")
+    def _facts(self, pty: Pty, script: ScriptMaker, tmp_path: Path) -> dict[str, object]:
+        out = tmp_path / "facts.json"
+        argv = script("facts", FACTS, str(out))
+
+        async def main() -> int | None:
+            session = await Session.start(argv, tty_fd=pty.slave, env={"PATH": SAFE_PATH, "CONNECT": "9600"})
+            return (await session.wait()).returncode
+
+        assert 0 == asyncio.run(main())
+        facts: dict[str, object] = json.loads(out.read_text())
+        return facts
+
+    def test_child_is_session_leader(self, facts: dict[str, object]) -> None:
+        """The program's pid is its session id (setsid did not fork) and its process group."""
+        assert (facts["pid"], facts["pid"]) == (facts["sid"], facts["pgrp"])
+
+    def test_pty_is_controlling_tty(self, pty: Pty, facts: dict[str, object]) -> None:
+        """The pty is the program's controlling terminal."""
+        assert os.fstat(pty.slave).st_rdev == facts["ctty_rdev"]
+
+    def test_tty_belongs_to_child_session(self, facts: dict[str, object]) -> None:
+        """The tty's session is the program's, and its foreground group is the program's group."""
+        assert (facts["pid"], facts["pgrp"]) == (facts["tty_sid"], facts["foreground"])
+
+    def test_standard_fds_are_the_pty(self, pty: Pty, facts: dict[str, object]) -> None:
+        """fds 0, 1 and 2 are the pty."""
+        assert [os.fstat(pty.slave).st_rdev] * 3 == facts["fd_rdevs"]
+
+    def test_environment_is_exactly_given(self, facts: dict[str, object]) -> None:
+        """The program sees only the given environment (plus what Python adds for itself)."""
+        env = dict(facts["env"])  # type: ignore[call-overload]
+        env.pop("LC_CTYPE", None)  # Python's C-locale coercion may add it in the child itself
+        assert {"PATH": SAFE_PATH, "CONNECT": "9600"} == env
+
+    def test_working_directory_is_root(self, facts: dict[str, object]) -> None:
+        """The program starts in /."""
+        assert "/" == facts["cwd"]
+
+    def test_missing_program(self, pty: Pty, tmp_path: Path) -> None:
+        """A program that does not exist raises SpawnError."""
+        with pytest.raises(SpawnError):
+            asyncio.run(Session.start([str(tmp_path / "no-such-program")], tty_fd=pty.slave, env={}))
+
+    def test_not_executable(self, pty: Pty, tmp_path: Path) -> None:
+        """A file without execute permission raises SpawnError."""
+        program = tmp_path / "program"
+        program.write_text("#!/bin/sh\n")
+        program.chmod(0o644)
+        with pytest.raises(SpawnError):
+            asyncio.run(Session.start([str(program)], tty_fd=pty.slave, env={}))
+
+
+class TestWait:
+    """A program that ends by itself."""
+
+    def test_returncode(self, pty: Pty, script: ScriptMaker) -> None:
+        """wait() reports the exit status; not stopped by us, no signal."""
+        argv = script("exit7", "import sys; sys.exit(7)")
+
+        async def main() -> tuple[int | None, int | None, bool]:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            result = await session.wait()
+            return result.returncode, result.signal, result.stopped_by_us
+
+        assert (7, None, False) == asyncio.run(main())
+
+    def test_pid_reported(self, pty: Pty, script: ScriptMaker) -> None:
+        """The result carries the program's pid and a non-negative duration."""
+        argv = script("exit0", "pass")
+
+        async def main() -> tuple[int, int, float]:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            result = await session.wait()
+            return session.pid, result.pid, result.duration_s
+
+        pid, result_pid, duration = asyncio.run(main())
+        assert (pid, True) == (result_pid, duration >= 0)
+
+
+class TestStop:
+    """Ending the session: SIGHUP, then SIGTERM, then SIGKILL."""
+
+    def stop_after_ready(self, pty: Pty, argv: list[str], grace_s: float = 0.2) -> tuple[int | None, bool, int]:
+        """Start ``argv``, wait for its ``ready``, stop it; return (signal, stopped_by_us, members left)."""
+
+        async def main() -> tuple[int | None, bool, int]:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            await asyncio.get_running_loop().run_in_executor(None, pty.wait_for, b"ready")
+            result = await session.stop(grace_s)
+            return result.signal, result.stopped_by_us, len(session_members(session.pid))
+
+        return asyncio.run(main())
+
+    def test_hangup_ends_plain_program(self, pty: Pty, script: ScriptMaker) -> None:
+        """A program with default dispositions ends on SIGHUP."""
+        argv = script("plain", IGNORING)
+        assert (signal.SIGHUP, True, 0) == self.stop_after_ready(pty, argv)
+
+    def test_term_after_ignored_hangup(self, pty: Pty, script: ScriptMaker) -> None:
+        """A program ignoring SIGHUP gets SIGTERM after the grace time."""
+        argv = script("nohup", IGNORING, "SIGHUP")
+        assert (signal.SIGTERM, True, 0) == self.stop_after_ready(pty, argv)
+
+    def test_kill_after_ignored_term(self, pty: Pty, script: ScriptMaker) -> None:
+        """A program ignoring SIGHUP and SIGTERM gets SIGKILL."""
+        argv = script("stubborn", IGNORING, "SIGHUP", "SIGTERM")
+        assert (signal.SIGKILL, True, 0) == self.stop_after_ready(pty, argv)
+
+    def test_grace_respected(self, pty: Pty, script: ScriptMaker) -> None:
+        """SIGKILL comes only after two grace periods."""
+        argv = script("stubborn", IGNORING, "SIGHUP", "SIGTERM")
+        start = time.monotonic()
+        self.stop_after_ready(pty, argv, grace_s=0.2)
+        assert time.monotonic() - start >= 0.4
+
+    def test_stop_after_exit_is_not_ours(self, pty: Pty, script: ScriptMaker) -> None:
+        """stop() on a program that already ended keeps its status and stopped_by_us False."""
+        argv = script("exit3", "import sys; sys.exit(3)")
+
+        async def main() -> tuple[int | None, bool]:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            await session.wait()
+            result = await session.stop(0.2)
+            return result.returncode, result.stopped_by_us
+
+        assert (3, False) == asyncio.run(main())
+
+
+class TestReapSession:
+    """What the program leaves behind in its session."""
+
+    def test_grandchild_found_and_killed(self, pty: Pty, script: ScriptMaker) -> None:
+        """A grandchild still in the session after the leader exits is counted and ended."""
+        argv = script("leaves", LEAVES_CHILD)
+
+        async def main() -> tuple[bool, int, bool]:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            out = await asyncio.get_running_loop().run_in_executor(None, pty.wait_for, b"\n")
+            grandchild = int(out.split()[1])
+            await session.wait()
+            member = grandchild in session_members(session.pid)
+            left = await session.reap_session(0.2)
+            await wait_until(lambda: not alive(grandchild))
+            return member, left, alive(grandchild)
+
+        assert (True, 1, False) == asyncio.run(main())
+
+    def test_nothing_left(self, pty: Pty, script: ScriptMaker) -> None:
+        """After a program that leaves nothing behind, reap_session returns 0."""
+        argv = script("exit0", "pass")
+
+        async def main() -> int:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            await session.wait()
+            return await session.reap_session(0.2)
+
+        assert 0 == asyncio.run(main())
+
+    def test_leftover_gets_grace_after_hangup(self, pty: Pty, script: ScriptMaker, tmp_path: Path) -> None:
+        """A leftover that exits promptly on SIGHUP is not sent SIGTERM before the grace time is up."""
+        marker = tmp_path / "term"
+        argv = script("polite", LEAVES_POLITE_CHILD, textwrap.dedent(POLITE), str(marker))
+
+        async def main() -> int:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            out = await asyncio.get_running_loop().run_in_executor(None, pty.wait_for, b"\n")
+            grandchild = int(out.split()[1])
+            await session.wait()
+            left = await session.reap_session(2.0)
+            await wait_until(lambda: not alive(grandchild))
+            return left
+
+        assert 1 == asyncio.run(main())
+        assert not marker.exists(), "the leftover got SIGTERM right after SIGHUP, without any grace"
