@@ -396,6 +396,7 @@ class PortDaemon:
             signal=signal.Signals(record.signal).name if record.signal else None,
             duration_s=round(record.duration_s, 3),
             detail=record.detail,
+            statistics=" | ".join(record.statistics) if record.statistics else None,
         )
 
     async def _reopen(self) -> None:
