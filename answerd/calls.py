@@ -178,7 +178,15 @@ class CallRunner:
         line: CallLine,
         notifier: Notifier,
         log: Any,
+        on_program: Callable[[int], None] | None = None,
     ) -> None:
+        """Prepare the call.
+
+        Args:
+            on_program: called with the program's pid when it starts, and with answerd's own pid when it has
+                ended (the daemon hands the line's UUCP lock over and takes it back).
+        """
+        self._on_program = on_program or (lambda _pid: None)
         self._name = port_name
         self._device = device
         self._settings = settings
@@ -449,8 +457,10 @@ class CallRunner:
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=str(exc), **base)
         self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user, run_as=rule.user)
         self._notifier.status(f"connected {self._connect} user={shown_user or '-'} program={Path(program).name}")
+        self._on_program(session.pid)
         wrote_utmp = rule.utmp and settings.utmp and await self._utmp_login(session.pid, rule, user, ppp)
         result = await self._supervise(session)
+        self._on_program(os.getpid())
         if wrote_utmp:
             await self._utmp_logout(session.pid, result)
         return self._judge(rule, result, base)

@@ -47,6 +47,7 @@ from .hayes import (
     Write,
 )
 from .hayes._policy import cid_needs_rings
+from .lock import LockDirWatch, LockError, UucpLock, wait_until_free
 from .notify import Notifier
 from .port import LineSettings, ModemControl, PortOpenError, SerialPort
 from .screening import screen_call
@@ -94,6 +95,12 @@ class PortDaemon:
         self._line = _line_settings(name, settings)
         self._reload: PortSettings | None = None
         self._watchdog: asyncio.TimerHandle | None = None
+        # UUCP locking: answerd holds the line's lock only while it talks to the modem; while idle it holds
+        # none and does not read the port (mgetty's "wait without reading"), so a dial-out program can take
+        # the line at any moment.
+        self._lock: UucpLock | None = None
+        self._lock_watch: LockDirWatch | None = None
+        self._idle_watch = False
         # port is bound on the logger itself, not in contextvars: signal handlers and loop callbacks run
         # outside the run() task's context and must still say which port they are about.
         self._log = structlog.get_logger("answerd").bind(port=name)
@@ -165,14 +172,22 @@ class PortDaemon:
         if new is None:
             return False
         self._reload = None
+        old = self.settings
         self.settings = new
         self._line = _line_settings(self.name, new)
+        if (new.device, new.lock_dir, new.locking) != (old.device, old.lock_dir, old.locking):
+            self._release_lock()  # the next open takes the lock of the (new) line
+            self._lock = None
         self._machine.set_profile(new.to_profile(), announce_ready=True)
         self._log.info("config.reloaded", changed=True)
         return True
 
     def _apply_reload_if_idle(self) -> None:
-        if self._reload is not None and self._machine.phase is Phase.IDLE and self._take_reload():
+        if self._reload is None or self._machine.phase is not Phase.IDLE:
+            return
+        if self._idle_watch and not self._claim_line():
+            return  # a dial-out program has the line; the reload applies when it gives it back
+        if self._take_reload():
             self._apply(self._machine.reinitialize(asyncio.get_running_loop().time()))
 
     def _start_watchdog(self) -> None:
@@ -223,14 +238,21 @@ class PortDaemon:
             # only speed B0 tells the modem to hang up.
             with contextlib.suppress(OSError):
                 self._port.lines.set_dtr(False)
+            self._stop_idle_watch()  # before the close: the fd number must not be watched once it is gone
             await self._port.close()
             self._port = None
+        self._stop_idle_watch()
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                self._lock.release()
         self._log.info("port.stopped", exit_code=self._exit_code)
 
     # ------------------------------------------------------------------ the port
 
     async def _open_port(self, patience_s: float) -> bool:
-        """Open the device, retrying for ``patience_s`` if it is missing. On failure set the exit code."""
+        """Take the line's lock, open the device (retrying for ``patience_s`` if it is missing)."""
+        if not await self._take_lock():
+            return False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience_s
         delay = 0.25
@@ -340,6 +362,8 @@ class PortDaemon:
         self._rearm_timer()
         if self._reload is not None:
             self._apply_reload_if_idle()
+        if self._machine.phase is Phase.IDLE and not self._idle_watch:
+            self._start_idle_watch()
 
     def _set_dtr(self, high: bool) -> None:
         if self._port is None:
@@ -378,6 +402,8 @@ class PortDaemon:
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
+        if self._idle_watch and not self._claim_line():
+            return  # a dial-out program has the line: the health check waits for the modem to come back
         self._apply(self._machine.handle_timer(asyncio.get_running_loop().time()))
 
     def _log_call(self, record: CallRecord) -> None:
@@ -399,7 +425,118 @@ class PortDaemon:
             statistics=" | ".join(record.statistics) if record.statistics else None,
         )
 
+    # ------------------------------------------------------------------ UUCP lock and dial-out
+
+    async def _take_lock(self) -> bool:
+        """Hold the line's UUCP lock, waiting while a dial-out program has it. False: answerd is stopping."""
+        if not self.settings.locking:
+            return True
+        if self._lock is None:
+            self._lock = UucpLock(self._line.path, lock_dir=self.settings.lock_dir)
+        while not self._stopping:
+            try:
+                if self._lock.acquire():
+                    return True
+                holder = self._lock.holder()
+                self._log.info("port.line_in_use", holder=holder, lock=self._lock.path)
+                self._notifier.status(f"line in use by pid {holder} (dial-out), waiting")
+                await wait_until_free(self._lock)
+            except LockError as exc:
+                # A missing or read-only lock directory must not stop the answering: say so and go on.
+                self._log.error("lock.unusable", error=str(exc), lock_dir=self.settings.lock_dir)
+                self._lock = None
+                return True
+        return False
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            try:
+                self._lock.release()
+            except LockError as exc:
+                self._log.warning("lock.release_failed", error=str(exc))
+
+    def _start_idle_watch(self) -> None:
+        """Idle: give the lock back, stop reading, and wake only when the modem speaks or a lock appears."""
+        if self._lock is None or self._port is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._release_lock()
+        self._port.pause_reading()
+        loop.add_reader(self._port.fd, self._on_idle_activity)
+        if self._lock_watch is None:
+            try:
+                self._lock_watch = LockDirWatch(self.settings.lock_dir)
+            except OSError as exc:
+                self._log.warning("lock.watch_unavailable", error=str(exc))
+        if self._lock_watch is not None:
+            loop.add_reader(self._lock_watch.fileno(), self._on_lock_dir_event)
+        self._idle_watch = True
+
+    def _stop_idle_watch(self) -> None:
+        if not self._idle_watch:
+            return
+        loop = asyncio.get_running_loop()
+        if self._port is not None:
+            loop.remove_reader(self._port.fd)
+        if self._lock_watch is not None:
+            loop.remove_reader(self._lock_watch.fileno())
+        self._idle_watch = False
+
+    def _claim_line(self) -> bool:
+        """Leave the idle watch holding the lock and reading; False (and the line yielded) if it is taken."""
+        assert self._lock is not None
+        try:
+            taken = self._lock.acquire()
+        except LockError as exc:
+            self._log.error("lock.unusable", error=str(exc))
+            taken = True
+        if not taken:
+            self._yield_line(self._lock.holder())
+            return False
+        self._stop_idle_watch()
+        if self._port is not None:
+            self._port.resume_reading()
+        return True
+
+    def _on_idle_activity(self) -> None:
+        """The modem sent something while idle (a RING, or a dial-out program's modem talking)."""
+        if self._idle_watch:
+            self._claim_line()
+
+    def _on_lock_dir_event(self) -> None:
+        assert self._lock_watch is not None
+        self._lock_watch.read_events()
+        if self._idle_watch and self._lock is not None and (holder := self._lock.holder()) is not None:
+            self._yield_line(holder)
+
+    def _yield_line(self, holder: int | None) -> None:
+        """A dial-out program took the line: close the port until its lock is gone, then re-initialise."""
+        self._stop_idle_watch()
+        self._log.info("port.dialout", holder=holder)
+        now = asyncio.get_running_loop().time()
+        self._apply(self._machine.suspend(now, f"line in use by pid {holder} (dial-out)"))
+        self._spawn(self._after_dialout())
+
+    async def _after_dialout(self) -> None:
+        if self._port is not None:
+            await self._port.close()
+            self._port = None
+        if await self._open_port(patience_s=REOPEN_PATIENCE_S):
+            self._log.info("port.dialout_ended")
+            self._apply(self._machine.port_opened(asyncio.get_running_loop().time(), dtr_hangs_up=self._dtr_hangs_up()))
+        elif self._stopping:
+            self._done.set()
+
+    def _hand_lock_to(self, pid: int) -> None:
+        """The call's program holds the line now (pppd's own ``lock`` then accepts it, as with mgetty)."""
+        if self._lock is not None:
+            try:
+                self._lock.hand_over(pid)
+            except LockError as exc:
+                self._log.warning("lock.hand_over_failed", pid=pid, error=str(exc))
+
     async def _reopen(self) -> None:
+        self._stop_idle_watch()  # before the close: the old fd number must not stay watched
         if self._port is not None:
             await self._port.close()
             self._port = None
@@ -431,6 +568,7 @@ class PortDaemon:
                 line=line,
                 notifier=self._notifier,
                 log=self._log,
+                on_program=self._hand_lock_to,
             )
             end = await runner.run()
         finally:

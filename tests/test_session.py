@@ -195,6 +195,10 @@ class TestSessionMembers:
         """A `setsid sleep` child is the one member of its own session."""
         proc = subprocess.Popen(["setsid", "sleep", "30"])
         spare.append(proc)
+        # setsid() runs in the child after fork: wait (with a deadline) until the session exists.
+        deadline = time.monotonic() + 5
+        while not session_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert [proc.pid] == session_members(proc.pid)
 
     def test_finds_every_member(self, spare: list[subprocess.Popen[bytes]]) -> None:

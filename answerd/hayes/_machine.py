@@ -283,6 +283,23 @@ class AnswerMachine:
         self._timer = None
         return [Status(text="reloading configuration"), Reopen()]
 
+    def suspend(self, now: float, reason: str) -> list[Effect]:  # noqa: ARG002 (every input takes now)
+        """Let go of the line while idle (a dial-out program took its lock); ``port_opened`` resumes.
+
+        The shell closes the device and waits for the lock to be released, then reopens it: the modem is
+        re-initialised, since the dial-out program may have left it in any state.
+
+        Raises:
+            LocalProtocolError: unless the machine is idle (or in its idle health check).
+        """
+        self._require(Phase.IDLE, Phase.PROBING)
+        self._phase = Phase.REOPENING
+        self._timer = None
+        self._chat = None
+        self._ops.clear()
+        self._pending_command = None
+        return [Status(text=reason)]
+
     @property
     def healthy(self) -> bool:
         """Whether the line works: not failed, and not retrying a modem that stopped answering.
