@@ -1,0 +1,510 @@
+"""UUCP lock files: the one cross-program agreement on who owns a serial line.
+
+A tty has no owner the kernel enforces between unrelated programs, so dial-in (mgetty, answerd) and dial-out
+programs (pppd ``lock``, Taylor ``cu``, minicom, kermit) agree on a file per line: ``<lock_dir>/LCK..<tty>``
+holding the owner's pid as ``"%10d\\n"`` (HDB UUCP, what mgetty, cu and pppd write). Whoever creates it owns
+the line; a lock whose pid no longer exists is stale and anyone may remove it.
+
+The protocol as implemented here, following mgetty ``locks.c``:
+
+* **Create atomically** by writing a temp file in the lock directory and ``link()``-ing it to the lock
+  name: ``link`` fails with ``EEXIST`` if the lock exists, on every filesystem (``O_EXCL`` did not on old
+  NFS), and the lock never appears half-written.
+* **Read leniently**: ASCII with or without padding, with trailing words (old minicom wrote
+  ``"%10d minicom user\\n"``), or a binary 4-byte native ``int`` (kermit's and mgetty's ``LOCKS_BINARY``).
+* **Stale** = the pid is gone (``kill(pid, 0)`` → ``ESRCH``; ``EPERM`` means alive under another uid, as
+  cu runs as ``uucp``), or the content is unreadable and older than :data:`STALE_GRACE_S` (a younger empty
+  file may be a lock another program is still writing). A stale lock is removed only if it is still the
+  same file (inode and mtime) that was judged, then the link is retried once.
+* **Our pid in the lock means we own it** (mgetty: "we *have* the line!"; pppd: "somebody else locked it
+  for us"). That is also how the line is handed to a child: :meth:`UucpLock.hand_over` rewrites the pid,
+  so ``pppd lock`` started by answerd accepts the lock instead of failing.
+
+Lock names. mgetty, pppd and cu lock the basename of the name they were given (cu: ``/dev/pts/3`` →
+``LCK..3``, ``/dev/modem`` → ``LCK..modem``); minicom 2.8 uses the path below ``/dev`` with ``/`` → ``_``
+(``LCK..pts_3``). A symlink (``/dev/modem``, ``/dev/serial/by-id/…``) therefore breaks agreement, which
+mgetty's manual warns about. answerd locks the basename of the **resolved** device, because that is the name
+every tool uses when pointed at the real node, and additionally *checks, but does not create*, the names a
+tool would use for the configured path (symlink basename, minicom's form). A tool opened through a symlink
+name still cannot see answerd's lock: use the real device name in dial-out tools.
+
+Ownership: ``/run/lock`` is sticky (1777), so a lock left by a root answerd killed with SIGKILL can be
+read but not removed by cu (which runs as ``uucp``: "Stale lock … Operation not permitted"); answerd clears
+it when systemd restarts it.
+
+Waiting for a foreign lock to go away must not poll the directory: :class:`LockDirWatch` is an inotify fd
+on the lock directory for the asyncio loop, and :func:`wait_until_free` also watches the holder through a
+pidfd, because a holder killed with SIGKILL leaves its lock file behind without any directory event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import select
+import struct
+import tempfile
+import time
+from types import TracebackType
+from typing import Final, Self
+
+__all__ = [
+    "DEFAULT_LOCK_DIR",
+    "STALE_GRACE_S",
+    "UNKNOWN_PID",
+    "LockBusyError",
+    "LockDirWatch",
+    "LockError",
+    "UucpLock",
+    "lock_names",
+    "parse_lock_pid",
+    "wait_until_free",
+]
+
+#: FHS lock directory; ``/var/lock`` is a symlink to it on Debian, and cu/pppd/minicom use ``/var/lock``.
+DEFAULT_LOCK_DIR: Final = "/run/lock"
+#: An unreadable (empty, garbage) lock younger than this may still be being written by its creator.
+STALE_GRACE_S: Final = 5.0
+#: :meth:`UucpLock.holder` result for a lock that exists but whose pid cannot be read yet.
+UNKNOWN_PID: Final = 0
+
+_IN_CLOSE_WRITE: Final = 0x00000008
+_IN_MOVED_FROM: Final = 0x00000040
+_IN_MOVED_TO: Final = 0x00000080
+_IN_CREATE: Final = 0x00000100
+_IN_DELETE: Final = 0x00000200
+_IN_Q_OVERFLOW: Final = 0x00004000
+_IN_ONLYDIR: Final = 0x01000000
+_WATCH_MASK: Final = _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CLOSE_WRITE | _IN_CREATE | _IN_ONLYDIR
+_EVENT_HEADER: Final = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name)
+
+
+class LockError(OSError):
+    """The lock directory or a lock file cannot be used (missing, permission denied, read-only).
+
+    A subclass of :class:`OSError` carrying the path, so the daemon reports one line instead of a traceback.
+    """
+
+    def __init__(self, path: str, reason: str, err: int | None = None) -> None:
+        super().__init__(err or 0, f"{path}: {reason}", path)
+        self.path = path
+        self.reason = reason
+
+    @classmethod
+    def wrap(cls, path: str, doing: str, exc: OSError) -> LockError:
+        """The error for an :class:`OSError` raised while ``doing`` something with ``path``."""
+        return cls(path, f"{doing}: {exc.strerror or exc}", exc.errno)
+
+    def __str__(self) -> str:
+        return f"UUCP lock {self.path}: {self.reason}"
+
+
+class LockBusyError(LockError):
+    """The line is locked by another live process (raised by ``with UucpLock(...)``, not by ``acquire``)."""
+
+    def __init__(self, path: str, pid: int) -> None:
+        super().__init__(path, f"line in use by pid {pid}", errno.EBUSY)
+        self.pid = pid
+
+
+def parse_lock_pid(data: bytes) -> int | None:
+    """The pid in a lock file's content, or ``None`` if it holds none.
+
+    A 4-byte file containing a NUL is a binary native ``int`` (pids are below 2**22, so a binary pid always
+    has a NUL byte, and text never does); anything else is ASCII: HDB ``"%10d\\n"``, unpadded, or followed
+    by words (old minicom).
+    """
+    if len(data) == 4 and b"\0" in data:
+        (pid,) = struct.unpack("=i", data)
+    else:
+        words = data.split()
+        pid = int(words[0]) if words and words[0].isdigit() else 0
+    return pid if pid > 0 else None
+
+
+def lock_names(device: str) -> tuple[str, tuple[str, ...]]:
+    """The lock name answerd creates for ``device`` and the other names tools may use for the same line.
+
+    Returns:
+        ``(primary, aliases)`` without the ``LCK..`` prefix: ``primary`` is the basename of the resolved
+        device (what cu, pppd and mgetty use when given the real node); ``aliases`` are the symlink's
+        basename and minicom's ``pts_3`` form, when they differ. Aliases are checked, never created.
+    """
+    given = device if device.startswith("/") else os.path.join("/dev", device)
+    real = os.path.realpath(given)
+    primary = os.path.basename(real)
+    aliases: list[str] = []
+    for path in (given, real):
+        for name in (os.path.basename(path), _minicom_name(path)):
+            if name and name != primary and name not in aliases:
+                aliases.append(name)
+    return primary, tuple(aliases)
+
+
+def _minicom_name(path: str) -> str:
+    # minicom 2.8 names the lock after the path below /dev with "/" replaced by "_" (/dev/pts/3 -> pts_3).
+    return path[len("/dev/") :].replace("/", "_") if path.startswith("/dev/") else os.path.basename(path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, under another uid (cu runs as uucp)
+    return True
+
+
+class UucpLock:
+    """The UUCP lock of one serial line.
+
+    Keeps no file open: the lock lives in the file system, so every call re-reads it (other programs change
+    it behind our back). Calls block only on small local file operations, fine on the event loop.
+    """
+
+    def __init__(self, device: str, *, lock_dir: str = DEFAULT_LOCK_DIR, stale_grace_s: float = STALE_GRACE_S):
+        """Describe the lock for ``device`` (a path, or a name below ``/dev``); nothing is touched yet."""
+        self.device = device
+        self.lock_dir = lock_dir
+        self.stale_grace_s = stale_grace_s
+        primary, aliases = lock_names(device)
+        self.name = f"LCK..{primary}"
+        self.alias_names = tuple(f"LCK..{alias}" for alias in aliases)
+        self._handed_to: int | None = None
+
+    @property
+    def path(self) -> str:
+        """The lock file answerd creates."""
+        return os.path.join(self.lock_dir, self.name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every lock file name (in ``lock_dir``) that means this line is in use."""
+        return (self.name, *self.alias_names)
+
+    def holder(self) -> int | None:
+        """The live process (not us) holding the line, under any of its names.
+
+        Stale locks found on the way are removed. Returns :data:`UNKNOWN_PID` for a lock that exists but is
+        still too young to judge, ``None`` when the line is free or ours.
+        """
+        for name in self.names:
+            pid = self._live_pid(os.path.join(self.lock_dir, name))
+            if pid is not None and pid != os.getpid():
+                return pid
+        return None
+
+    def acquire(self) -> bool:
+        """Take the lock; ``True`` if we now hold it, ``False`` if another live process does.
+
+        Raises:
+            LockError: the lock directory is missing or not writable, or a stale lock cannot be removed.
+        """
+        tmp = self._write_temp(os.getpid())
+        try:
+            owned = self._link(tmp)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if not owned:
+            return False
+        for alias in self.alias_names:
+            pid = self._live_pid(os.path.join(self.lock_dir, alias))
+            if pid is not None and pid != os.getpid():
+                self._unlink_if_ours()
+                return False
+        self._handed_to = None
+        return True
+
+    def hand_over(self, pid: int) -> None:
+        """Rewrite the lock with ``pid`` (the login/pppd child we started) without ever unlocking the line.
+
+        mgetty ``exec``s pppd, so the lock holds pppd's pid and ``pppd lock`` accepts it; answerd supervises
+        its child instead, so it hands the lock over explicitly. :meth:`release` still removes it later.
+
+        Raises:
+            LockError: we do not hold the lock, or it cannot be rewritten.
+        """
+        current = self._read_pid(self.path)
+        if current is None or current not in self._our_pids():
+            raise LockError(self.path, f"cannot hand over a lock we do not hold (holder {current})")
+        tmp = self._write_temp(pid)
+        try:
+            os.replace(tmp, self.path)  # atomic: the lock never disappears
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise LockError.wrap(self.path, "cannot rewrite lock", exc) from exc
+        self._handed_to = pid
+
+    def release(self) -> None:
+        """Remove the lock if it is ours (or our child's after :meth:`hand_over`); anyone else's is left alone."""
+        self._unlink_if_ours()
+        self._handed_to = None
+
+    def __enter__(self) -> Self:
+        """Hold the line for the block.
+
+        Raises:
+            LockBusyError: another live process holds it.
+        """
+        if not self.acquire():
+            raise LockBusyError(self.path, self.holder() or UNKNOWN_PID)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Release the line."""
+        self.release()
+
+    # --- internals
+
+    def _write_temp(self, pid: int) -> str:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f"LTMP.{os.getpid()}.", dir=self.lock_dir)
+        except OSError as exc:
+            raise LockError.wrap(self.lock_dir, "cannot create a lock file", exc) from exc
+        try:
+            os.fchmod(fd, 0o644)  # other tools (cu runs as uucp) must read the pid
+            os.write(fd, b"%10d\n" % pid)
+        except OSError as exc:
+            os.unlink(tmp)
+            raise LockError.wrap(tmp, "cannot write lock file", exc) from exc
+        finally:
+            os.close(fd)
+        return tmp
+
+    def _link(self, tmp: str) -> bool:
+        for _attempt in range(2):  # the second attempt follows the removal of a stale lock
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pid = self._live_pid(self.path)
+                if pid == os.getpid():
+                    return True
+                if pid is not None:
+                    return False
+            except OSError as exc:
+                raise LockError.wrap(self.path, "cannot create lock", exc) from exc
+            else:
+                return True
+        return False
+
+    def _read_pid(self, path: str) -> int | None:
+        try:
+            with open(path, "rb") as f:
+                return parse_lock_pid(f.read(64))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LockError.wrap(path, "cannot read lock", exc) from exc
+
+    def _live_pid(self, path: str) -> int | None:
+        """The pid holding ``path``, :data:`UNKNOWN_PID` if unreadable but young, ``None`` if absent or stale."""
+        try:
+            f = open(path, "rb")  # noqa: SIM115  (kept open through the stale check, see _remove_stale)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LockError.wrap(path, "cannot read lock", exc) from exc
+        with f:
+            try:
+                pid = parse_lock_pid(f.read(64))
+                if pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+                    return pid
+                if pid is None and time.time() - os.fstat(f.fileno()).st_mtime < self.stale_grace_s:
+                    return UNKNOWN_PID
+                self._remove_stale(path, f.fileno())
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise LockError.wrap(path, "cannot clear stale lock", exc) from exc
+        return None
+
+    @staticmethod
+    def _remove_stale(path: str, fd: int) -> None:
+        # Remove only the very file judged stale (open as ``fd``): a competitor may have removed it and
+        # linked a fresh lock meanwhile, which must survive. flock on the stale file serialises answerd
+        # processes removing it, and the open fd keeps its inode number from being reused, so "the path
+        # is still this inode" is exact. A competitor busy removing it means it is going away: move on.
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        judged, now = os.fstat(fd), os.stat(path)
+        if (now.st_dev, now.st_ino) == (judged.st_dev, judged.st_ino):
+            os.unlink(path)
+
+    def _our_pids(self) -> set[int]:
+        return {os.getpid()} if self._handed_to is None else {os.getpid(), self._handed_to}
+
+    def _unlink_if_ours(self) -> None:
+        pid = self._read_pid(self.path)
+        if pid is not None and pid in self._our_pids():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+class LockDirWatch:
+    """An inotify watch on a lock directory, for ``loop.add_reader``: readable when a lock may have changed.
+
+    inotify is reached through libc with ctypes (the standard library has no binding). The fd is
+    non-blocking and close-on-exec, so it never leaks into login or pppd.
+    """
+
+    def __init__(self, directory: str) -> None:
+        """Start watching ``directory``.
+
+        Raises:
+            OSError: inotify is unavailable (no libc symbol, ``ENOSYS``, out of watches); callers fall back
+                to polling.
+            LockError: the directory does not exist or cannot be read.
+        """
+        self.directory = directory
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            init1 = libc.inotify_init1
+            add_watch = libc.inotify_add_watch
+        except (OSError, AttributeError) as exc:
+            raise OSError(errno.ENOSYS, "inotify is not available") from exc
+        add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        fd = int(init1(os.O_NONBLOCK | os.O_CLOEXEC))
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"inotify_init1: {os.strerror(err)}")
+        if add_watch(fd, os.fsencode(directory), _WATCH_MASK) < 0:
+            err = ctypes.get_errno()
+            os.close(fd)
+            if err in (errno.ENOENT, errno.EACCES, errno.ENOTDIR):
+                raise LockError(directory, f"cannot watch lock directory: {os.strerror(err)}", err)
+            raise OSError(err, f"inotify_add_watch({directory}): {os.strerror(err)}")
+        self._fd = fd
+
+    def fileno(self) -> int:
+        """The inotify fd."""
+        return self._fd
+
+    def read_events(self) -> list[str]:
+        """Drain pending events: the names of the files that changed, ``""`` if the queue overflowed.
+
+        An overflow loses names, so ``""`` means "re-check everything".
+        """
+        names: list[str] = []
+        while True:
+            try:
+                buf = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return names
+            offset = 0
+            while offset + _EVENT_HEADER.size <= len(buf):
+                _wd, mask, _cookie, length = _EVENT_HEADER.unpack_from(buf, offset)
+                offset += _EVENT_HEADER.size
+                raw = buf[offset : offset + length].split(b"\0", 1)[0]
+                offset += length
+                names.append("" if mask & _IN_Q_OVERFLOW else os.fsdecode(raw))
+
+    def close(self) -> None:
+        """Stop watching (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Self:
+        """Use as a context manager that closes the watch."""
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the watch."""
+        self.close()
+
+
+async def _readable(fds: list[int], timeout: float | None) -> bool:
+    """Wait until one of ``fds`` is readable (``True``) or ``timeout`` seconds have passed (``False``)."""
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    for fd in fds:
+        loop.add_reader(fd, wake)
+    try:
+        async with asyncio.timeout(timeout):
+            await woken
+    except TimeoutError:
+        return False
+    finally:
+        for fd in fds:
+            loop.remove_reader(fd)
+    return True
+
+
+async def wait_until_free(lock: UucpLock, *, poll_s: float = 5.0) -> None:
+    """Return once no other live process holds ``lock`` (someone may take it right after: then acquire fails).
+
+    Sleeps on the lock directory's inotify fd, waking only for this line's lock names, and on a pidfd of the
+    holder, which wakes when it dies without removing its lock (SIGKILL); an idle wait costs no CPU.
+    ``poll_s`` is the re-check interval used only where those cannot see a change: no inotify, no pidfd, a
+    holder whose pidfd fired but who still passes ``kill(pid, 0)`` (a zombie), or a lock too young to judge.
+
+    Raises:
+        LockError: the lock directory or a lock file cannot be read.
+    """
+    try:
+        watch: LockDirWatch | None = LockDirWatch(lock.lock_dir)
+    except LockError:
+        raise
+    except OSError:
+        watch = None
+    zombies: set[int] = set()
+    try:
+        while (pid := lock.holder()) is not None:
+            pidfd = None
+            if pid != UNKNOWN_PID and pid not in zombies:
+                try:
+                    pidfd = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    continue  # gone already: the next holder() finds the lock stale
+                except OSError:
+                    pidfd = None
+            try:
+                if pid == UNKNOWN_PID:
+                    timeout: float | None = min(poll_s, lock.stale_grace_s)
+                else:
+                    timeout = None if watch is not None and pidfd is not None else poll_s
+                if await _wait_for_change(lock, watch, pidfd, timeout):
+                    zombies.add(pid)  # its pidfd fired: if it still looks alive next round, poll it
+            finally:
+                if pidfd is not None:
+                    os.close(pidfd)
+    finally:
+        if watch is not None:
+            watch.close()
+
+
+async def _wait_for_change(
+    lock: UucpLock, watch: LockDirWatch | None, pidfd: int | None, timeout: float | None
+) -> bool:
+    """Wait for a change of one of ``lock``'s files, the holder's exit or the timeout; ``True`` if it exited."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    fds = [fd for fd in (None if watch is None else watch.fileno(), pidfd) if fd is not None]
+    while True:
+        remaining = None if deadline is None else max(0.0, deadline - loop.time())
+        if not await _readable(fds, remaining):
+            return False
+        if pidfd is not None and select.select([pidfd], [], [], 0)[0]:
+            return True
+        if watch is not None:
+            changed = watch.read_events()
+            if "" in changed or any(name in lock.names for name in changed):
+                return False
