@@ -53,7 +53,7 @@ for name in sys.argv[1:]:
     signal.signal(getattr(signal, name), signal.SIG_IGN)
 print("ready", flush=True)
 while True:
-    time.sleep(10)
+    signal.pause()
 """
 
 LEAVES_CHILD = """
@@ -85,7 +85,7 @@ signal.signal(signal.SIGHUP, on_hup)
 signal.signal(signal.SIGTERM, on_term)
 print("ready", flush=True)
 while True:
-    time.sleep(10)
+    signal.pause()
 """
 
 

@@ -246,12 +246,12 @@ class TestPhoneLine:
     def test_carrier_loss_hangs_up_the_session(self, tmp_path: Path) -> None:
         """When the caller hangs up, the process with the tty as controlling terminal gets SIGHUP."""
         child_code = (
-            "import os, signal, sys, time\n"
+            "import os, select, signal, sys\n"
             "os.setsid()\n"
             "fd = os.open(sys.argv[1], os.O_RDWR)\n"  # a session leader's first tty becomes its ctty
             "signal.signal(signal.SIGHUP, lambda *_: (os.write(1, b'SIGHUP\\n'), os._exit(0)))\n"
             "os.write(1, b'ready\\n')\n"
-            "time.sleep(2)\n"
+            "select.select([], [], [], 2)\n"
         )
 
         async def body() -> bytes:
@@ -300,6 +300,49 @@ class TestCli:
                     proc.kill()
             assert "" == proc.stderr.read()
         assert not os.path.lexists(link)
+
+    def test_sigusr1_toggles_silent(self, tmp_path: Path) -> None:
+        """SIGUSR1 makes the running sim's modem go dead (AT gets nothing); a second one brings it back."""
+        link = tmp_path / "ttySIM0"
+        with subprocess.Popen(
+            [sys.executable, "-m", "answerd.sim", "--link", str(link), "--listen", "127.0.0.1:0", "-v"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            assert proc.stdout is not None
+            assert proc.stderr is not None
+            try:
+                assert select.select([proc.stdout], [], [], 1.5)[0], "no ready line"
+                proc.stdout.readline()
+
+                async def body() -> bytes:
+                    dte = Dte(link)
+                    dte.write(b"ATE0\r")
+                    await dte.expect(b"OK\r\n")
+                    proc.send_signal(signal.SIGUSR1)
+                    await asyncio.sleep(0.2)
+                    dte.write(b"AT\r")
+                    await asyncio.sleep(0.3)
+                    dte._read()
+                    silent, dte.buf = dte.buf, b""
+                    proc.send_signal(signal.SIGUSR1)
+                    await asyncio.sleep(0.2)
+                    dte.write(b"AT\r")
+                    await dte.expect(b"OK\r\n")
+                    os.close(dte.fd)
+                    return silent
+
+                assert b"" == run(body())
+                proc.send_signal(signal.SIGTERM)
+                assert 0 == proc.wait(timeout=1.5)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            transcript = proc.stderr.read()
+        assert "silent: the modem stops answering" in transcript
+        assert "silent: ignored 3 byte(s) from the DTE" in transcript
+        assert "silent: off, the modem answers again" in transcript
 
     @pytest.mark.parametrize(
         ("args", "message"),
