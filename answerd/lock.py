@@ -14,8 +14,9 @@ The protocol as implemented here, following mgetty ``locks.c``:
   ``"%10d minicom user\\n"``), or a binary 4-byte native ``int`` (kermit's and mgetty's ``LOCKS_BINARY``).
 * **Stale** = the pid is gone (``kill(pid, 0)`` → ``ESRCH``; ``EPERM`` means alive under another uid, as
   cu runs as ``uucp``), or the content is unreadable and older than :data:`STALE_GRACE_S` (a younger empty
-  file may be a lock another program is still writing). A stale lock is removed only if it is still the
-  same file (inode and mtime) that was judged, then the link is retried once.
+  file may be a lock another program is still writing). A stale lock is removed only if the path still names the
+  very file judged (checked under ``flock`` on it, so racing answerds cannot remove each other's fresh
+  lock), then the link is retried once.
 * **Our pid in the lock means we own it** (mgetty: "we *have* the line!"; pppd: "somebody else locked it
   for us"). That is also how the line is handed to a child: :meth:`UucpLock.hand_over` rewrites the pid,
   so ``pppd lock`` started by answerd accepts the lock instead of failing.
@@ -473,7 +474,8 @@ async def wait_until_free(lock: UucpLock, *, poll_s: float = 5.0) -> None:
                 try:
                     pidfd = os.pidfd_open(pid)
                 except ProcessLookupError:
-                    continue  # gone already: the next holder() finds the lock stale
+                    zombies.add(pid)  # gone already: the next holder() finds the lock stale (else: poll it)
+                    continue
                 except OSError:
                     pidfd = None
             try:
