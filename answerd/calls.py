@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import struct
+import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +75,8 @@ __all__ = ["CallEnd", "CallLine", "CallRunner", "dispatch_rules"]
 CARRIER_POLL_S = 0.2
 #: Bytes of caller input held while nothing reads them yet (settle wait): bounded.
 MAX_EARLY_INPUT = 4096
+#: How long the program's last output may take to drain to the caller before answerd hangs up.
+DRAIN_TIMEOUT_S = 5.0
 #: The longest issue file read (mgetty caps the expanded text at 300 characters anyway).
 MAX_ISSUE_FILE = 16384
 
@@ -162,6 +166,24 @@ def _logged_users(path: Path = Path("/run/utmp")) -> int:
         if struct.unpack_from("=h", data, offset)[0] == utmp.UtType.USER_PROCESS:
             count += 1
     return count
+
+
+def _open_for_program(device: str) -> int:
+    """A fresh, blocking file description of the tty for the program's fds 0-2.
+
+    Not answerd's own: pyserial keeps that one ``O_NONBLOCK``, and a program reading its stdin would get
+    EAGAIN at once (``read`` in a shell exits 1). A description of its own also keeps the program's file
+    status flags from leaking back to answerd. The open itself is non-blocking (with CLOCAL clear, a
+    blocking open of a modem tty waits for carrier); the flag is cleared afterwards.
+    """
+    fd = os.open(device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 class CallRunner:
@@ -451,19 +473,45 @@ class CallRunner:
         shown_user = "/AutoPPP/" if ppp else user
         base: dict[str, Any] = {"user": shown_user, "program": program}
         try:
-            session = await Session.start(argv, tty_fd=port.fd, env=env, user=rule.user)
+            tty = _open_for_program(self._device)
+        except OSError as exc:
+            self._log.error("call.program_failed", program=program, error=f"cannot open the tty: {exc}")
+            return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=f"cannot open the tty: {exc}", **base)
+        try:
+            session = await Session.start(argv, tty_fd=tty, env=env, user=rule.user)
         except SpawnError as exc:
             self._log.error("call.program_failed", program=program, error=str(exc))
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=str(exc), **base)
+        finally:
+            os.close(tty)
         self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user, run_as=rule.user)
         self._notifier.status(f"connected {self._connect} user={shown_user or '-'} program={Path(program).name}")
         self._on_program(session.pid)
         wrote_utmp = rule.utmp and settings.utmp and await self._utmp_login(session.pid, rule, user, ppp)
         result = await self._supervise(session)
         self._on_program(os.getpid())
+        if not result.stopped_by_us and not self._line.lost.is_set():
+            await self._drain_program_output()
         if wrote_utmp:
             await self._utmp_logout(session.pid, result)
         return self._judge(rule, result, base)
+
+    async def _drain_program_output(self) -> None:
+        """Let what the program wrote before it exited reach the caller before answerd hangs up.
+
+        A program's last screen (or pppd's last frames) can still sit in the tty's output queue when it
+        exits; closing the port would discard it. Waits at most ``DRAIN_TIMEOUT_S``: with RTS/CTS and a
+        peer that stopped reading, tcdrain would never return. A line that was hung up returns at once.
+        """
+        try:
+            fd = os.open(self._device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            with contextlib.suppress(TimeoutError, OSError, termios.error):
+                await asyncio.wait_for(asyncio.to_thread(termios.tcdrain, fd), DRAIN_TIMEOUT_S)
+        finally:
+            os.close(fd)
 
     async def _supervise(self, session: Session) -> SessionResult:
         """Wait for the program, or end it when the line drops or answerd stops; then reap its session."""

@@ -15,7 +15,7 @@ Why each choice (facts in ../shared/design/architecture.md §3):
   the speed to B0, which POSIX defines as "hang up" and which the simulated modem watches for. ``auto``
   tries the ioctls and falls back to ``none`` with one warning.
 * **Never block the loop on close.** ``tcdrain`` can wait forever after a carrier loss with RTS/CTS (CTS
-  stays low), and pyserial-asyncio drains on close. So output is discarded (``TCOFLUSH``) before closing,
+  stays low), and pyserial-asyncio drains on close. So output still queued is discarded (``TCOFLUSH``) before closing,
   and the close runs in an executor under a timeout.
 """
 
@@ -225,7 +225,7 @@ class SerialPort:
         try:
             lines = _choose_lines(ser.fd, settings, on_fallback)
             _set_command_mode(ser.fd, settings)
-            termios.tcflush(ser.fd, termios.TCIOFLUSH)
+            termios.tcflush(ser.fd, termios.TCIFLUSH)  # stale modem output; ours was drained or flushed
         except PortOpenError:
             ser.close()
             raise
@@ -322,13 +322,19 @@ class SerialPort:
     # ------------------------------------------------------------------ close
 
     async def close(self) -> None:
-        """Discard unsent output, close without draining, never longer than ``close_timeout_s``."""
+        """Discard output still queued, close without draining, never longer than ``close_timeout_s``.
+
+        Output is discarded only if some is still queued (``TIOCOUTQ``): callers drain first when the
+        output matters (a program's last screen). On a pty the "output queue" is the master's input, and
+        flushing it would throw away what the far side simply has not read yet.
+        """
         if self._closing:
             return
         self._closing = True
         self._protocol.close_requested = True
         with contextlib.suppress(termios.error, OSError):
-            termios.tcflush(self.fd, termios.TCOFLUSH)
+            if _output_queued(self.fd):
+                termios.tcflush(self.fd, termios.TCOFLUSH)
         # abort(): no graceful drain of our buffer. pyserial-asyncio then calls tcdrain (instant: the
         # kernel queue was just flushed) and close() on the loop. After a hang-up pyserial-asyncio is
         # already closing by itself (on_lost has run or is scheduled): a second abort would schedule a
@@ -339,6 +345,11 @@ class SerialPort:
             self._transport.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.closed), self.settings.close_timeout_s)
+
+
+def _output_queued(fd: int) -> int:
+    """Bytes written to the tty and not yet sent (``TIOCOUTQ``)."""
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, struct.pack("i", 0)))[0])
 
 
 def _errno_of(exc: BaseException) -> int | None:

@@ -178,7 +178,7 @@ class Session:
             if self._process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     self._process.send_signal(signals[0])
-            _signal_session(self.pid, signals)
+            await asyncio.to_thread(_signal_session, self.pid, signals)
             if await self._ended_within(grace_s):
                 break
         rc = await self._process.wait()
@@ -194,7 +194,8 @@ class Session:
         deadline = loop.time() + grace_s
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._process.wait(), grace_s)
-        while session_members(self.pid):
+        # The /proc scan reads every process's stat: off the event loop, it is milliseconds on a busy host.
+        while await asyncio.to_thread(session_members, self.pid):
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(SESSION_POLL_S)
@@ -202,7 +203,7 @@ class Session:
 
     async def reap_session(self, grace_s: float) -> int:
         """After the program ended: hang up what it left behind in its session; return how many there were."""
-        left = session_members(self.pid)
+        left = await asyncio.to_thread(session_members, self.pid)
         if left:
             await self.stop(grace_s)
         return len(left)

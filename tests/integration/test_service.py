@@ -151,7 +151,7 @@ class TestReload:
         bench.daemon.send_signal(signal.SIGHUP)
         pending_at, _ = bench.wait_event("config.reload_pending")
         assert [] == bench.events("config.reloaded")
-        caller.send(b"done\r")
+        caller.send(b"done\n")  # direct mode is raw: no CR-to-NL mapping
         ended_at, _ = bench.wait_event("call.ended", call_id=1)
         reloaded_at, _ = bench.wait_event("config.reloaded", changed=True)
         assert pending_at < ended_at < reloaded_at

@@ -1,0 +1,978 @@
+"""Foundation numbers for answerd: answer latency, prompt latency, call-to-call cycle, idle cost, memory, start-up.
+
+Run from the repository root (as root, like the integration tests)::
+
+    .venv/bin/python -m bench.foundation [--calls N] [--idle-seconds S] [--json OUT]
+
+How it measures, and why this way
+---------------------------------
+Everything is measured from *outside* the daemon. The real ``answerd run`` process is started exactly as a
+user starts it (``python -m answerd run --config FILE --port NAME --log-format json``), on a pty, with a
+``NOTIFY_SOCKET`` this script binds. The other end of the pty is not ``answerd sim`` but :class:`BenchModem`,
+a minimal Hayes modem living in this process, for three reasons:
+
+* ``answerd sim --verbose`` stamps its transcript with ``loop.time()`` printed to 1 ms (``%8.3f``), and
+  stamps ``DCE< RING`` *before* the write and ``DTE> ATA`` after an event-loop hop: the very numbers this
+  script wants (a few ms) would be mostly quantisation;
+* the sim's phone line is TCP, which adds a socket hop and a second process between CONNECT and the
+  caller, and its DTR watcher is a 50 ms poll;
+* one process means one clock and one event loop for every timestamp: the modem's pty reads and writes
+  and the notify datagrams are all stamped with ``time.monotonic_ns()`` right after ``read``/``recv``
+  returns (incoming) or right before ``write`` (outgoing).
+
+:class:`BenchModem` speaks just enough Hayes for answerd's default chats: it answers ``OK`` to every ``AT``
+line (``E0`` turns its echo off, ``ATZ`` back on), sends ``RING`` when told to, answers ``ATA`` with
+``CONNECT`` at once (no handshake delay), and while online records what answerd writes (the "line"). It
+keeps a descriptor on the pty slave open, so the master never reports a hang-up (no ``EIO``/``POLLHUP``
+busy loop while answerd closes and reopens the port) and it needs no DTR poll: answerd's DTR drop on a pty
+(speed B0) is simply not observed, exactly as a modem that ignores DTR.
+
+One call, with ``rings = 1``, ``settle_ms = 0`` and the default issue and ``@ login:`` prompt::
+
+    modem: RING ─▶ (answerd) ATA ─▶ modem: CONNECT ─▶ first byte of the issue ... "login: "
+    caller types "bench\\r" ─▶ answerd runs login_program = /bin/dd ... of=FIFO (one byte, then exit)
+    the byte arrives on the FIFO = the program has run and exited  (the "call end")
+    ─▶ answerd: reap, close, reopen, DTR low for dtr_drop_ms, AT probe / ATZ / ATE0... each with OK
+    ─▶ STATUS=waiting for RING on the notify socket  (the "ready" for the next call)
+
+``dd`` writing one byte to a FIFO this script reads, instead of ``/bin/true``, makes the program's exit
+visible from outside, microseconds before it happens. The byte does not go over the tty on purpose: when the
+call ends answerd discards tty output that has not reached the other end yet (``TCOFLUSH`` in
+``SerialPort.close``), so a marker written to the tty is lost whenever the pty's kernel worker is a few ms
+late; ``--check-output-flush`` demonstrates that effect with a larger write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import tty
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BenchModem", "CallTimes", "NotifyListener", "main"]
+
+REPO = Path(__file__).resolve().parent.parent
+PORT_NAME = "bench0"
+RING = b"\r\nRING\r\n"
+CONNECT = b"\r\nCONNECT 33600/ARQ/V34/LAPM/V42BIS\r\n"
+OK = b"\r\nOK\r\n"
+PROMPT_END = b"login: "
+NAME = b"bench\r"
+WAITING = "STATUS=waiting for RING"
+
+#: The port settings of tests/integration/harness.py (FAST_PORT) that matter on a pty. dtr_drop_ms and the
+#: stand-in program (:func:`end_program`) are set per run.
+BASE_PORT: dict[str, Any] = {
+    "modem_control": "none",
+    "settle_ms": 0,
+    "chat_timeout_s": 3.0,
+    "retry_backoff_s": 0.1,
+    "stop_grace_s": 1.0,
+}
+
+
+def end_program(fifo: Path) -> list[str]:
+    """The stand-in for login: write one byte to ``fifo`` and exit (absolute path, no shell)."""
+    return ["/bin/dd", "if=/dev/zero", f"of={fifo}", "bs=1", "count=1", "status=none"]
+
+
+class BenchError(Exception):
+    """A step did not happen in time; the message carries what was seen."""
+
+
+def now_ns() -> int:
+    """The one clock every timestamp in this script comes from."""
+    return time.monotonic_ns()
+
+
+def ms(delta_ns: int | None) -> float | None:
+    """Nanoseconds to milliseconds (rounded to µs), ``None`` stays ``None``."""
+    return None if delta_ns is None else round(delta_ns / 1e6, 3)
+
+
+# --------------------------------------------------------------------------------------------- the modem
+
+
+@dataclass
+class CallTimes:
+    """Monotonic timestamps (ns) of one call, as seen by the modem."""
+
+    t_ring: int = 0
+    t_ata: int | None = None
+    t_connect: int | None = None
+    t_first_byte: int | None = None
+    t_prompt: int | None = None
+    t_name: int | None = None
+    t_end: int | None = None
+
+
+class BenchModem:
+    """A minimal Hayes modem on the master side of a pty, timestamping every exchange.
+
+    Args:
+        link: symlink published for the pty slave (what answerd's ``device`` points to).
+    """
+
+    def __init__(self, link: Path, end_fifo: Path) -> None:
+        self.link = link
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave, termios.TCSANOW)
+        self.slave_path = os.ttyname(self._slave)
+        os.set_blocking(self.master, False)
+        tmp = link.with_name(f".{link.name}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(self.slave_path, tmp)
+        os.replace(tmp, link)
+        self.state = "command"
+        self.echo = True
+        self._line = bytearray()
+        self._screen = bytearray()
+        #: Every AT command line received: (t_ns, text).
+        self.commands: list[tuple[int, str]] = []
+        self.call: CallTimes | None = None
+        #: Stop reading the pty for this long after typing the name (a slow line; --check-output-flush).
+        self.pause_after_name_ms = 0.0
+        self._done: asyncio.Future[CallTimes] | None = None
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.master, self._on_readable)
+        os.mkfifo(end_fifo)
+        # O_RDWR: this process is a writer too, so the FIFO never reports a hang-up between programs.
+        self._end_fd = os.open(end_fifo, os.O_RDWR | os.O_NONBLOCK)
+        self._loop.add_reader(self._end_fd, self._on_program_end)
+
+    def close(self) -> None:
+        """Stop reading, close both pty ends and the FIFO, and remove the link."""
+        self._loop.remove_reader(self.master)
+        self._loop.remove_reader(self._end_fd)
+        os.close(self._end_fd)
+        os.close(self.master)
+        os.close(self._slave)
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+
+    def _write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def ring(self) -> asyncio.Future[CallTimes]:
+        """Send one RING; the future completes when the stand-in program has written to the FIFO."""
+        if self.state != "command":
+            raise BenchError(f"ring() in state {self.state}")
+        self.call = CallTimes()
+        self._done = self._loop.create_future()
+        self.state = "ringing"
+        self.call.t_ring = now_ns()
+        self._write(RING)
+        return self._done
+
+    def first_command_after(self, t_ns: int) -> tuple[int, str] | None:
+        """The first AT command received after ``t_ns``."""
+        return next((c for c in self.commands if c[0] > t_ns), None)
+
+    def _on_program_end(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._end_fd, 64)
+        t = now_ns()
+        call = self.call
+        if call is None or self.state != "online" or call.t_end is not None:
+            return
+        call.t_end = t
+        self.state = "command"  # the program is over; answerd will hang up and re-initialise
+        self._line.clear()
+        if self._done is not None and not self._done.done():
+            self._done.set_result(call)
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self.master, 4096)
+        except BlockingIOError:
+            return
+        t = now_ns()
+        if not data:
+            return
+        if self.state == "online":
+            self._online(data, t)
+        else:
+            self._command_bytes(data, t)
+
+    def _command_bytes(self, data: bytes, t: int) -> None:
+        if self.echo:
+            self._write(data)
+        for index, byte in enumerate(data):
+            if byte == 0x0D:
+                line = self._line.decode("ascii", "replace").strip().upper()
+                self._line.clear()
+                self._command(line, t)
+                if self.state == "online":
+                    rest = data[index + 1 :]
+                    if rest:
+                        self._online(rest, t)
+                    return
+            elif byte != 0x0A and len(self._line) < 256:
+                self._line.append(byte)
+
+    def _command(self, line: str, t: int) -> None:
+        if not line.startswith("AT"):
+            return
+        self.commands.append((t, line))
+        if line.startswith("ATA") and self.state == "ringing" and self.call is not None:
+            self.call.t_ata = t
+            self.state = "online"
+            self._screen.clear()
+            self.call.t_connect = now_ns()
+            self._write(CONNECT)
+            return
+        if self.state == "ringing":
+            self.state = "command"  # anything but ATA while ringing: the call is lost
+        if line.startswith("ATZ"):
+            self.echo = True
+        elif "E0" in line:
+            self.echo = False
+        self._write(OK)
+
+    def _online(self, data: bytes, t: int) -> None:
+        call = self.call
+        assert call is not None
+        if call.t_first_byte is None:
+            call.t_first_byte = t
+        self._screen += data
+        if call.t_prompt is None and self._screen.endswith(PROMPT_END):
+            call.t_prompt = t
+            self._screen.clear()
+            call.t_name = now_ns()
+            self._write(NAME)
+            if self.pause_after_name_ms:
+                self._loop.remove_reader(self.master)
+                self._loop.call_later(
+                    self.pause_after_name_ms / 1000, self._loop.add_reader, self.master, self._on_readable
+                )
+
+    @property
+    def screen(self) -> bytes:
+        """What the line received since the prompt."""
+        return bytes(self._screen)
+
+
+# ------------------------------------------------------------------------------------------ notify socket
+
+
+class NotifyListener:
+    """An AF_UNIX datagram socket standing in for systemd's notify socket; every message is timestamped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)
+        #: (t_ns, message) in arrival order.
+        self.messages: list[tuple[int, str]] = []
+        self._changed = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.sock.fileno(), self._on_readable)
+
+    def _on_readable(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except BlockingIOError:
+                break
+            t = now_ns()
+            self.messages.extend((t, line) for line in data.decode("utf-8", "replace").splitlines())
+        self._changed.set()
+
+    def find(self, text: str, start: int = 0) -> tuple[int, int] | None:
+        """(index, t_ns) of the first ``text`` at index >= start, or ``None``."""
+        for index in range(start, len(self.messages)):
+            if self.messages[index][1] == text:
+                return index, self.messages[index][0]
+        return None
+
+    async def wait_for(self, text: str, start: int, timeout: float) -> tuple[int, int]:
+        """Wait for ``text`` at index >= start; return (index, t_ns)."""
+        deadline = self._loop.time() + timeout
+        while True:
+            found = self.find(text, start)
+            if found is not None:
+                return found
+            self._changed.clear()
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                got = [m for _, m in self.messages[start:]]
+                raise BenchError(f"no {text!r} within {timeout} s; notify got {got}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+
+
+# ------------------------------------------------------------------------------------------ the daemon
+
+
+def toml_value(value: Any) -> str:
+    """Render a Python value as TOML (str, int, float, bool, list)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+@dataclass
+class Daemon:
+    """A running ``answerd run`` and what it wrote to stderr."""
+
+    proc: asyncio.subprocess.Process
+    t_exec: int
+    config: Path
+    log: list[str] = field(default_factory=list)
+    drain: asyncio.Task[None] | None = None
+
+    def tail(self, n: int = 30) -> str:
+        """The last ``n`` log lines, for error messages."""
+        return "\n".join(self.log[-n:])
+
+
+async def _drain(stream: asyncio.StreamReader, sink: list[str]) -> None:
+    while line := await stream.readline():
+        sink.append(line.decode("utf-8", "replace").rstrip("\n"))
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """How child interpreters are run: environment and working directory (the source tree measured)."""
+
+    env: dict[str, str]
+    cwd: Path
+
+
+def interpreter(bytecode: str, pycache: Path, tree: Path) -> Interpreter:
+    """The environment for a child interpreter running answerd from ``tree``.
+
+    ``cached``: ``.pyc`` files are written to and read from ``pycache`` (``PYTHONPYCACHEPREFIX``), as an
+    installed package has them. ``as-is``: ``PYTHONDONTWRITEBYTECODE=1`` and no prefix, so answerd's modules
+    are compiled from source at every start unless the tree happens to have ``__pycache__`` directories
+    (this sandbox sets ``PYTHONDONTWRITEBYTECODE=1``, so ``answerd/`` has none).
+    """
+    env = dict(os.environ)
+    if bytecode == "cached":
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    if tree.resolve() != REPO:
+        env["PYTHONPATH"] = str(tree.resolve())  # ahead of the editable install's finder
+    return Interpreter(env=env, cwd=tree)
+
+
+async def start_daemon(
+    tmp: Path,
+    link: Path,
+    notify: NotifyListener,
+    dtr_drop_ms: int,
+    log_level: str,
+    interp: Interpreter,
+    program: list[str],
+) -> Daemon:
+    """Write the config and start ``answerd run``; returns at once (the caller waits for READY=1)."""
+    settings = {"device": str(link), **BASE_PORT, "dtr_drop_ms": dtr_drop_ms, "login_program": program}
+    body = "\n".join(f"{key} = {toml_value(value)}" for key, value in settings.items())
+    config = tmp / f"answerd-{dtr_drop_ms}.toml"
+    config.write_text(f'log_level = "{log_level}"\n\n[ports.{PORT_NAME}]\n{body}\n')
+    env = {**interp.env, "NOTIFY_SOCKET": str(notify.path)}
+    argv = [sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", PORT_NAME,
+            "--log-format", "json"]  # fmt: skip
+    t_exec = now_ns()
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=interp.cwd
+    )
+    daemon = Daemon(proc=proc, t_exec=t_exec, config=config)
+    assert proc.stderr is not None
+    daemon.drain = asyncio.get_running_loop().create_task(_drain(proc.stderr, daemon.log))
+    return daemon
+
+
+async def stop_daemon(daemon: Daemon) -> float:
+    """SIGTERM and wait for the exit; return SIGTERM → exit in ms."""
+    t0 = now_ns()
+    if daemon.proc.returncode is None:
+        daemon.proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(daemon.proc.wait(), 15)
+    except TimeoutError:
+        daemon.proc.kill()
+        await daemon.proc.wait()
+    t1 = now_ns()
+    if daemon.drain is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(daemon.drain, 2)
+    return (t1 - t0) / 1e6
+
+
+# ------------------------------------------------------------------------------------------ /proc readers
+
+
+def _task_dirs(pid: int) -> list[Path]:
+    return [p for p in Path(f"/proc/{pid}/task").iterdir() if p.name.isdigit()]
+
+
+def cpu_snapshot(pid: int) -> dict[str, int]:
+    """utime+stime (clock ticks, whole process), on-CPU ns and context switches summed over every thread."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rfind(")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    run_ns = voluntary = involuntary = 0
+    threads = 0
+    for task in _task_dirs(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            run_ns += int((task / "schedstat").read_text().split()[0])
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    involuntary += int(line.split()[1])
+            threads += 1
+    return {
+        "utime_ticks": utime,
+        "stime_ticks": stime,
+        "run_ns": run_ns,
+        "voluntary_ctxt_switches": voluntary,
+        "nonvoluntary_ctxt_switches": involuntary,
+        "threads": threads,
+    }
+
+
+def memory_snapshot(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS (private clean + dirty) in MiB, from /proc/PID/smaps_rollup."""
+    kib: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[-1] == "kB":
+            kib[parts[0].rstrip(":")] = int(parts[1])
+    uss = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)
+    return {
+        "rss_mib": round(kib["Rss"] / 1024, 2),
+        "pss_mib": round(kib["Pss"] / 1024, 2),
+        "uss_mib": round(uss / 1024, 2),
+    }
+
+
+async def measure_idle(pid: int, seconds: float) -> dict[str, Any]:
+    """CPU time and context switches of ``pid`` over ``seconds``, plus one-second buckets of on-CPU time."""
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    first = prev = cpu_snapshot(pid)
+    buckets: list[dict[str, int]] = []
+    t0 = now_ns()
+    steps = max(1, math.ceil(seconds))
+    for step in range(1, steps + 1):
+        await asyncio.sleep(max(0.0, t0 / 1e9 + min(step, seconds) - now_ns() / 1e9))
+        cur = cpu_snapshot(pid)
+        buckets.append({
+            "run_us": (cur["run_ns"] - prev["run_ns"]) // 1000,
+            "ctxt_switches": cur["voluntary_ctxt_switches"] + cur["nonvoluntary_ctxt_switches"]
+            - prev["voluntary_ctxt_switches"] - prev["nonvoluntary_ctxt_switches"],
+        })  # fmt: skip
+        prev = cur
+    elapsed_s = (now_ns() - t0) / 1e9
+    last = prev
+    ticks = last["utime_ticks"] + last["stime_ticks"] - first["utime_ticks"] - first["stime_ticks"]
+    vol = last["voluntary_ctxt_switches"] - first["voluntary_ctxt_switches"]
+    invol = last["nonvoluntary_ctxt_switches"] - first["nonvoluntary_ctxt_switches"]
+    run_ms = (last["run_ns"] - first["run_ns"]) / 1e6
+    return {
+        "seconds": round(elapsed_s, 3),
+        "cpu_ms_utime_stime": ticks * tick_ms,
+        "cpu_ms_schedstat": round(run_ms, 3),
+        "cpu_percent": round(100 * run_ms / 1000 / elapsed_s, 4),
+        "voluntary_ctxt_switches": vol,
+        "nonvoluntary_ctxt_switches": invol,
+        "ctxt_switches_per_s": round((vol + invol) / elapsed_s, 3),
+        "threads": last["threads"],
+        "before": first,
+        "after": last,
+        "per_second": buckets,
+    }
+
+
+# ------------------------------------------------------------------------------------------ output flush
+
+
+FLUSH_BYTES = 8000
+
+
+async def check_output_flush(args: argparse.Namespace, pycache: Path) -> dict[str, Any]:
+    """Does the handed-off program's last output reach the line when the call ends?
+
+    The program writes ``FLUSH_BYTES`` bytes to the tty and exits. Once with the modem reading at once, once
+    with the modem not reading for 100 ms after the name (a line slower than the program, as any serial line
+    is: 8000 bytes take 2 s at 38400 bit/s). Counts the bytes that arrive.
+    """
+    out: dict[str, Any] = {"written": FLUSH_BYTES}
+    for pause_ms in (0, 100):
+        with tempfile.TemporaryDirectory(prefix="answerd-bench-flush-") as tmpdir:
+            tmp = Path(tmpdir)
+            fifo = tmp / "ended.fifo"
+            modem = BenchModem(tmp / "ttyBENCH0", fifo)
+            modem.pause_after_name_ms = pause_ms
+            notify = NotifyListener(tmp / "notify.sock")
+            write = f"head -c {FLUSH_BYTES} /dev/zero | tr '\\0' x; " + shlex.join(end_program(fifo))
+            interp = interpreter("cached", pycache, args.tree)
+            daemon = await start_daemon(tmp, modem.link, notify, 50, args.log_level, interp, ["/bin/sh", "-c", write])
+            try:
+                await _startup(daemon, modem, notify, 0)
+                await asyncio.sleep(args.gap_ms / 1000)
+                await one_call(modem, notify, args.call_timeout)
+                await asyncio.sleep(0.3)
+                out[f"received_reader_paused_{pause_ms}ms"] = modem.screen.count(b"x")
+            except BenchError as exc:
+                raise BenchError(f"{exc}\n--- daemon log tail ---\n{daemon.tail()}") from None
+            finally:
+                await stop_daemon(daemon)
+                notify.close()
+                modem.close()
+    return out
+
+
+# ------------------------------------------------------------------------------------------ one call
+
+
+async def one_call(modem: BenchModem, notify: NotifyListener, timeout: float) -> dict[str, Any]:
+    """Ring once and follow the call through to ``waiting for RING``; return the call's timings in ms."""
+    start = len(notify.messages)
+    done = modem.ring()
+    try:
+        call = await asyncio.wait_for(done, timeout)
+    except TimeoutError:
+        raise BenchError(f"call did not complete: {modem.call}; notify: {notify.messages[start:]}") from None
+    _, t_ready = await notify.wait_for(WAITING, start, timeout)
+    assert call.t_end is not None
+    hang = notify.find("STATUS=hanging up", start)
+    reset = notify.find("STATUS=resetting modem (DTR low)", hang[0] if hang else start)
+    atz = modem.first_command_after(call.t_end)  # the first AT command after the call (the probe, then ATZ)
+    return {
+        "ring_to_ata_ms": ms(_sub(call.t_ata, call.t_ring)),
+        "connect_to_first_byte_ms": ms(_sub(call.t_first_byte, call.t_connect)),
+        "connect_to_prompt_ms": ms(_sub(call.t_prompt, call.t_connect)),
+        "name_to_program_end_ms": ms(_sub(call.t_end, call.t_name)),
+        "end_to_ready_ms": ms(t_ready - call.t_end),
+        "end_to_hanging_up_ms": ms(_sub(hang[1] if hang else None, call.t_end)),
+        "hanging_up_to_dtr_low_ms": ms(_sub(reset[1] if reset else None, hang[1] if hang else None)),
+        "dtr_low_to_atz_ms": ms(_sub(atz[0] if atz else None, reset[1] if reset else None)),
+        "atz_to_ready_ms": ms(_sub(t_ready, atz[0] if atz else None)),
+        "ring_to_ready_ms": ms(t_ready - call.t_ring),
+    }
+
+
+def _sub(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a - b
+
+
+# ------------------------------------------------------------------------------------------ imports
+
+
+def _best_wall(argv: list[str], interp: Interpreter, runs: int = 5) -> float:
+    best = math.inf
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(
+            argv, check=True, cwd=interp.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=interp.env
+        )
+        best = min(best, time.perf_counter() - t0)
+    return round(best * 1000, 2)
+
+
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")
+#: Modules every interpreter imports at start-up; not answerd's cost.
+_STARTUP_MODULES = {"site", "encodings", "_frozen_importlib_external", "io", "zipimport", "_signal", "answerd.cli"}
+
+
+def _importtime(code: str, interp: Interpreter) -> tuple[int, list[tuple[str, float, float, int]]]:
+    """Sum of every module's self time (µs) and each entry as (name, self ms, cumulative ms, depth)."""
+    argv = [sys.executable, "-X", "importtime", "-c", code]
+    out = subprocess.run(argv, check=True, cwd=interp.cwd, capture_output=True, text=True, env=interp.env).stderr
+    total = 0
+    entries: list[tuple[str, float, float, int]] = []
+    for match in _IMPORTTIME.finditer(out):
+        total += int(match.group(1))
+        depth = len(match.group(3)) // 2
+        entries.append((match.group(4), int(match.group(1)) / 1000, int(match.group(2)) / 1000, depth))
+    return total, entries
+
+
+def measure_imports(interp: Interpreter, runs: int = 5) -> dict[str, Any]:
+    """Wall time (best of ``runs``) of bare and answerd-importing interpreters, and ``-X importtime`` sums."""
+    py = sys.executable
+    _importtime("import answerd.cli, systemd.daemon", interp)  # warm the page cache (and the .pyc files)
+    base = min(_importtime("pass", interp)[0] for _ in range(runs))
+    total, entries = min((_importtime("import answerd.cli", interp) for _ in range(runs)), key=lambda r: r[0])
+    heavy = sorted((e for e in entries if e[0] not in _STARTUP_MODULES), key=lambda e: -e[2])
+    return {
+        "wall_ms_python_pass": _best_wall([py, "-c", "pass"], interp, runs),
+        "wall_ms_import_answerd_daemon": _best_wall([py, "-c", "import answerd.daemon"], interp, runs),
+        "wall_ms_import_answerd_cli": _best_wall([py, "-c", "import answerd.cli"], interp, runs),
+        "wall_ms_import_systemd_daemon": _best_wall([py, "-c", "import systemd.daemon"], interp, runs),
+        "importtime_ms_answerd_cli_minus_startup": round((total - base) / 1000, 2),
+        "importtime_heaviest": [
+            {"module": n, "self_ms": round(s, 2), "cumulative_ms": round(c, 2), "depth": d} for n, s, c, d in heavy[:15]
+        ],
+    }
+
+
+def source_info(tree: Path, label: str | None) -> dict[str, Any]:
+    """Which answerd was measured: the repository's HEAD and, for the working tree, what differs from it."""
+
+    def git(*argv: str) -> str:
+        result = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, check=False)
+        return result.stdout.strip()
+
+    info: dict[str, Any] = {"tree": str(tree.resolve()), "label": label, "repo_head": git("rev-parse", "HEAD")}
+    if tree.resolve() == REPO:
+        info["modified_under_answerd"] = git("status", "--porcelain", "--", "answerd").splitlines()
+    else:
+        info["note"] = "an exported tree (e.g. git archive), not the working tree; see the report"
+    return info
+
+
+# ------------------------------------------------------------------------------------------ machine
+
+
+def machine_info() -> dict[str, Any]:
+    """nproc, CPU model, memory, kernel, Python, load average."""
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        mem_kib = int(Path("/proc/meminfo").read_text().splitlines()[0].split()[1])
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "mem_total_mib": mem_kib // 1024,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "loadavg_at_start": os.getloadavg(),
+        "clock_ticks_per_s": os.sysconf("SC_CLK_TCK"),
+    }
+
+
+def other_activity() -> list[str]:
+    """Other processes running answerd or pytest (the bench shares the machine; their load is noise)."""
+    own = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == own:
+            continue
+        with contextlib.suppress(OSError):
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            text = " ".join(a.decode("utf-8", "replace") for a in argv if a)
+            if ("answerd" in text or "pytest" in text) and "bench.foundation" not in text:
+                found.append(f"{entry.name}: {text[:160]}")
+    return found
+
+
+# ------------------------------------------------------------------------------------------ statistics
+
+
+def summarize(values: list[float | None]) -> dict[str, float | int | None]:
+    """min / median / p99 (nearest rank: with n < 100 that is the maximum) / max."""
+    xs = sorted(v for v in values if v is not None)
+    if not xs:
+        return {"n": 0, "min": None, "median": None, "p99": None, "max": None}
+    rank = max(1, math.ceil(0.99 * len(xs)))
+    return {
+        "n": len(xs),
+        "min": round(xs[0], 2),
+        "median": round(statistics.median(xs), 2),
+        "p99": round(xs[rank - 1], 2),
+        "max": round(xs[-1], 2),
+    }
+
+
+def _row(label: str, s: dict[str, Any]) -> str:
+    def cell(v: Any) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    return f"| {label} | {s['n']} | {cell(s['min'])} | {cell(s['median'])} | {cell(s['p99'])} | {cell(s['max'])} |"
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+async def _startup(daemon: Daemon, modem: BenchModem, notify: NotifyListener, start: int) -> dict[str, Any]:
+    """Wait for READY=1 and ``waiting for RING``; return the start-up timings in ms."""
+    _, t_ready = await notify.wait_for("READY=1", start, 30)
+    await notify.wait_for(WAITING, start, 10)
+    first_at = modem.first_command_after(daemon.t_exec)
+    reset = notify.find("STATUS=resetting modem (DTR low)", start)
+    return {
+        "exec_to_dtr_low_ms": ms(reset[1] - daemon.t_exec) if reset else None,
+        "exec_to_first_at_ms": ms(first_at[0] - daemon.t_exec) if first_at else None,
+        "exec_to_ready_ms": ms(t_ready - daemon.t_exec),
+    }
+
+
+async def _workload(
+    args: argparse.Namespace, daemon: Daemon, modem: BenchModem, notify: NotifyListener, *, dtr: int, idle: bool
+) -> dict[str, Any]:
+    """N calls on a running daemon, memory before and after, then (if ``idle``) the idle measurement."""
+    pid = daemon.proc.pid
+    out: dict[str, Any] = {"memory": {}}
+    await asyncio.sleep(args.gap_ms / 1000)
+    out["memory"][f"after_start_dtr{dtr}"] = memory_snapshot(pid)
+    calls = []
+    for index in range(args.calls):
+        await asyncio.sleep(args.gap_ms / 1000)
+        calls.append(await one_call(modem, notify, args.call_timeout))
+        print(f"  dtr_drop_ms={dtr} call {index + 1}/{args.calls}: {json.dumps(calls[-1])}", file=sys.stderr)
+    out["calls"] = calls
+    out["memory"][f"after_{args.calls}_calls_dtr{dtr}"] = memory_snapshot(pid)
+    if idle:
+        await asyncio.sleep(1.0)
+        print(f"  idle for {args.idle_seconds} s ...", file=sys.stderr)
+        out["idle"] = await measure_idle(pid, args.idle_seconds)
+        out["idle"]["dtr_drop_ms"] = dtr
+        out["idle"]["log_lines_total"] = len(daemon.log)
+        out["memory"]["after_idle"] = memory_snapshot(pid)
+    return out
+
+
+async def run_bench(args: argparse.Namespace, pycache: Path) -> dict[str, Any]:
+    """Every phase; returns the raw results.
+
+    For each ``dtr_drop_ms`` (bytecode cached): ``--startups`` launches of the daemon; the first one also
+    carries the calls (and, for the first setting, the idle measurement) before it is stopped. Then
+    ``--startups`` launches with the last ``dtr_drop_ms`` and the source tree as it is (no ``.pyc``).
+    """
+    results: dict[str, Any] = {"calls": {}, "startups": [], "memory": {}, "idle": None}
+    plan = [("cached", dtr, launch) for dtr in args.dtr_drop_ms for launch in range(args.startups)]
+    plan += [("as-is", args.dtr_drop_ms[-1], launch + 1) for launch in range(args.startups)]
+    with tempfile.TemporaryDirectory(prefix="answerd-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        modem = BenchModem(tmp / "ttyBENCH0", tmp / "ended.fifo")
+        program = end_program(tmp / "ended.fifo")
+        notify = NotifyListener(tmp / "notify.sock")
+        try:
+            for bytecode, dtr, launch in plan:
+                start = len(notify.messages)
+                interp = interpreter(bytecode, pycache, args.tree)
+                daemon = await start_daemon(tmp, modem.link, notify, dtr, args.log_level, interp, program)
+                startup: dict[str, Any] = {"bytecode": bytecode, "dtr_drop_ms": dtr}
+                try:
+                    startup |= await _startup(daemon, modem, notify, start)
+                    if launch == 0:
+                        idle = dtr == args.dtr_drop_ms[0] and args.idle_seconds > 0
+                        work = await _workload(args, daemon, modem, notify, dtr=dtr, idle=idle)
+                        results["calls"][f"dtr{dtr}"] = work["calls"]
+                        results["memory"] |= work["memory"]
+                        results["idle"] = work.get("idle", results["idle"])
+                except BenchError as exc:
+                    raise BenchError(f"{exc}\n--- daemon log tail ---\n{daemon.tail()}") from None
+                finally:
+                    startup["sigterm_to_exit_ms"] = round(await stop_daemon(daemon), 3)
+                    startup["exit_code"] = daemon.proc.returncode
+                results["startups"].append(startup)
+                print(f"  start-up: {json.dumps(startup)}", file=sys.stderr)
+        finally:
+            notify.close()
+            modem.close()
+    return results
+
+
+def build_table(results: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The Markdown table rows (latencies in ms) and the summaries they show."""
+    summary: dict[str, Any] = {}
+    lines = ["| metric (ms) | n | min | median | p99 | max |", "|---|---:|---:|---:|---:|---:|"]
+
+    def add(key: str, label: str, values: list[float | None]) -> None:
+        summary[key] = summarize(values)
+        lines.append(_row(label, summary[key]))
+
+    every = [c for calls in results["calls"].values() for c in calls]
+    add("ring_to_ata", "1. final RING → `ATA` at the modem", [c["ring_to_ata_ms"] for c in every])
+    add("connect_to_first_byte", "2. CONNECT → first byte on the line (settle_ms 0)",
+        [c["connect_to_first_byte_ms"] for c in every])  # fmt: skip
+    add("connect_to_prompt", "   CONNECT → `login: ` complete", [c["connect_to_prompt_ms"] for c in every])
+    add("name_to_program_end", "   name typed → stand-in program has run (FIFO byte)",
+        [c["name_to_program_end_ms"] for c in every])  # fmt: skip
+    for key, calls in results["calls"].items():
+        dtr = key.removeprefix("dtr")
+        add(f"end_to_ready_{key}", f"3. call end → `waiting for RING`, dtr_drop_ms={dtr}",
+            [c["end_to_ready_ms"] for c in calls])  # fmt: skip
+        for part, label in (
+            ("end_to_hanging_up_ms", "program exit → STATUS=hanging up (wait + reap)"),
+            ("hanging_up_to_dtr_low_ms", "→ STATUS=resetting (close + reopen)"),
+            ("dtr_low_to_atz_ms", "→ first `AT` at the modem (DTR-low hold)"),
+            ("atz_to_ready_ms", "→ `waiting for RING` (init chat)"),
+        ):
+            add(f"{part.removesuffix('_ms')}_{key}", f"   {label}", [c[part] for c in calls])
+    groups = dict.fromkeys((s["bytecode"], s["dtr_drop_ms"]) for s in results["startups"])
+    for bytecode, dtr in groups:
+        runs = [s for s in results["startups"] if (s["bytecode"], s["dtr_drop_ms"]) == (bytecode, dtr)]
+        tag = f"{bytecode.replace('-', '_')}_dtr{dtr}"
+        where = f"dtr_drop_ms={dtr}, .pyc {bytecode}"
+        add(f"startup_dtr_low_{tag}", f"6. exec → STATUS=resetting (port open), {where}",
+            [s["exec_to_dtr_low_ms"] for s in runs])  # fmt: skip
+        add(f"startup_ready_{tag}", f"6. exec → READY=1, {where}", [s["exec_to_ready_ms"] for s in runs])
+        add(f"sigterm_{tag}", f"   SIGTERM → exit, {where}", [s["sigterm_to_exit_ms"] for s in runs])
+    return lines, summary
+
+
+def _load(values: Any) -> str:
+    return "-" if not values else "/".join(f"{v:.2f}" for v in values)
+
+
+def render(results: dict[str, Any], command: str) -> str:
+    """The whole human-readable report (what is printed)."""
+    m = results["machine"]
+    out = [
+        f"machine: nproc={m['nproc']} cpu={m['cpu_model']!r} mem={m['mem_total_mib']} MiB "
+        f"kernel={m['kernel']} python={m['python']}",
+        f"load average at start {_load(m['loadavg_at_start'])}, at end {_load(m.get('loadavg_at_end'))}; "
+        f"other answerd/pytest processes at start {len(m['other_activity_at_start'])}, "
+        f"at end {len(m.get('other_activity_at_end', []))}",
+        f"source: tree {m['source']['tree']} ({m['source']['label'] or 'no label'}), "
+        f"repository HEAD at the start {m['source']['repo_head'][:12]}"
+        + (
+            f" + {len(m['source']['modified_under_answerd'])} modified path(s) under answerd/"
+            if "modified_under_answerd" in m["source"]
+            else ""
+        ),
+        f"command: {command}",
+        "",
+    ]
+    lines, summary = build_table(results)
+    results["summary"] = summary
+    out += lines
+    idle = results.get("idle")
+    if idle:
+        busiest = max(idle["per_second"], key=lambda b: b["run_us"])
+        out += [
+            "",
+            f"4. idle {idle['seconds']:.1f} s waiting for RING: CPU {idle['cpu_ms_utime_stime']:.0f} ms "
+            f"(utime+stime) / {idle['cpu_ms_schedstat']:.3f} ms (schedstat) = {idle['cpu_percent']:.4f} %, "
+            f"context switches {idle['voluntary_ctxt_switches']} voluntary + "
+            f"{idle['nonvoluntary_ctxt_switches']} involuntary ({idle['ctxt_switches_per_s']:.2f}/s), "
+            f"threads {idle['threads']}, busiest second {busiest['run_us']} µs / {busiest['ctxt_switches']} switches",
+        ]
+    flush = results.get("output_flush")
+    if flush:
+        out += [
+            "",
+            f"program output at hang-up: wrote {flush['written']} bytes and exited; the line received "
+            f"{flush['received_reader_paused_0ms']} (reading at once) / {flush['received_reader_paused_100ms']} "
+            "(line 100 ms behind)",
+        ]
+    out += ["", "5. memory (MiB):"]
+    out += [f"   {k}: RSS {v['rss_mib']}, PSS {v['pss_mib']}, USS {v['uss_mib']}" for k, v in results["memory"].items()]
+    for mode, imp in (results.get("imports") or {}).items():
+        top = ", ".join(f"{e['module']} {e['cumulative_ms']}" for e in imp["importtime_heaviest"][:8])
+        out += [
+            "",
+            f"6. imports, .pyc {mode} (best of 5, wall): python -c pass {imp['wall_ms_python_pass']} ms, "
+            f"import answerd.daemon {imp['wall_ms_import_answerd_daemon']} ms, "
+            f"import answerd.cli {imp['wall_ms_import_answerd_cli']} ms, "
+            f"import systemd.daemon {imp['wall_ms_import_systemd_daemon']} ms",
+            f"   -X importtime answerd.cli (sum of self, minus bare start-up): "
+            f"{imp['importtime_ms_answerd_cli_minus_startup']} ms; heaviest (cumulative ms): {top}",
+        ]
+    return "\n".join(out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench.foundation", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=30, help="calls per dtr_drop_ms setting (default 30)")
+    parser.add_argument("--idle-seconds", type=float, default=60.0, help="idle measurement length (default 60)")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write raw samples and summaries as JSON")
+    parser.add_argument("--dtr-drop-ms", type=int, nargs="+", default=[500, 50],
+                        help="dtr_drop_ms settings to measure (default 500 50; idle runs with the first)")  # fmt: skip
+    parser.add_argument("--startups", type=int, default=5, help="daemon launches per dtr_drop_ms (default 5)")
+    parser.add_argument("--gap-ms", type=float, default=200.0,
+                        help="pause after `waiting for RING` before the next RING (default 200)")  # fmt: skip
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                        help="the daemon's log_level (default info, the product default)")  # fmt: skip
+    parser.add_argument("--call-timeout", type=float, default=15.0, help="seconds allowed per call step")
+    parser.add_argument("--skip-imports", action="store_true", help="do not measure import times")
+    parser.add_argument("--tree-label", metavar="TEXT", help="what --tree is (e.g. `git archive 1e70214`)")
+    parser.add_argument("--check-output-flush", action="store_true",
+                        help="also check whether a program's last output survives the hang-up")  # fmt: skip
+    parser.add_argument("--tree", type=Path, default=REPO,
+                        help="source tree holding the answerd package to run (default: this repository's "
+                             "working tree; e.g. a `git archive HEAD` export for a fixed snapshot)")  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole bench and print the report."""
+    args = build_parser().parse_args(argv)
+    if args.startups < 1 or args.calls < 1:
+        print("--calls and --startups must be at least 1", file=sys.stderr)
+        return 2
+    command = shlex.join([Path(sys.executable).name, "-m", "bench.foundation", *sys.argv[1:]])
+    machine = machine_info()
+    machine["source"] = source_info(args.tree, args.tree_label)
+    machine["other_activity_at_start"] = other_activity()
+    with tempfile.TemporaryDirectory(prefix="answerd-bench-pycache-") as pycache_dir:
+        pycache = Path(pycache_dir)
+        warm = [sys.executable, "-c", "import answerd.cli, answerd.daemon, systemd.daemon"]
+        cached = interpreter("cached", pycache, args.tree)
+        subprocess.run(warm, check=True, cwd=cached.cwd, env=cached.env)  # write the .pyc files once
+        imports = None
+        if not args.skip_imports:
+            imports = {mode: measure_imports(interpreter(mode, pycache, args.tree)) for mode in ("cached", "as-is")}
+        try:
+            results = asyncio.run(run_bench(args, pycache))
+            if args.check_output_flush:
+                results["output_flush"] = asyncio.run(check_output_flush(args, pycache))
+        except BenchError as exc:
+            print(f"bench failed: {exc}", file=sys.stderr)
+            return 1
+    machine["loadavg_at_end"] = os.getloadavg()
+    machine["other_activity_at_end"] = other_activity()
+    settings = {**vars(args), "json": str(args.json), "port": BASE_PORT}
+    results = {"machine": machine, "command": command, "settings": settings, **results, "imports": imports}
+    print(render(results, command))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1, default=_json_default) + "\n")
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    raise TypeError(type(value))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
