@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import utmp
 from .config import PortSettings
@@ -70,6 +70,8 @@ from .port import SerialPort
 from .session import Session, SessionResult, SpawnError, clean_environment
 
 __all__ = ["CallEnd", "CallLine", "CallRunner", "dispatch_rules"]
+
+T = TypeVar("T")
 
 #: How often DCD is read while a call is up (only on lines that have DCD).
 CARRIER_POLL_S = 0.2
@@ -343,18 +345,37 @@ class CallRunner:
             if not result.done() and (got := window.receive_data(data, loop.time())) is not None:
                 result.set_result(got)
 
+        def on_timer(now: float) -> None:
+            if (expired := window.handle_timer(now)) is not None:
+                result.set_result(expired)
+
+        return await self._drive(feed, result, window.get_timer, on_timer)
+
+    async def _drive(
+        self,
+        feed: Callable[[bytes], None],
+        result: asyncio.Future[T],
+        get_timer: Callable[[], float | None],
+        on_timer: Callable[[float], None],
+    ) -> T | None:
+        """Run one sans-IO stage on the line until it sets ``result``; ``None`` if the line dropped first.
+
+        The caller's bytes go to ``feed`` (those buffered so far first), and the stage's deadline from
+        ``get_timer`` is handed to ``on_timer`` when it comes.
+        """
+        loop = asyncio.get_running_loop()
         early = self._line.take_early()
         self._line.sink = feed
         if early:
             feed(early)
         try:
             while not result.done():
-                deadline = window.get_timer()
+                deadline = get_timer()
                 timeout = None if deadline is None else max(0.0, deadline - loop.time())
                 if await self._first(result, timeout) is None:
                     return None
-                if not result.done() and (expired := window.handle_timer(loop.time())) is not None:
-                    result.set_result(expired)
+                if not result.done():
+                    on_timer(loop.time())
             return result.result()
         finally:
             self._line.sink = None
@@ -423,24 +444,15 @@ class CallRunner:
             if not dialog.done:
                 handle(dialog.receive_data(data, loop.time()))
 
+        def on_timer(now: float) -> None:
+            if not dialog.done:
+                handle(dialog.handle_timer(now))
+
         handle(dialog.start(loop.time()))
-        early = self._line.take_early()
-        self._line.sink = feed
-        if early:
-            feed(early)
-        try:
-            while not result.done():
-                deadline = dialog.get_timer()
-                timeout = None if deadline is None else max(0.0, deadline - loop.time())
-                if await self._first(result, timeout) is None:
-                    return None
-                if not result.done() and not dialog.done:
-                    handle(dialog.handle_timer(loop.time()))
-            return result.result()
-        finally:
-            self._line.sink = None
-            if dialog.trailing_data:
-                self._log.debug("call.dialog_trailing", bytes=len(dialog.trailing_data))
+        outcome = await self._drive(feed, result, dialog.get_timer, on_timer)
+        if dialog.trailing_data:
+            self._log.debug("call.dialog_trailing", bytes=len(dialog.trailing_data))
+        return outcome
 
     # ------------------------------------------------------------------ the program
 
