@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 from . import utmp
 from .config import PortSettings
 from .hayes import (
+    AUTOPPP,
     DEFAULT_RULE,
     Answered,
     ArgvError,
@@ -225,7 +226,8 @@ class CallRunner:
         self._connect = connect.text or connect.line
         self._values = {
             "connect": self._connect,
-            "caller_id": answered.call.caller_id or "",
+            # mgetty's \Y (and $CALLER_ID) say "none" when no caller ID came.
+            "caller_id": answered.call.caller_id or "none",
             "caller_name": answered.call.caller_name or "",
             "device": device,
             "port": port_name,
@@ -306,7 +308,8 @@ class CallRunner:
             rule = select_rule(self._rules, name, ppp=False) if self._rules else self._fallback
             if rule is DEFAULT_RULE:
                 rule = self._fallback
-        values = {**self._values, "user": name or ""}
+        # {user} is the entered name, or /AutoPPP/ for a PPP caller (mgetty's @ in login.config).
+        values = {**self._values, "user": AUTOPPP if ppp is not None else name or ""}
         try:
             argv = rule.expand(values)
         except ArgvError as exc:
@@ -499,12 +502,14 @@ class CallRunner:
         self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user, run_as=rule.user)
         self._notifier.status(f"connected {self._connect} user={shown_user or '-'} program={Path(program).name}")
         self._on_program(session.pid)
-        wrote_utmp = rule.utmp and settings.utmp and await self._utmp_login(session.pid, rule, user, ppp)
+        accounting = rule.utmp and settings.utmp
+        if accounting:
+            await self._utmp_login(session.pid, rule, user, ppp)
         result = await self._supervise(session)
         self._on_program(os.getpid())
         if not result.stopped_by_us and not self._line.lost.is_set():
             await self._drain_program_output()
-        if wrote_utmp:
+        if accounting:  # even if the login record failed in part: never leave a live entry behind
             await self._utmp_logout(session.pid, result)
         return self._judge(rule, result, base)
 
@@ -563,7 +568,7 @@ class CallRunner:
             return CallEnd(outcome=outcome, detail=detail, **ended)
         return CallEnd(outcome=Outcome.PROGRAM_ERROR, detail=detail or f"exit status {code}", **ended)
 
-    async def _utmp_login(self, pid: int, rule: DispatchRule, user: str | None, ppp: bool) -> bool:
+    async def _utmp_login(self, pid: int, rule: DispatchRule, user: str | None, ppp: bool) -> None:
         line = os.path.realpath(self._device).removeprefix("/dev/")
         ut_user = rule.utmp_name or (user if user else ("ppp" if ppp else "dialin"))
         host = self._answered.call.caller_id or self._connect
@@ -573,8 +578,6 @@ class CallRunner:
             )
         except OSError as exc:
             self._log.warning("utmp.write_failed", error=str(exc))
-            return False
-        return True
 
     async def _utmp_logout(self, pid: int, result: SessionResult) -> None:
         line = os.path.realpath(self._device).removeprefix("/dev/")

@@ -157,14 +157,18 @@ class PortDaemon:
             self._log.error("config.reload_failed", source=exc.source, errors="; ".join(exc.errors))
             self._notifier.status(f"reload failed, keeping the old configuration: {exc.errors[0]}")
             return
-        self._notifier.reloading()
         if new == self.settings and self._reload is None:
             self._log.info("config.reloaded", changed=False)
+            self._notifier.reloading()
             self._notifier.ready()
             return
         self._log.info("config.reload_pending", phase=self._machine.phase.value)
         self._reload = new
         self._apply_reload_if_idle()
+        if self._reload is not None:
+            # Not now (a call is up): RELOADING=1 is sent when the change is applied, so the unit does not
+            # sit in "reloading" for the length of a call.
+            self._notifier.status("configuration reload pending until the line is idle")
 
     def _take_reload(self) -> bool:
         """Switch to the pending settings (between calls only); return whether there were any."""
@@ -172,6 +176,7 @@ class PortDaemon:
         if new is None:
             return False
         self._reload = None
+        self._notifier.reloading()  # READY=1 follows once the modem is initialised with the new settings
         old = self.settings
         self.settings = new
         self._line = _line_settings(self.name, new)
@@ -357,7 +362,8 @@ class PortDaemon:
                     self._spawn(self._screen(record))
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
-                    code = ExitCode.UNAVAILABLE if reason is FatalReason.MODEM_INIT_FAILED else ExitCode.INTERNAL_ERROR
+                    modem = {FatalReason.MODEM_INIT_FAILED, FatalReason.MODEM_DEAD}
+                    code = ExitCode.UNAVAILABLE if reason in modem else ExitCode.INTERNAL_ERROR
                     self._fail(code)
         self._rearm_timer()
         if self._reload is not None:

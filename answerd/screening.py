@@ -20,6 +20,7 @@ import grp
 import os
 import pwd
 import signal
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,29 +110,38 @@ async def _run_decision_program(
         {"CALLER_ID": record.caller_id or "none", "CALLER_NAME": record.caller_name, "CALLED_ID": record.called_id},
         None,
     )
-    try:
-        identity = _identity(settings.decision_user)
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-            cwd="/",
-            start_new_session=True,
-            **identity,
-        )
-    except (OSError, KeyError) as exc:
-        log.error("call.decision_program_failed", program=argv[0], error=str(exc))
-        return None, False
-    assert process.stderr is not None
-    try:
-        output = await asyncio.wait_for(process.stderr.read(MAX_PROGRAM_OUTPUT), settings.decision_timeout_s)
-        code = await asyncio.wait_for(process.wait(), settings.decision_timeout_s)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+    # stderr goes to an anonymous file, not a pipe: asyncio's wait() also waits for its pipes to close,
+    # and a helper the program left behind could hold one open. Only the exit status decides.
+    with tempfile.TemporaryFile() as errors:
+        try:
+            identity = _identity(settings.decision_user)
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=errors,
+                env=env,
+                cwd="/",
+                start_new_session=True,
+                **identity,
+            )
+        except (OSError, KeyError) as exc:
+            log.error("call.decision_program_failed", program=argv[0], error=str(exc))
+            return None, False
+        timed_out = False
+        try:
+            code: int | None = await asyncio.wait_for(process.wait(), settings.decision_timeout_s)
+        except TimeoutError:
+            timed_out, code = True, None
+        finally:
+            # Its whole process group goes: nothing it started may outlive the decision.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            if process.returncode is None:
+                await process.wait()
+        errors.seek(0)
+        output = errors.read(MAX_PROGRAM_OUTPUT)
+    if timed_out:
         log.warning("call.decision_program_timeout", program=argv[0], timeout_s=settings.decision_timeout_s)
         return None, True
     log.info("call.decision_program", program=argv[0], exit_status=code, output=output.decode("utf-8", "replace"))

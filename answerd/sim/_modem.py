@@ -153,7 +153,8 @@ class SimSettings:
             starting with ``CONNECT`` is a successful connect with that exact line.
         never_connect: ``ATA`` gets no result at all (for answer-timeout tests).
         error_first: the first N command lines get ``ERROR`` without being executed.
-        silent: a dead modem: no echo, no results, no rings.
+        silent: a dead modem: no echo, no results, no rings. This is only the initial state:
+            :meth:`SimModem.set_silent` makes the modem die and come back at run time.
         unsolicited_connect: an auto-answering modem: a caller gets ``CONNECT`` at once, with no ``RING``.
     """
 
@@ -376,6 +377,7 @@ class SimModem:
         self._timers: dict[_Timer, float] = {}
         self._rings = 0
         self._errors_left = self._settings.error_first
+        self._silent = self._settings.silent
         # Command-line lexer
         self._lex = _Lexer.WAIT_A
         self._line = ""
@@ -392,6 +394,11 @@ class SimModem:
     def mode(self) -> ModemMode:
         """Where the modem is in a call."""
         return self._mode
+
+    @property
+    def silent(self) -> bool:
+        """Whether the modem is dead right now (see :meth:`set_silent`)."""
+        return self._silent
 
     @property
     def caller_present(self) -> bool:
@@ -415,7 +422,7 @@ class SimModem:
 
     def dte_data(self, data: bytes, now: float) -> list[Action]:
         """Bytes the computer wrote to the modem."""
-        if self._settings.silent:
+        if self._silent:
             return [Log(text=f"silent: ignored {len(data)} byte(s) from the DTE")]
         out: list[Action] = []
         i = 0
@@ -445,7 +452,7 @@ class SimModem:
             return []
         self._dtr = high
         out: list[Action] = [Log(text="DTR high" if high else "DTR low")]
-        if high or self._settings.silent:
+        if high or self._silent:
             return out
         policy = self._p.dtr
         if policy == 0:
@@ -475,7 +482,7 @@ class SimModem:
         if not self.accepts_call:
             return [Log(text="caller arrived on a busy line; ignored")]
         self._caller = True
-        if self._settings.silent:
+        if self._silent:
             return [Log(text="caller arrived; silent modem does not ring")]
         out: list[Action] = [Log(text="caller arrived")]
         self._p.regs[1] = 0
@@ -493,7 +500,7 @@ class SimModem:
 
     def caller_data(self, data: bytes, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
         """Bytes from the caller; only reach the DTE while online."""
-        if self._mode is ModemMode.ONLINE:
+        if self._mode is ModemMode.ONLINE and not self._silent:
             return [ToDte(data=data)]
         return [Log(text=f"discarded {len(data)} byte(s) from the caller ({self._mode.value})")]
 
@@ -503,7 +510,7 @@ class SimModem:
             return []
         self._caller = False
         out: list[Action] = [Log(text="caller left")]
-        if self._settings.silent:
+        if self._silent:
             return out
         match self._mode:
             case ModemMode.RINGING:
@@ -525,15 +532,38 @@ class SimModem:
     # --- time ------------------------------------------------------------------------------------------
 
     def handle_timer(self, now: float) -> list[Action]:
-        """Run every timer due at ``now`` (earliest first)."""
+        """Run every timer due at ``now`` (earliest first); while silent, nothing of it reaches the DTE."""
         out: list[Action] = []
         while True:
             due = [(t, k) for k, t in self._timers.items() if t <= now]
             if not due:
-                return out
+                return self._mute(out) if self._silent else out
             when, kind = min(due, key=lambda item: item[0])
             del self._timers[kind]
             out.extend(self._fire(kind, when))
+
+    def set_silent(self, silent: bool, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
+        """Make the modem die (``True``: it answers nothing, echoes nothing, reports no RING) or come back.
+
+        The state it was in is kept: a modem that comes back answers ``AT`` with ``OK`` at once. A caller who
+        arrived while it was silent hears nothing until they call again (the line never rang).
+        """
+        if silent == self._silent:
+            return []
+        self._silent = silent
+        text = "silent: the modem stops answering" if silent else "silent: off, the modem answers again"
+        return [Log(text=text)]
+
+    @staticmethod
+    def _mute(actions: list[Action]) -> list[Action]:
+        """Drop what a silent modem would have sent to the DTE (a RING, caller ID, a result), with a note."""
+        out: list[Action] = []
+        for action in actions:
+            if isinstance(action, ToDte):
+                out.append(Log(text=f"silent: swallowed {len(action.data)} byte(s) for the DTE"))
+            else:
+                out.append(action)
+        return out
 
     def _fire(self, kind: _Timer, when: float) -> list[Action]:
         match kind:

@@ -23,6 +23,8 @@ turns them into the modem's inputs, then carries out the actions it returns, in 
 * **The phone line** is a TCP listener: a connection is an incoming call, its bytes are the remote modem's
   data once online, its close is the caller hanging up, and :class:`~answerd.sim.DropCaller` closes it.
   While a call is up or ringing, a second caller hears ``BUSY`` and is disconnected.
+* **A modem that dies** (:meth:`SimServer.toggle_silent`, SIGUSR1 to ``answerd sim``) stops answering
+  the DTE and reporting RINGs until it is toggled back, for tests of answerd's idle health check.
 * **Time** is ``loop.time()``. One ``call_at`` handle is re-armed from ``SimModem.get_timer()`` after every
   input, so the modem's timers need nothing else from the shell.
 """
@@ -213,6 +215,15 @@ class SimServer:
             f"answerd-sim: ready tty={self._config.link} pty={self._slave_path} "
             f"listen={self._format_address()}"
         )
+
+    def toggle_silent(self) -> bool:
+        """Make the modem go dead, or come back if it was (``answerd sim`` does this on SIGUSR1).
+
+        Returns:
+            Whether the modem is silent now.
+        """
+        self._dispatch(self._modem.set_silent(not self._modem.silent, self._now()))
+        return self._modem.silent
 
     def _format_address(self) -> str:
         host, port = self._address

@@ -9,6 +9,9 @@ and tried with no modem at all. The computer opens ``--link``; a person "dials i
 which is what tests and ``answerd demo`` wait for. Every mistake in the arguments or the environment
 (bad ``--listen``, a link directory that cannot be written, a port in use) is one line on stderr and exit
 status 2, never a traceback.
+
+SIGUSR1 toggles ``--silent`` while the sim runs: the modem goes dead (answers nothing, reports no RING) and
+comes back at the next SIGUSR1, so answerd's idle health check and its recovery can be tried.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
             "Emulate a Hayes data modem on a pseudo-terminal. The computer side is the pty published at "
             "--link; the phone line is TCP: connect with telnet or nc to call in."
         ),
+        epilog="Signals: SIGTERM/SIGINT stop the sim; SIGUSR1 toggles --silent (the modem dies or comes back).",
     )
     parser.add_argument(
         "--link",
@@ -196,7 +200,10 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--silent",
         action="store_true",
-        help="fault: a dead modem that answers nothing and never rings",
+        help=(
+            "fault: a dead modem that answers nothing and never rings; SIGUSR1 to the running sim toggles "
+            "this at run time (the modem dies, and comes back at the next SIGUSR1)"
+        ),
     )
     parser.add_argument(
         "--unsolicited-connect",
@@ -258,10 +265,11 @@ async def _serve(settings: SimSettings, config: ServerConfig) -> None:
     async with SimServer(settings, config) as sim:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, sim.toggle_silent)
         try:
             with contextlib.suppress(BrokenPipeError):
                 print(sim.ready_line, flush=True)
             await stop.wait()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)

@@ -194,6 +194,8 @@ class Bench:
     link: Path = field(init=False)
     notify: NotifySocket | None = None
     log: Collector | None = None
+    #: Arrays of tables for the port: ``("dispatch", {...})`` becomes a ``[[ports.sim0.dispatch]]`` block.
+    tables: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.link = self.tmp / "ttySIM0"
@@ -215,9 +217,34 @@ class Bench:
         """Write the daemon's config for port ``sim0`` on the sim's pty."""
         settings = {"device": str(self.link), **FAST_PORT, **self.port_settings}
         body = "\n".join(f"{key} = {toml_value(value)}" for key, value in settings.items())
+        blocks = [
+            f"[[ports.sim0.{kind}]]\n" + "".join(f"{key} = {toml_value(value)}\n" for key, value in table.items())
+            for kind, table in self.tables
+        ]
         path = self.tmp / "answerd.toml"
-        path.write_text(f'log_level = "debug"\n\n[ports.sim0]\n{body}\n')
+        path.write_text(f'log_level = "debug"\n\n[ports.sim0]\n{body}\n\n' + "\n".join(blocks))
         return path
+
+    def mark(self) -> int:
+        """The index the next log record will get."""
+        assert self.log is not None
+        return len(self.log.items)
+
+    def ended(self, start: int = 0, timeout: float = 15.0) -> dict[str, Any]:
+        """Wait for the next ``call.ended`` after ``start`` and for the port to be idle again; return the record."""
+        index, ended = self.wait_event("call.ended", start=start, timeout=timeout)
+        self.wait_event("port.status", start=index, status="waiting for RING")
+        return ended
+
+    def since(self, event: str, start: int) -> list[dict[str, Any]]:
+        """Every ``event`` record from index ``start`` on."""
+        assert self.log is not None
+        return [r for r in self.log.items[start:] if r.get("event") == event]
+
+    def sends(self, start: int = 0) -> list[str]:
+        """What answerd wrote to the modem in command mode (``modem.send``), from ``start`` on."""
+        assert self.log is not None
+        return [r["data"] for r in self.log.items[start:] if r.get("event") == "modem.send"]
 
     def start_daemon(self, extra_env: dict[str, str] | None = None) -> None:
         """Start ``answerd run`` with JSON logs and a notify socket."""

@@ -7,9 +7,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -50,20 +49,6 @@ def make_recorder(tmp: Path, *, wait: bool = False) -> tuple[Path, Path]:
     program.write_text(RECORDER.format(python=sys.executable, out=str(out), wait=wait))
     program.chmod(0o755)
     return program, out
-
-
-@pytest.fixture(name="make_bench")
-def _make_bench(tmp_path: Path) -> Iterator[Callable[..., Bench]]:
-    benches: list[Bench] = []
-
-    def make(sim_args: list[str] | None = None, start: bool = True, **port: Any) -> Bench:
-        bench = Bench(tmp=tmp_path, sim_args=sim_args or [], port_settings=port)
-        benches.append(bench)
-        return bench.start() if start else bench
-
-    yield make
-    for bench in benches:
-        bench.stop()
 
 
 class TestAnswering:

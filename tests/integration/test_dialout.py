@@ -29,20 +29,6 @@ pytestmark = [
 LOCK_DIR = Path("/run/lock")
 
 
-@pytest.fixture(name="make_bench")
-def _make_bench(tmp_path: Path) -> Iterator[Callable[..., Bench]]:
-    benches: list[Bench] = []
-
-    def make(sim_args: list[str] | None = None, start: bool = True, **port: Any) -> Bench:
-        bench = Bench(tmp=tmp_path, sim_args=sim_args or [], port_settings=port)
-        benches.append(bench)
-        return bench.start() if start else bench
-
-    yield make
-    for bench in benches:
-        bench.stop()
-
-
 def read_until(stream: Any, marker: bytes, timeout: float = 10.0) -> bytes:
     """Read a pipe until ``marker`` arrives (with a deadline)."""
     got = b""

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from .harness import Bench
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(name="make_bench")
-def _make_bench(tmp_path: Path) -> Iterator[Callable[..., Bench]]:
-    benches: list[Bench] = []
-
-    def make(sim_args: list[str] | None = None, start: bool = True, **port: Any) -> Bench:
-        bench = Bench(tmp=tmp_path, sim_args=sim_args or [], port_settings=port)
-        benches.append(bench)
-        return bench.start() if start else bench
-
-    yield make
-    for bench in benches:
-        bench.stop()
 
 
 def statuses(messages: list[str]) -> list[str]:

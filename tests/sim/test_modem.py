@@ -500,6 +500,17 @@ class TestFaults:
         assert ([], None) == (effects(actions), modem.get_timer())
         assert not modem.accepts_call
 
+    def test_set_silent_kills_and_revives_the_modem(self) -> None:
+        """set_silent(True): AT gets nothing and RINGs go unreported; set_silent(False): OK and RINGs again."""
+        modem = make(ring_interval=1.0)
+        assert RING == to_dte(modem.caller_arrived(0.0))
+        assert [Log(text="silent: the modem stops answering")] == modem.set_silent(True, 0.5)
+        assert (True, [], b"") == (modem.silent, modem.set_silent(True, 0.5), cmd(modem, "AT", 0.5))
+        assert b"" == fire(modem)[1]  # the line still rings, but the DTE is not told
+        modem.set_silent(False, 1.5)
+        assert (False, OK) == (modem.silent, cmd(modem, "AT", 1.5))
+        assert RING == fire(modem)[1]
+
     def test_unsolicited_connect(self) -> None:
         """unsolicited_connect: a caller gets CONNECT at once, with no RING."""
         modem = make(unsolicited_connect=True)
