@@ -508,11 +508,18 @@ class TestWaitUntilFree:
 
 
 def _system_lock_dir_usable() -> bool:
-    return os.access(SYSTEM_LOCK_DIR, os.W_OK | os.X_OK)
+    """Whether cu and minicom can lock here: they run as uucp (or the user), so root's access is not enough.
+
+    Debian makes /run/lock mode 1777 at boot (systemd-tmpfiles, legacy.conf); a root that never booted (a
+    bare container) has it 0755, and cu then fails with "creat ... Permission denied".
+    """
+    mode = os.stat(SYSTEM_LOCK_DIR).st_mode
+    return bool(mode & stat.S_IWOTH) and bool(mode & stat.S_IXOTH)
 
 
 needs_cu = pytest.mark.skipif(
-    shutil.which("cu") is None or not _system_lock_dir_usable(), reason="needs cu and a writable /run/lock"
+    shutil.which("cu") is None or not _system_lock_dir_usable(),
+    reason="needs cu and a /run/lock that others can write (mode 1777, as systemd-tmpfiles sets it at boot)",
 )
 needs_minicom = pytest.mark.skipif(
     shutil.which("minicom") is None or not _system_lock_dir_usable(), reason="needs minicom and a writable /run/lock"

@@ -25,6 +25,11 @@ from .harness import Bench
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(shutil.which("cu") is None, reason="cu (Debian package cu) is not installed"),
+    # cu runs as uucp: /run/lock must be writable by others (1777, as Debian's systemd-tmpfiles makes it at
+    # boot; a root that never booted, such as a bare container, has 0755 and cu cannot lock at all).
+    pytest.mark.skipif(
+        not os.stat("/run/lock").st_mode & 0o002, reason="/run/lock is not mode 1777 (systemd-tmpfiles has not run)"
+    ),
 ]
 LOCK_DIR = Path("/run/lock")
 

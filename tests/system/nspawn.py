@@ -168,6 +168,9 @@ class Container:
             time.sleep(0.05)
         else:
             raise ContainerError(f"the container did not finish booting (state {state!r}):\n{self.log_tail()}")
+        # The simulated phone line is TCP on 127.0.0.1 inside the container's private network. systemd brings
+        # lo up at boot, but not everywhere (seen when this runs inside another container): make sure.
+        self.run(["python3", "-c", _LOOPBACK_UP], check=True)
         self.boot_seconds = time.monotonic() - start
 
     def _wait_leader(self, deadline: float) -> int:
@@ -308,6 +311,15 @@ class Container:
         self.leader = None
         for group in self.cgroups:
             _remove_cgroup(group)
+
+
+#: Sets lo up with SIOCGIFFLAGS/SIOCSIFFLAGS (the container has python3 but maybe no iproute2).
+_LOOPBACK_UP = """
+import fcntl, socket, struct
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+flags = struct.unpack("16sh14x", fcntl.ioctl(sock, 0x8913, struct.pack("16sh14x", b"lo", 0)))[1]
+fcntl.ioctl(sock, 0x8914, struct.pack("16sh14x", b"lo", flags | 1))
+"""
 
 
 def _make_cgroups(name: str) -> list[Path]:
