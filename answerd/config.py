@@ -196,7 +196,7 @@ class PortSettings(BaseModel):
     locking: bool = True
     lock_dir: str = "/run/lock"
     nologin_file: str = "/etc/nologin.{port}"
-    health_check_s: Annotated[float, Field(ge=10, le=86400)] | None = 300.0
+    health_check_s: Annotated[float, Field(ge=0, le=86400)] = 300.0
     statistics_chat: list[str] = Field(default_factory=list)
     # --- after CONNECT
     ignore_carrier: bool = False
@@ -233,6 +233,13 @@ class PortSettings(BaseModel):
     @classmethod
     def _chat_parses(cls, value: list[str]) -> list[str]:
         return value if not value else _check_chat(value)
+
+    @field_validator("health_check_s")
+    @classmethod
+    def _health_interval(cls, value: float) -> float:
+        if 0 < value < 10:
+            raise ValueError("health_check_s must be 0 (no check) or at least 10 seconds")
+        return value
 
     @field_validator("caller_filter")
     @classmethod
@@ -278,7 +285,7 @@ class PortSettings(BaseModel):
             answer_command=self.answer_command,
             answer_timeout_s=self.answer_timeout_s,
             answer_gate=True,
-            health_check_s=self.health_check_s,
+            health_check_s=self.health_check_s or None,
             statistics_chat=parse_chat(self.statistics_chat) if self.statistics_chat else (),
         )
 

@@ -32,7 +32,6 @@ from .hayes import (
     AnswerPending,
     CallEnded,
     CallRecord,
-    Decision,
     Effect,
     Fatal,
     FatalReason,
@@ -50,7 +49,7 @@ from .hayes._policy import cid_needs_rings
 from .lock import LockDirWatch, LockError, UucpLock, wait_until_free
 from .notify import Notifier
 from .port import LineSettings, ModemControl, PortOpenError, SerialPort
-from .screening import screen_call
+from .screening import Screening, screen_call, screen_now
 
 __all__ = ["ExitCode", "PortDaemon"]
 
@@ -359,7 +358,11 @@ class PortDaemon:
                 case Answered():
                     self._spawn(self._run_call(effect))
                 case AnswerPending(call=record):
-                    self._spawn(self._screen(record))
+                    quick = screen_now(settings=self.settings, port=self.name, record=record)
+                    if quick is None:  # the decision program has to be asked: that takes a task
+                        self._spawn(self._screen(record))
+                    else:
+                        self._decided(record, quick)
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
                     modem = {FatalReason.MODEM_INIT_FAILED, FatalReason.MODEM_DEAD}
@@ -587,9 +590,10 @@ class PortDaemon:
 
     async def _screen(self, record: CallRecord) -> None:
         """Busy-out, caller filter, decision program: then tell the machine."""
-        screening = await screen_call(settings=self.settings, port=self.name, record=record, log=self._log)
-        if screening.verdict is Decision.REJECT:
-            self._log.info("call.rejected", call_id=record.call_id, caller_id=record.caller_id, reason=screening.reason)
+        self._decided(record, await screen_call(settings=self.settings, port=self.name, record=record, log=self._log))
+
+    def _decided(self, record: CallRecord, screening: Screening) -> None:
+        """Hand the screening's verdict to the machine (it reports call.rejected / call.busy_out itself)."""
         now = asyncio.get_running_loop().time()
         self._apply(
             self._machine.decide(now, record.call_id, screening.verdict, reason=screening.reason, chat=screening.chat)

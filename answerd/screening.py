@@ -41,7 +41,7 @@ from .hayes import (
 from .hayes._policy import select_caller_init
 from .session import clean_environment
 
-__all__ = ["Screening", "caller_of", "nologin_path", "screen_call"]
+__all__ = ["Screening", "caller_of", "nologin_path", "screen_call", "screen_now"]
 
 #: At most this much of the decision program's stderr is kept for the log.
 MAX_PROGRAM_OUTPUT = 1024
@@ -68,25 +68,41 @@ def caller_of(record: CallRecord) -> CallerInfo | None:
     return CallerInfo(number=record.caller_id, name=record.caller_name, called=record.called_id)
 
 
-async def screen_call(*, settings: PortSettings, port: str, record: CallRecord, log: Any) -> Screening:
-    """Decide about ``record``; never raises for what the caller, the files or the program do."""
+def screen_now(*, settings: PortSettings, port: str, record: CallRecord) -> Screening | None:
+    """The checks that need no waiting (busy-out, the filter, per-caller init); ``None`` if the decision
+    program still has to be asked. Answering does not wait for an event-loop round trip when this decides.
+    """
     nologin = nologin_path(settings, port)
     if nologin.exists():
         return Screening(verdict=Decision.BUSY, reason=f"{nologin} exists")
-    caller = caller_of(record)
     if settings.caller_filter:
-        decision = policy_decide(parse_rules(settings.caller_filter), caller)
+        decision = policy_decide(parse_rules(settings.caller_filter), caller_of(record))
         if not decision.accept:
             return Screening(verdict=Decision.REJECT, reason=decision.reason)
+    if settings.decision_program is not None:
+        return None
+    return _accepted(settings, caller_of(record))
+
+
+def _accepted(settings: PortSettings, caller: CallerInfo | None) -> Screening:
+    rules = [CallerInitRule(rule.match, tuple(rule.chat)) for rule in settings.caller_init]
+    extra = select_caller_init(rules, caller)
+    chat = parse_chat(list(extra)) if extra else ()
+    return Screening(verdict=Decision.ACCEPT, reason="accepted", chat=chat)
+
+
+async def screen_call(*, settings: PortSettings, port: str, record: CallRecord, log: Any) -> Screening:
+    """Decide about ``record``; never raises for what the caller, the files or the program do."""
+    quick = screen_now(settings=settings, port=port, record=record)
+    if quick is not None:
+        return quick
+    caller = caller_of(record)
     if settings.decision_program is not None:
         code, timed_out = await _run_decision_program(settings, port, record, caller, log)
         decision = interpret_exit(code, timed_out, on_error=settings.decision_on_error)
         if not decision.accept:
             return Screening(verdict=Decision.REJECT, reason=decision.reason)
-    rules = [CallerInitRule(rule.match, tuple(rule.chat)) for rule in settings.caller_init]
-    extra = select_caller_init(rules, caller)
-    chat = parse_chat(list(extra)) if extra else ()
-    return Screening(verdict=Decision.ACCEPT, reason="accepted", chat=chat)
+    return _accepted(settings, caller)
 
 
 def _identity(user: str) -> dict[str, Any]:

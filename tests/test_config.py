@@ -145,3 +145,15 @@ class TestProfile:
         config = Config()
         with pytest.raises(ValueError, match="frozen"):
             config.defaults.rings = 3  # type: ignore[misc]
+
+
+class TestHealthCheck:
+    @pytest.mark.parametrize(("value", "expected"), [(0, None), (0.0, None), (10, 10.0), (300.0, 300.0)])
+    def test_zero_turns_the_check_off(self, value: float, expected: float | None) -> None:
+        """health_check_s = 0 means no idle check at all; other values are the interval."""
+        settings = parse_config({"ports": {"ttyS0": {"health_check_s": value}}}).port("ttyS0")
+        assert expected == settings.to_profile().health_check_s
+
+    def test_short_interval_is_refused(self) -> None:
+        """Between 0 and 10 s is an error, with no hidden floor: the user is told, not silently raised."""
+        assert any("at least 10 seconds" in line for line in errors_of({"defaults": {"health_check_s": 5}}))

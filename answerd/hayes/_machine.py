@@ -788,9 +788,11 @@ class AnswerMachine:
         self._timer = now + self._profile.answer_timeout_s
         self._pending_command = self._profile.answer_command
         self._carrier = []
+        # The write comes first: the shell carries effects out in order, and the modem should not wait
+        # for a status message or a log record.
         return [
-            Status(text=f"answering{caller}"),
             Write(data=self._profile.answer_command.encode("ascii") + b"\r"),
+            Status(text=f"answering{caller}"),
         ]
 
     def _on_event_answering(self, event: ModemEvent, now: float) -> list[Effect]:

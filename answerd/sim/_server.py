@@ -211,10 +211,7 @@ class SimServer:
     @property
     def ready_line(self) -> str:
         """``answerd-sim: ready tty=<link> pty=<slave> listen=<host>:<port>``."""
-        return (
-            f"answerd-sim: ready tty={self._config.link} pty={self._slave_path} "
-            f"listen={self._format_address()}"
-        )
+        return f"answerd-sim: ready tty={self._config.link} pty={self._slave_path} listen={self._format_address()}"
 
     def toggle_silent(self) -> bool:
         """Make the modem go dead, or come back if it was (``answerd sim`` does this on SIGUSR1).
