@@ -1,0 +1,57 @@
+"""Smoke test of the benchmark: ``python -m bench`` with tiny N finishes and prints every table.
+
+It proves the measuring code still runs against the current answerd (and mgetty, when installed); it asserts
+the shape of the report, never a number: timings on a shared CI machine are not a test's business.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="the benchmark needs root (mount namespace, ports under /dev)"),
+    pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount(8)"),
+]
+
+HAVE_MGETTY = Path("/usr/sbin/mgetty").exists()
+
+
+@pytest.mark.timeout(240)
+def test_bench_runs_with_tiny_numbers() -> None:
+    argv = [sys.executable, "-m", "bench", "--calls", "2", "--idle-seconds", "1", "--startups", "1",
+            "--pool-lines", "2", "--pool-calls", "3", "--pool-minutes", "0.1", "--pool-think-s", "0.2"]  # fmt: skip
+    if not HAVE_MGETTY:
+        argv.append("--no-mgetty")
+    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=230, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for row in (
+        "| metric (ms) | n | answerd min | median | p99 | max | mgetty min | median | p99 | max | ratio (median) |",
+        "| 1. final RING → `ATA` at the modem | 2 |",
+        "|    CONNECT → `login: ` complete, waits 0 | 2 |",
+        "|    CONNECT → first byte, defaults (settle_ms 500 / prompt-waittime 500) | 2 |",
+        "| 3. name sent → login program running | 2 |",
+        "| 4. call end → ready (modem's OK to the last init command), aligned | 2 |",
+        "| 7. start → READY=1 (answerd) / init done at the modem (mgetty) | 1 |",
+        "| resource | answerd | mgetty | ratio |",
+        "| 5. idle 1 s: CPU ms (schedstat) |",
+        "|    idle 1 s: context switches (voluntary + involuntary) |",
+        "|    PSS MiB, idle after the calls |",
+        "|    `python -c 'import answerd.cli'` wall ms |",
+        "| pool metric | value |",
+        "| calls offered |",
+        "| answered |",
+        "| RING → ATA p50 / p99 / max ms |",
+        "targets:",
+    ):
+        assert row in out, f"missing {row!r} in:\n{out}"
+    if HAVE_MGETTY:
+        assert "init sequence, mgetty/zero: ['ATZ', 'ATE0Q0V1&C1&D2S0=0']" in out
