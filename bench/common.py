@@ -1,7 +1,5 @@
-"""Pieces shared by the comparison and the pool run: answerd's config and process, /proc readers, statistics.
-
-Some of these follow ``bench/foundation.py`` (owned separately; copied rather than imported so that a change
-there cannot silently change these numbers).
+"""Pieces shared by the foundation numbers, the comparison and the pool run: answerd's config and process,
+the notify socket, /proc readers, machine description, statistics.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ __all__ = [
     "NotifyListener",
     "cpu_snapshot",
     "machine_info",
+    "measure_idle",
     "memory_snapshot",
     "other_activity",
     "ratio",
@@ -223,13 +222,18 @@ async def measure_idle(pid: int, seconds: float) -> dict[str, Any]:
     ticks = last["utime_ticks"] + last["stime_ticks"] - first["utime_ticks"] - first["stime_ticks"]
     vol = last["voluntary_ctxt_switches"] - first["voluntary_ctxt_switches"]
     invol = last["nonvoluntary_ctxt_switches"] - first["nonvoluntary_ctxt_switches"]
+    run_ms = (last["run_ns"] - first["run_ns"]) / 1e6
     return {
         "seconds": round(elapsed, 3),
         "cpu_ms_utime_stime": ticks * tick_ms,
-        "cpu_ms_schedstat": round((last["run_ns"] - first["run_ns"]) / 1e6, 3),
+        "cpu_ms_schedstat": round(run_ms, 3),
+        "cpu_percent": round(100 * run_ms / 1000 / elapsed, 4),
         "voluntary_ctxt_switches": vol,
         "nonvoluntary_ctxt_switches": invol,
+        "ctxt_switches_per_s": round((vol + invol) / elapsed, 3),
         "threads": last["threads"],
+        "before": first,
+        "after": last,
         "per_second": buckets,
     }
 
@@ -238,7 +242,7 @@ async def measure_idle(pid: int, seconds: float) -> dict[str, Any]:
 
 
 def machine_info() -> dict[str, Any]:
-    """nproc, CPU model, memory, kernel, Python, load average."""
+    """nproc (all CPUs) and affinity (usable ones), CPU model, memory, OS, kernel, Python, load average, git HEAD."""
     model = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -266,6 +270,7 @@ def machine_info() -> dict[str, Any]:
         "os": os_release,
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "python_executable": sys.executable,
         "loadavg_at_start": os.getloadavg(),
         "other_activity_at_start": other_activity(),
         "clock_ticks_per_s": os.sysconf("SC_CLK_TCK"),

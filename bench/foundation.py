@@ -50,12 +50,9 @@ import contextlib
 import json
 import math
 import os
-import platform
 import re
 import shlex
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +62,17 @@ import tty
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .common import (
+    NotifyListener,
+    machine_info,
+    measure_idle,
+    memory_snapshot,
+    other_activity,
+    summarize,
+    toml_value,
+)
+from .modem import ModemError
 
 __all__ = ["BenchModem", "CallTimes", "NotifyListener", "main"]
 
@@ -93,8 +101,9 @@ def end_program(fifo: Path) -> list[str]:
     return ["/bin/dd", "if=/dev/zero", f"of={fifo}", "bs=1", "count=1", "status=none"]
 
 
-class BenchError(Exception):
-    """A step did not happen in time; the message carries what was seen."""
+#: A step did not happen in time; the message carries what was seen. The same class as the shared modem's
+#: error, because :class:`~bench.common.NotifyListener` raises that.
+BenchError = ModemError
 
 
 def now_ns() -> int:
@@ -270,75 +279,7 @@ class BenchModem:
         return bytes(self._screen)
 
 
-# ------------------------------------------------------------------------------------------ notify socket
-
-
-class NotifyListener:
-    """An AF_UNIX datagram socket standing in for systemd's notify socket; every message is timestamped."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.setblocking(False)
-        #: (t_ns, message) in arrival order.
-        self.messages: list[tuple[int, str]] = []
-        self._changed = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self.sock.fileno(), self._on_readable)
-
-    def _on_readable(self) -> None:
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except BlockingIOError:
-                break
-            t = now_ns()
-            self.messages.extend((t, line) for line in data.decode("utf-8", "replace").splitlines())
-        self._changed.set()
-
-    def find(self, text: str, start: int = 0) -> tuple[int, int] | None:
-        """(index, t_ns) of the first ``text`` at index >= start, or ``None``."""
-        for index in range(start, len(self.messages)):
-            if self.messages[index][1] == text:
-                return index, self.messages[index][0]
-        return None
-
-    async def wait_for(self, text: str, start: int, timeout: float) -> tuple[int, int]:
-        """Wait for ``text`` at index >= start; return (index, t_ns)."""
-        deadline = self._loop.time() + timeout
-        while True:
-            found = self.find(text, start)
-            if found is not None:
-                return found
-            self._changed.clear()
-            remaining = deadline - self._loop.time()
-            if remaining <= 0:
-                got = [m for _, m in self.messages[start:]]
-                raise BenchError(f"no {text!r} within {timeout} s; notify got {got}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
-
-    def close(self) -> None:
-        """Stop listening."""
-        self._loop.remove_reader(self.sock.fileno())
-        self.sock.close()
-
-
 # ------------------------------------------------------------------------------------------ the daemon
-
-
-def toml_value(value: Any) -> str:
-    """Render a Python value as TOML (str, int, float, bool, list)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(value)
 
 
 @dataclass
@@ -431,91 +372,6 @@ async def stop_daemon(daemon: Daemon) -> float:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(daemon.drain, 2)
     return (t1 - t0) / 1e6
-
-
-# ------------------------------------------------------------------------------------------ /proc readers
-
-
-def _task_dirs(pid: int) -> list[Path]:
-    return [p for p in Path(f"/proc/{pid}/task").iterdir() if p.name.isdigit()]
-
-
-def cpu_snapshot(pid: int) -> dict[str, int]:
-    """utime+stime (clock ticks, whole process), on-CPU ns and context switches summed over every thread."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rfind(")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    run_ns = voluntary = involuntary = 0
-    threads = 0
-    for task in _task_dirs(pid):
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            run_ns += int((task / "schedstat").read_text().split()[0])
-            for line in (task / "status").read_text().splitlines():
-                if line.startswith("voluntary_ctxt_switches:"):
-                    voluntary += int(line.split()[1])
-                elif line.startswith("nonvoluntary_ctxt_switches:"):
-                    involuntary += int(line.split()[1])
-            threads += 1
-    return {
-        "utime_ticks": utime,
-        "stime_ticks": stime,
-        "run_ns": run_ns,
-        "voluntary_ctxt_switches": voluntary,
-        "nonvoluntary_ctxt_switches": involuntary,
-        "threads": threads,
-    }
-
-
-def memory_snapshot(pid: int) -> dict[str, float]:
-    """RSS, PSS and USS (private clean + dirty) in MiB, from /proc/PID/smaps_rollup."""
-    kib: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[-1] == "kB":
-            kib[parts[0].rstrip(":")] = int(parts[1])
-    uss = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)
-    return {
-        "rss_mib": round(kib["Rss"] / 1024, 2),
-        "pss_mib": round(kib["Pss"] / 1024, 2),
-        "uss_mib": round(uss / 1024, 2),
-    }
-
-
-async def measure_idle(pid: int, seconds: float) -> dict[str, Any]:
-    """CPU time and context switches of ``pid`` over ``seconds``, plus one-second buckets of on-CPU time."""
-    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
-    first = prev = cpu_snapshot(pid)
-    buckets: list[dict[str, int]] = []
-    t0 = now_ns()
-    steps = max(1, math.ceil(seconds))
-    for step in range(1, steps + 1):
-        await asyncio.sleep(max(0.0, t0 / 1e9 + min(step, seconds) - now_ns() / 1e9))
-        cur = cpu_snapshot(pid)
-        buckets.append({
-            "run_us": (cur["run_ns"] - prev["run_ns"]) // 1000,
-            "ctxt_switches": cur["voluntary_ctxt_switches"] + cur["nonvoluntary_ctxt_switches"]
-            - prev["voluntary_ctxt_switches"] - prev["nonvoluntary_ctxt_switches"],
-        })  # fmt: skip
-        prev = cur
-    elapsed_s = (now_ns() - t0) / 1e9
-    last = prev
-    ticks = last["utime_ticks"] + last["stime_ticks"] - first["utime_ticks"] - first["stime_ticks"]
-    vol = last["voluntary_ctxt_switches"] - first["voluntary_ctxt_switches"]
-    invol = last["nonvoluntary_ctxt_switches"] - first["nonvoluntary_ctxt_switches"]
-    run_ms = (last["run_ns"] - first["run_ns"]) / 1e6
-    return {
-        "seconds": round(elapsed_s, 3),
-        "cpu_ms_utime_stime": ticks * tick_ms,
-        "cpu_ms_schedstat": round(run_ms, 3),
-        "cpu_percent": round(100 * run_ms / 1000 / elapsed_s, 4),
-        "voluntary_ctxt_switches": vol,
-        "nonvoluntary_ctxt_switches": invol,
-        "ctxt_switches_per_s": round((vol + invol) / elapsed_s, 3),
-        "threads": last["threads"],
-        "before": first,
-        "after": last,
-        "per_second": buckets,
-    }
 
 
 # ------------------------------------------------------------------------------------------ output flush
@@ -657,63 +513,7 @@ def source_info(tree: Path, label: str | None) -> dict[str, Any]:
     return info
 
 
-# ------------------------------------------------------------------------------------------ machine
-
-
-def machine_info() -> dict[str, Any]:
-    """nproc, CPU model, memory, kernel, Python, load average."""
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        mem_kib = int(Path("/proc/meminfo").read_text().splitlines()[0].split()[1])
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "mem_total_mib": mem_kib // 1024,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "python_executable": sys.executable,
-        "loadavg_at_start": os.getloadavg(),
-        "clock_ticks_per_s": os.sysconf("SC_CLK_TCK"),
-    }
-
-
-def other_activity() -> list[str]:
-    """Other processes running answerd or pytest (the bench shares the machine; their load is noise)."""
-    own = os.getpid()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == own:
-            continue
-        with contextlib.suppress(OSError):
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            text = " ".join(a.decode("utf-8", "replace") for a in argv if a)
-            if ("answerd" in text or "pytest" in text) and "bench.foundation" not in text:
-                found.append(f"{entry.name}: {text[:160]}")
-    return found
-
-
 # ------------------------------------------------------------------------------------------ statistics
-
-
-def summarize(values: list[float | None]) -> dict[str, float | int | None]:
-    """min / median / p99 (nearest rank: with n < 100 that is the maximum) / max."""
-    xs = sorted(v for v in values if v is not None)
-    if not xs:
-        return {"n": 0, "min": None, "median": None, "p99": None, "max": None}
-    rank = max(1, math.ceil(0.99 * len(xs)))
-    return {
-        "n": len(xs),
-        "min": round(xs[0], 2),
-        "median": round(statistics.median(xs), 2),
-        "p99": round(xs[rank - 1], 2),
-        "max": round(xs[-1], 2),
-    }
 
 
 def _row(label: str, s: dict[str, Any]) -> str:
@@ -853,7 +653,7 @@ def render(results: dict[str, Any], command: str) -> str:
     """The whole human-readable report (what is printed)."""
     m = results["machine"]
     out = [
-        f"machine: nproc={m['nproc']} cpu={m['cpu_model']!r} mem={m['mem_total_mib']} MiB "
+        f"machine: nproc={m['nproc']} affinity={m['affinity']} cpu={m['cpu_model']!r} mem={m['mem_total_mib']} MiB "
         f"kernel={m['kernel']} python={m['python']}",
         f"load average at start {_load(m['loadavg_at_start'])}, at end {_load(m.get('loadavg_at_end'))}; "
         f"other answerd/pytest processes at start {len(m['other_activity_at_start'])}, "
@@ -938,8 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = shlex.join([Path(sys.executable).name, "-m", "bench.foundation", *sys.argv[1:]])
     machine = machine_info()
-    machine["source"] = source_info(args.tree, args.tree_label)
-    machine["other_activity_at_start"] = other_activity()
+    machine["source"] = source_info(args.tree, args.tree_label)  # machine_info() has other_activity_at_start
     with tempfile.TemporaryDirectory(prefix="answerd-bench-pycache-") as pycache_dir:
         pycache = Path(pycache_dir)
         warm = [sys.executable, "-c", "import answerd.cli, answerd.daemon, systemd.daemon"]
