@@ -8,9 +8,13 @@ carried out in order by :meth:`PortDaemon._apply`. One ``loop.call_at`` handle i
 Effects that need ``await`` (reopening the device, running a call) become tasks; the machine waits for
 them in a phase of its own (``REOPENING``, ``CONNECTED``), so nothing else can interleave.
 
-A connected call (:meth:`PortDaemon._run_call`) is the one part written as a coroutine, because it is a
-sequence: settle, login dialog, start the program, wait for it or for the carrier to drop, clean up. Its
-login dialog is itself a sans-IO machine, fed from the same data callback.
+A connected call runs in :class:`~answerd.calls.CallRunner` (a sequence: settle or silent PPP window, login
+dialog, dispatch, the program, clean-up), fed from the same data callback; whether to answer at all is
+decided by :mod:`answerd.screening` when the machine asks (``AnswerPending``).
+
+This module also owns what spans calls: the UUCP lock (held only while answerd uses the line; while idle
+the port is not read and a dial-out program may take it), reload on SIGHUP (applied between calls), the
+watchdog (fed only while the line is healthy), SIGUSR1 (answer now) and SIGTERM (hang up, exit 0).
 """
 
 from __future__ import annotations
