@@ -32,7 +32,6 @@ import contextlib
 import fcntl
 import os
 import signal
-import struct
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,25 +149,17 @@ def dispatch_rules(settings: PortSettings) -> tuple[tuple[DispatchRule, ...], Di
     failure of the call (a failed password is a normal end), so the fallback takes every status.
     """
     rules = tuple(rule.to_rule() for rule in settings.dispatch)
-    if settings.login_program == list(DEFAULT_RULE.program):
-        fallback = DispatchRule("*", DEFAULT_RULE.program, utmp=False, ok_exit_codes=tuple(range(256)))
-    else:
-        fallback = DispatchRule("*", tuple(settings.login_program), utmp=False, ok_exit_codes=tuple(range(256)))
+    fallback = DispatchRule("*", tuple(settings.login_program), utmp=False, ok_exit_codes=tuple(range(256)))
     return rules, fallback
 
 
-def _logged_users(path: Path = Path("/run/utmp")) -> int:
+def _logged_users(path: Path = Path(utmp.UTMP_PATH)) -> int:
     """Number of USER_PROCESS records in utmp (for the ``\\U`` escape); 0 if it cannot be read."""
     try:
-        data = path.read_bytes()
+        records = utmp.read_records(path)
     except OSError:
         return 0
-    size = utmp.RECORD.size
-    count = 0
-    for offset in range(0, len(data) - size + 1, size):
-        if struct.unpack_from("=h", data, offset)[0] == utmp.UtType.USER_PROCESS:
-            count += 1
-    return count
+    return sum(1 for record in records if record.type == utmp.UtType.USER_PROCESS)
 
 
 def _open_for_program(device: str) -> int:
@@ -305,8 +296,8 @@ class CallRunner:
             rule = DispatchRule("*", tuple(settings.direct_program), utmp=True)
         else:
             assert name is not None
-            rule = select_rule(self._rules, name, ppp=False) if self._rules else self._fallback
-            if rule is DEFAULT_RULE:
+            rule = select_rule(self._rules, name, ppp=False)
+            if rule is DEFAULT_RULE:  # no entry took the name: login_program
                 rule = self._fallback
         # {user} is the entered name, or /AutoPPP/ for a PPP caller (mgetty's @ in login.config).
         values = {**self._values, "user": AUTOPPP if ppp is not None else name or ""}
