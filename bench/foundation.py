@@ -56,9 +56,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import termios
 import time
-import tty
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +70,7 @@ from .common import (
     summarize,
     toml_value,
 )
-from .modem import ModemError
+from .modem import ModemError, open_published_pty
 
 __all__ = ["BenchModem", "CallTimes", "NotifyListener", "main"]
 
@@ -141,15 +139,7 @@ class BenchModem:
 
     def __init__(self, link: Path, end_fifo: Path) -> None:
         self.link = link
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave, termios.TCSANOW)
-        self.slave_path = os.ttyname(self._slave)
-        os.set_blocking(self.master, False)
-        tmp = link.with_name(f".{link.name}.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        os.symlink(self.slave_path, tmp)
-        os.replace(tmp, link)
+        self.master, self._slave, self.slave_path = open_published_pty(link)
         self.state = "command"
         self.echo = True
         self._line = bytearray()

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CallTimes", "Modem", "ModemError", "now_ns"]
+__all__ = ["CallTimes", "Modem", "ModemError", "now_ns", "open_published_pty"]
 
 RING = b"\r\nRING\r\n"
 CONNECT = b"\r\nCONNECT 33600/ARQ/V34/LAPM/V42BIS\r\n"
@@ -45,6 +45,23 @@ ERROR = b"\r\nERROR\r\n"
 def now_ns() -> int:
     """The one clock every timestamp of the benchmark comes from."""
     return time.monotonic_ns()
+
+
+def open_published_pty(link: Path) -> tuple[int, int, str]:
+    """A raw pty whose slave is published at ``link`` (replaced atomically); returns (master, slave, path).
+
+    The modem keeps the slave open itself, so it never sees the DTE close it (nor answerd's B0 "DTR drop").
+    """
+    master, slave = os.openpty()
+    tty.setraw(slave, termios.TCSANOW)
+    slave_path = os.ttyname(slave)
+    os.set_blocking(master, False)
+    tmp = link.with_name(f".{link.name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(slave_path, tmp)
+    os.replace(tmp, link)
+    return master, slave, slave_path
 
 
 class ModemError(Exception):
@@ -91,15 +108,7 @@ class Modem:
         self.marker_fifo = marker_fifo
         self.name = name
         self.prompt_end = prompt_end
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave, termios.TCSANOW)
-        self.slave_path = os.ttyname(self._slave)
-        os.set_blocking(self.master, False)
-        tmp = link.with_name(f".{link.name}.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        os.symlink(self.slave_path, tmp)
-        os.replace(tmp, link)
+        self.master, self._slave, self.slave_path = open_published_pty(link)
         self.state = "command"
         self.echo = True
         self._line = bytearray()

@@ -53,9 +53,9 @@ async def _run(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> list
             await modem.wait_until(lambda c=call: c.t_end is not None, 20, "end of call")  # type: ignore[misc]
             end = call.t_end or 0
             await modem.wait_until(
-                lambda e=end: modem.replies_through(e, seq) is not None,
+                lambda e=end: modem.replies_through(e, seq) is not None,  # type: ignore[misc]
                 20,
-                "re-init",  # type: ignore[misc]
+                "re-init",
             )
             if call.t_ata is not None:
                 ring_to_ata.append((call.t_ata - call.t_ring) / 1e6)

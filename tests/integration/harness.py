@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.common import toml_value
+
 SIM_READY = re.compile(r"answerd-sim: ready tty=(\S+) pty=(\S+) listen=([\d.]+):(\d+)")
 
 #: Settings that make a cycle fast on the simulated modem (a pty has no DTR: B0 is used).
@@ -32,19 +34,6 @@ FAST_PORT = {
     "retry_backoff_s": 0.1,
     "stop_grace_s": 1.0,
 }
-
-
-def toml_value(value: Any) -> str:
-    """Render a Python value as TOML (enough for the settings the tests use)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(value)
 
 
 class Collector:
