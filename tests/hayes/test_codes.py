@@ -53,15 +53,11 @@ CONNECTS: list[tuple[str, ModemEvent]] = [
     ),
     (
         "CONNECT 33600 EC/V42BIS",
-        Connect(
-            line="CONNECT 33600 EC/V42BIS", rate=33600, suffixes=("EC", "V42BIS"), text="33600 EC/V42BIS"
-        ),
+        Connect(line="CONNECT 33600 EC/V42BIS", rate=33600, suffixes=("EC", "V42BIS"), text="33600 EC/V42BIS"),
     ),
     (
         "CONNECT 33600 EC V42BIS",
-        Connect(
-            line="CONNECT 33600 EC V42BIS", rate=33600, suffixes=("EC", "V42BIS"), text="33600 EC V42BIS"
-        ),
+        Connect(line="CONNECT 33600 EC V42BIS", rate=33600, suffixes=("EC", "V42BIS"), text="33600 EC V42BIS"),
     ),
     ("CONNECT 9600/REL", Connect(line="CONNECT 9600/REL", rate=9600, suffixes=("REL",), text="9600/REL")),
     ("CONNECT 0600", Connect(line="CONNECT 0600", rate=600, text="0600")),

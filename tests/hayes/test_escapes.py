@@ -153,9 +153,7 @@ class TestDate:
 
     def test_ctime_pads_the_day_with_a_space(self) -> None:
         """``\\C`` is ctime() without its newline; a one-digit day is space-padded."""
-        assert "Tue Jan  2 23:00:09 2024" == expand_escapes(
-            "\\C", _with(when=datetime.datetime(2024, 1, 2, 23, 0, 9))
-        )
+        assert "Tue Jan  2 23:00:09 2024" == expand_escapes("\\C", _with(when=datetime.datetime(2024, 1, 2, 23, 0, 9)))
 
 
 class TestLengthCap:

@@ -19,9 +19,7 @@ HAYES_DIR = Path(answerd.hayes.__file__).parent
 #: Stdlib modules the core may import: pure data and text handling, nothing that does I/O, logs, or
 #: reads the clock. ``datetime`` is here for the ``datetime.datetime`` *value* the shell passes into the
 #: prompt escapes; :func:`clock_reads` makes sure the core never asks it for the time.
-ALLOWED = frozenset(
-    {"__future__", "collections", "dataclasses", "datetime", "enum", "itertools", "re", "typing"}
-)
+ALLOWED = frozenset({"__future__", "collections", "dataclasses", "datetime", "enum", "itertools", "re", "typing"})
 
 #: Methods that read the clock; the core is given ``now`` instead.
 CLOCK_READS = frozenset({"now", "today", "utcnow"})
@@ -69,9 +67,7 @@ def clock_reads(source: str) -> list[str]:
     return [
         f"line {node.lineno}: calls .{node.func.attr}()"
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in CLOCK_READS
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CLOCK_READS
     ]
 
 
@@ -154,6 +150,4 @@ class TestChecker:
 
     def test_clock_read_is_reported(self) -> None:
         """Asking datetime for the current time is reported."""
-        assert 2 == len(
-            clock_reads("import datetime\na = datetime.datetime.now()\nb = datetime.date.today()")
-        )
+        assert 2 == len(clock_reads("import datetime\na = datetime.datetime.now()\nb = datetime.date.today()"))

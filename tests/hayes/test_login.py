@@ -427,11 +427,7 @@ class TestTimers:
         dialog.start(now=0.0)
         assert b"You have 2 minutes left" in _echo(dialog.handle_timer(now=180.0))
 
-    @given(
-        steps=st.lists(
-            st.tuples(st.floats(min_value=0.0, max_value=100.0), st.binary(max_size=8)), max_size=12
-        )
-    )
+    @given(steps=st.lists(st.tuples(st.floats(min_value=0.0, max_value=100.0), st.binary(max_size=8)), max_size=12))
     def test_timer_is_never_in_the_past(self, steps: list[tuple[float, bytes]]) -> None:
         """After any input at ``now``, the next deadline is later than ``now`` (or there is none)."""
         dialog = LoginDialog(issue=b"", prompt=PROMPT)
