@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import multiprocessing
 import multiprocessing.synchronize
 import os
@@ -188,6 +190,70 @@ class TestAcquireRelease:
             pass
         assert sleeper.pid == info.value.pid
         assert lock.path == info.value.path
+
+
+class TestTempFile:
+    """The temp file a lock is written to before it is linked: mkstemp's guarantees, without tempfile."""
+
+    @staticmethod
+    def names(monkeypatch: pytest.MonkeyPatch, *draws: bytes) -> list[int]:
+        """Make os.urandom return ``draws`` in turn (the last one forever); returns the list of call sizes."""
+        calls: list[int] = []
+
+        def urandom(n: int) -> bytes:
+            calls.append(n)
+            return draws[min(len(calls), len(draws)) - 1][:n]
+
+        monkeypatch.setattr(os, "urandom", urandom)
+        return calls
+
+    def test_created_new_private_write_only_and_close_on_exec(self, tmp_path: Path) -> None:
+        """LTMP.<pid>.<12 hex digits>, mode 0600 (before the lock's own chmod), write-only, not inherited."""
+        old_umask = os.umask(0o022)
+        try:
+            fd, path = lock_module._create_temp(str(tmp_path), f"LTMP.{os.getpid()}.")
+        finally:
+            os.umask(old_umask)
+        try:
+            assert str(tmp_path) == os.path.dirname(path)
+            prefix, pid, suffix = os.path.basename(path).split(".")
+            assert ("LTMP", str(os.getpid()), 12) == (prefix, pid, len(suffix))
+            int(suffix, 16)
+            assert 0o600 == os.fstat(fd).st_mode & 0o777
+            assert os.O_WRONLY == fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+            assert not os.get_inheritable(fd)
+        finally:
+            os.close(fd)
+
+    def test_taken_name_is_retried(self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A temp name that exists already is left alone and another random name is drawn."""
+        taken = tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}"
+        taken.write_bytes(b"someone else's")
+        calls = self.names(monkeypatch, b"\0" * 6, b"\1" * 6)
+        assert lock.acquire()
+        assert [6, 6] == calls
+        assert b"someone else's" == taken.read_bytes()
+        assert hdb(os.getpid()) == Path(lock.path).read_bytes()
+        assert sorted(["LCK..ttyS0", taken.name]) == sorted(p.name for p in tmp_path.iterdir())
+
+    def test_symlink_under_the_name_is_not_followed(
+        self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A symlink planted under the temp name (even a dangling one) is never written through."""
+        (tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}").symlink_to(tmp_path / "target")
+        self.names(monkeypatch, b"\0" * 6, b"\1" * 6)
+        assert lock.acquire()
+        assert not (tmp_path / "target").exists()
+
+    def test_every_name_taken(self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """After a bounded number of taken names acquire gives up with a LockError naming the directory."""
+        (tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}").touch()
+        calls = self.names(monkeypatch, b"\0" * 6)
+        with pytest.raises(LockError) as info:
+            lock.acquire()
+        assert (str(tmp_path), errno.EEXIST) == (info.value.path, info.value.errno)
+        assert lock_module._TEMP_ATTEMPTS == len(calls)
+        assert not Path(lock.path).exists()
 
 
 class TestStale:

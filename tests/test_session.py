@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import answerd.session as session_module
 from answerd.session import SAFE_PATH, Session, SpawnError, clean_environment, session_members
 
 DEADLINE_S = 3.0
@@ -316,6 +317,48 @@ class TestStart:
         program.chmod(0o644)
         with pytest.raises(SpawnError):
             asyncio.run(Session.start([str(program)], tty_fd=pty.slave, env={}))
+
+    def test_setsid_missing(self, pty: Pty, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without util-linux's setsid in its fixed places the program is not started: SpawnError."""
+        monkeypatch.setattr(session_module, "SETSID_CANDIDATES", (str(tmp_path / "setsid"),))
+        with pytest.raises(SpawnError, match="setsid"):
+            asyncio.run(Session.start(["/bin/true"], tty_fd=pty.slave, env={}))
+
+
+class TestFindSetsid:
+    """setsid is looked up in /usr/bin, then /bin, as shutil.which(path="/usr/bin:/bin") did."""
+
+    def test_system_setsid(self) -> None:
+        """On this machine (util-linux installed) it is one of the fixed paths, never found through PATH."""
+        assert session_module._find_setsid() in ("/usr/bin/setsid", "/bin/setsid")
+
+    def test_first_executable_regular_file_wins(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Missing paths, directories and files without execute permission are skipped, in order."""
+        for name in ("dir", "found-dir"):
+            (tmp_path / name).mkdir()
+        (tmp_path / "dir" / "setsid").mkdir()
+        (tmp_path / "plain").write_text("#!/bin/sh\n")
+        (tmp_path / "plain").chmod(0o644)  # no x bit at all: not executable even for root
+        for name in ("first", "second"):
+            (tmp_path / name).write_text("#!/bin/sh\n")
+            (tmp_path / name).chmod(0o755)
+        candidates = [tmp_path / "missing", tmp_path / "dir" / "setsid", tmp_path / "plain", tmp_path / "first"]
+        monkeypatch.setattr(session_module, "SETSID_CANDIDATES", (*map(str, candidates), str(tmp_path / "second")))
+        assert str(tmp_path / "first") == session_module._find_setsid()
+
+    def test_symlink_to_executable_counts(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A symlink (/bin -> usr/bin on merged-/usr systems) is followed; its own path is returned."""
+        (tmp_path / "real").write_text("#!/bin/sh\n")
+        (tmp_path / "real").chmod(0o755)
+        (tmp_path / "link").symlink_to(tmp_path / "real")
+        monkeypatch.setattr(session_module, "SETSID_CANDIDATES", (str(tmp_path / "link"),))
+        assert str(tmp_path / "link") == session_module._find_setsid()
+
+    def test_none_found(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """None when no candidate qualifies."""
+        (tmp_path / "setsid").mkdir()
+        monkeypatch.setattr(session_module, "SETSID_CANDIDATES", (str(tmp_path / "setsid"), str(tmp_path / "no")))
+        assert session_module._find_setsid() is None
 
 
 class TestWait:
