@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import utmp
-from .config import PortSettings
 from .hayes import (
     AUTOPPP,
     DEFAULT_RULE,
@@ -68,6 +67,7 @@ from .hayes import (
 from .notify import Notifier
 from .port import SerialPort
 from .session import Session, SessionResult, SpawnError, clean_environment
+from .settings import PortSettings
 
 __all__ = ["CallEnd", "CallLine", "CallRunner", "dispatch_rules"]
 

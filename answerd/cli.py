@@ -16,15 +16,19 @@ Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
+import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import Config, ConfigError, load_config
-from .daemon import ExitCode, PortDaemon
-from .journal import configure_logging
-from .notify import make_notifier
+from .exitcodes import ExitCode
+from .settings import Config, ConfigError, parse_toml, read_config_text
+
+# The heavy modules are imported where they are used: ``run`` must fork its configuration check before
+# it imports asyncio and the daemon (answerd.verdict says why), and ``check-config`` is the only command
+# that loads pydantic in this process.
 
 __all__ = ["main"]
 
@@ -35,12 +39,37 @@ EXIT_CODES_HELP = """exit codes:
 """
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil.
+
+    argparse imports shutil for this as soon as it builds a parser with subcommands, and shutil brings
+    bz2 and lzma (and their libraries) into every port's process for its whole life.
+    """
+    with contextlib.suppress(KeyError, ValueError):
+        return int(os.environ["COLUMNS"])
+    if sys.__stdout__ is not None:
+        with contextlib.suppress(ValueError, OSError):
+            return os.get_terminal_size(sys.__stdout__.fileno()).columns
+    return 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width instead of asking shutil."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, width or max(_terminal_columns() - 2, 11))
+
+
+class _RawHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The same, keeping the line breaks of descriptions and epilogs (the exit code table)."""
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="answerd",
         description="Answer calls on a Hayes modem and hand the line to login, pppd or a program.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"answerd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -51,7 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Answer calls on one modem port until stopped. One process per port: under systemd, "
         "answerd@PORT.service runs `answerd run --port PORT`.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawHelpFormatter,
     )
     run.add_argument("--config", "-c", required=True, metavar="FILE", help="TOML configuration file")
     run.add_argument(
@@ -77,6 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="validate a configuration file and show the effective settings of each port",
         description="Validate FILE. Prints every problem with its TOML path and exits 6, or prints the "
         "effective settings of each port and exits 0.",
+        formatter_class=_HelpFormatter,
     )
     check.add_argument("file", metavar="FILE")
 
@@ -84,6 +114,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "sim",
         help="run the simulated modem (see `answerd sim --help`)",
         add_help=False,
+        formatter_class=_HelpFormatter,
     )
     demo = sub.add_parser(
         "demo",
@@ -91,6 +122,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Start a simulated modem and answerd on it, dial in over the simulated phone line, "
         "show the caller's screen (banner, login prompt, Password: from the real /bin/login), hang up, and "
         "show answerd back at 'waiting for RING'. Needs root (login only runs as root).",
+        formatter_class=_HelpFormatter,
     )
     demo.add_argument("--verbose", action="store_true", help="also show answerd's debug log")
     return parser
@@ -118,12 +150,49 @@ def _print_config_errors(exc: ConfigError) -> None:
         print(f"  {_one_line(line)}", file=sys.stderr)
 
 
+def _keep_out_unused_modules() -> None:
+    """Make sure two optional imports of our dependencies never happen in the daemon.
+
+    asyncio imports ``ssl`` for TLS transports and structlog imports ``rich`` (when it is installed) for
+    pretty tracebacks; answerd uses neither, and together they cost each port's process about 9 MiB and
+    50 ms at start (OpenSSL's libcrypto; rich's modules). Both libraries treat the module as absent when
+    it cannot be imported, and a ``None`` in ``sys.modules`` is the interpreter's documented way to say so.
+    """
+    for name in ("ssl", "rich"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config)
+        text = read_config_text(args.config)
+        document = parse_toml(text, args.config)
     except ConfigError as exc:
         _print_config_errors(exc)
         return ExitCode.CONFIG
+    from . import verdict  # noqa: PLC0415
+
+    cache = verdict.VerdictCache.from_environment()
+    # The check runs on the other core while this process imports the daemon.
+    pending = None if cache is not None and cache.accepted(text) else verdict.start_in_fork(document)
+    _keep_out_unused_modules()
+    import asyncio  # noqa: PLC0415
+
+    from .daemon import PortDaemon  # noqa: PLC0415
+    from .journal import configure_logging  # noqa: PLC0415
+    from .notify import make_notifier  # noqa: PLC0415
+
+    if pending is not None:
+        try:
+            errors = pending.result()
+        except verdict.VerdictError as exc:
+            print(f"answerd: {exc}", file=sys.stderr)
+            return ExitCode.INTERNAL_ERROR
+        if errors:
+            _print_config_errors(ConfigError(args.config, errors))
+            return ExitCode.CONFIG
+        if cache is not None:
+            cache.remember(text)
+    config = Config.from_document(document)
     try:
         port = _choose_port(config, args.port)
     except ValueError as exc:
@@ -135,6 +204,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
+    from .config import load_config  # noqa: PLC0415  (pydantic: only this command loads it in-process)
+
     try:
         config = load_config(args.file)
     except ConfigError as exc:
@@ -144,7 +215,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     ports = config.ports or {"(any port, from [defaults])": config.defaults}
     for name, settings in ports.items():
         print(f"[ports.{name}]")
-        for key, value in settings.model_dump().items():
+        for key, value in dataclasses.asdict(settings).items():
             print(f"  {key} = {value!r}")
     return ExitCode.OK
 

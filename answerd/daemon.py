@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 
 from .calls import CallEnd, CallLine, CallRunner
-from .config import ConfigError, PortSettings, load_config
+from .exitcodes import ExitCode
 from .hayes import (
     Answered,
     AnswerMachine,
@@ -54,20 +54,10 @@ from .lock import LockDirWatch, LockError, UucpLock, wait_until_free
 from .notify import Notifier
 from .port import LineSettings, ModemControl, PortOpenError, SerialPort
 from .screening import Screening, screen_call, screen_now
+from .settings import Config, ConfigError, PortSettings, parse_toml, read_config_text
+from .verdict import VerdictCache, VerdictError, check_in_child
 
 __all__ = ["ExitCode", "PortDaemon"]
-
-
-class ExitCode:
-    """Process exit codes (LSB init-script codes and sysexits), documented in the README."""
-
-    OK = 0
-    INTERNAL_ERROR = 1
-    USAGE = 2
-    CONFIG = 6  # LSB "program is not configured"; the unit has RestartPreventExitStatus=6
-    UNAVAILABLE = 69  # EX_UNAVAILABLE: the modem does not initialise, or the device is gone
-    TEMPFAIL = 75  # EX_TEMPFAIL: the device is busy (another answerd holds it)
-    NOPERM = 77  # EX_NOPERM: no permission to open the device
 
 
 #: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
@@ -114,6 +104,8 @@ class PortDaemon:
         self._call: CallLine | None = None
         self._done = asyncio.Event()
         self._stopping = False
+        self._reload_checking = False
+        self._reload_again = False
         self._exit_code = ExitCode.OK
         self._fallback_warned = False
         self._tty_owner: tuple[int, int, int] | None = None
@@ -149,16 +141,27 @@ class PortDaemon:
     def request_reload(self) -> None:
         """Re-read the configuration (SIGHUP, ``systemctl reload``); apply it at the next idle moment.
 
-        An invalid new file is logged with every problem and the running configuration is kept: a typo
-        made while a line is in use must not take the line down.
+        The file is checked in a child process (:mod:`answerd.verdict`), so the line keeps being served
+        meanwhile. An invalid new file is logged with every problem and the running configuration is kept:
+        a typo made while a line is in use must not take the line down.
         """
         if self._config_path is None or self._stopping:
             return
+        if self._reload_checking:
+            self._reload_again = True  # the file may have changed after the running check read it
+            return
+        self._reload_checking = True
+        self._spawn(self._reload_config(self._config_path))
+
+    async def _reload_config(self, path: str) -> None:
         try:
-            new = load_config(self._config_path).port(self.name)
-        except ConfigError as exc:
-            self._log.error("config.reload_failed", source=exc.source, errors="; ".join(exc.errors))
-            self._notifier.status(f"reload failed, keeping the old configuration: {exc.errors[0]}")
+            new = await self._checked_settings(path)
+            while self._reload_again:
+                self._reload_again = False
+                new = await self._checked_settings(path)
+        finally:
+            self._reload_checking = False
+        if new is None or self._stopping:
             return
         if new == self.settings and self._reload is None:
             self._log.info("config.reloaded", changed=False)
@@ -172,6 +175,27 @@ class PortDaemon:
             # Not now (a call is up): RELOADING=1 is sent when the change is applied, so the unit does not
             # sit in "reloading" for the length of a call.
             self._notifier.status("configuration reload pending until the line is idle")
+
+    async def _checked_settings(self, path: str) -> PortSettings | None:
+        """This port's settings from the file at ``path``, or None (logged) if the file cannot be used."""
+        try:
+            text = read_config_text(path)
+            document = parse_toml(text, path)
+            cache = VerdictCache.from_environment()
+            if cache is None or not cache.accepted(text):
+                errors = await check_in_child(text)
+                if errors:
+                    raise ConfigError(path, errors)
+                if cache is not None:
+                    cache.remember(text)
+            return Config.from_document(document).port(self.name)
+        except ConfigError as exc:
+            self._log.error("config.reload_failed", source=exc.source, errors="; ".join(exc.errors))
+            self._notifier.status(f"reload failed, keeping the old configuration: {exc.errors[0]}")
+        except VerdictError as exc:
+            self._log.error("config.reload_failed", source=path, errors=str(exc))
+            self._notifier.status(f"reload failed, keeping the old configuration: {exc}")
+        return None
 
     def _take_reload(self) -> bool:
         """Switch to the pending settings (between calls only); return whether there were any."""

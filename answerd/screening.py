@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from .config import PortSettings
 from .hayes import (
     CallerInfo,
     CallerInitRule,
@@ -40,6 +39,7 @@ from .hayes import (
 )
 from .hayes._policy import select_caller_init
 from .session import clean_environment
+from .settings import PortSettings
 
 __all__ = ["Screening", "caller_of", "nologin_path", "screen_call", "screen_now"]
 

@@ -1,0 +1,225 @@
+"""The configuration gate's verdict, obtained from a child process so the daemon never loads pydantic.
+
+pydantic would stay in a daemon's memory for its whole life once imported (about 14 MiB per port, and
+130 ms at every start: ``docs/benchmarks.md``), to be used once at start and once per reload. So the
+check (:func:`answerd.config.validate_document`) runs in a child that exits afterwards, and the daemon
+builds its settings from the same document once the child says it is valid.
+
+Two ways to get the child, one check:
+
+- at start, :func:`start_in_fork` forks before the daemon's own imports, while the process still has a
+  single thread (fork is then well defined), so the check runs on the other core while the parent imports
+  asyncio and the rest; the child already has the settings module and the core imported;
+- on reload, the daemon has threads (asyncio's executor), so :func:`check_in_child` starts a fresh
+  ``python -m answerd.config`` and feeds it the file's text.
+
+A restart with an unchanged file need not pay for the check again: :class:`VerdictCache` remembers, in
+systemd's ``CacheDirectory=``, the hash of every text the gate accepted (hashed together with the gate's
+own source code, so a new answerd checks again).
+
+The child's answer is a JSON list of error lines (empty: valid). The child is this same program run by
+the same user, so its output is trusted as much as the daemon trusts itself; it is still parsed as data
+(JSON, bounded in size), never executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+try:
+    # hashlib.blake2b *is* CPython's own _blake2 (never OpenSSL); importing hashlib itself would load
+    # OpenSSL's libcrypto into every port's process for its whole life (1.1 MiB each, measured).
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover (another Python)
+    from hashlib import blake2b
+
+__all__ = ["PendingVerdict", "VerdictCache", "VerdictError", "check_in_child", "start_in_fork"]
+
+#: A verdict longer than this is not a verdict: the check went wrong.
+_MAX_VERDICT_BYTES = 1 << 20
+#: How long a reload may wait for the check (a fresh interpreter importing pydantic: ~0.3 s unloaded).
+CHECK_TIMEOUT_S = 30.0
+#: Exit status of a forked child whose check raised (70 is sysexits' EX_SOFTWARE).
+_CHECK_CRASHED = 70
+
+
+class VerdictError(Exception):
+    """The check itself failed (the child crashed, timed out or said something that is not a verdict)."""
+
+
+def _decode(data: bytes) -> list[str]:
+    try:
+        verdict = json.loads(data)
+    except ValueError:
+        raise VerdictError("the configuration check answered something that is not JSON") from None
+    if not isinstance(verdict, list) or not all(isinstance(line, str) for line in verdict):
+        raise VerdictError("the configuration check answered something that is not a list of errors")
+    return verdict
+
+
+def _check_and_exit(document: Mapping[str, Any], out: int) -> None:  # pragma: no cover (runs in the child)
+    status = _CHECK_CRASHED
+    try:
+        from .config import validate_document  # noqa: PLC0415  (only the child may load pydantic)
+
+        data = json.dumps(validate_document(document)).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+        status = 0
+    except BaseException:  # noqa: S110  (the parent reports the failure; nothing else may run here)
+        pass
+    finally:
+        os._exit(status)
+
+
+class PendingVerdict:
+    """A check running in a forked child; :meth:`result` waits for it."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self._pid = pid
+        self._fd = fd
+
+    def result(self) -> list[str]:
+        """The error lines (empty: valid). Blocks until the child is done.
+
+        Raises:
+            VerdictError: the child did not give a verdict.
+        """
+        chunks = []
+        size = 0
+        try:
+            while chunk := os.read(self._fd, 65536):
+                size += len(chunk)
+                if size > _MAX_VERDICT_BYTES:
+                    raise VerdictError("the configuration check answered too much")
+                chunks.append(chunk)
+        finally:
+            os.close(self._fd)
+            _, status = os.waitpid(self._pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise VerdictError(f"the configuration check failed (status {os.waitstatus_to_exitcode(status)})")
+        return _decode(b"".join(chunks))
+
+
+def start_in_fork(document: Mapping[str, Any]) -> PendingVerdict:
+    """Start checking ``document`` in a forked child. Call only while the process has a single thread."""
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child; its work is covered through PendingVerdict.result)
+        os.close(read_end)
+        _check_and_exit(document, write_end)
+    os.close(write_end)
+    return PendingVerdict(pid, read_end)
+
+
+async def check_in_child(text: str, timeout_s: float = CHECK_TIMEOUT_S) -> list[str]:
+    """Check a config file's text in a fresh ``python -m answerd.config``; the error lines (empty: valid).
+
+    Raises:
+        VerdictError: the child did not give a verdict in time.
+    """
+    import asyncio  # noqa: PLC0415  (the daemon has it loaded; this keeps the module light for the CLI)
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "answerd.config",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(text.encode()), timeout_s)
+    except TimeoutError:
+        raise VerdictError(f"the configuration check did not answer within {timeout_s:g} s") from None
+    finally:
+        if proc.returncode is None:  # timed out, or the daemon is stopping: no child is left behind
+            proc.kill()
+            await proc.wait()
+    if proc.returncode != 0:
+        last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        raise VerdictError(f"the configuration check failed (status {proc.returncode}): {last[0][:200]}")
+    if len(out) > _MAX_VERDICT_BYTES:
+        raise VerdictError("the configuration check answered too much")
+    return _decode(out)
+
+
+# ---------------------------------------------------------------------------------------------- the cache
+
+#: Accepted texts remembered per cache directory (one file each, empty: the name is the content).
+CACHE_ENTRIES = 32
+_ENTRY_PREFIX = "accepted-"
+
+
+@cache
+def _gate_fingerprint() -> bytes:
+    """What the verdict depends on besides the text: this Python, this answerd, the gate's source code."""
+    package = Path(__file__).resolve().parent
+    digest = blake2b(f"{sys.version}\0{__version__}\0".encode())
+    for source in [package / "settings.py", package / "config.py", *sorted((package / "hayes").glob("*.py"))]:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.digest()
+
+
+class VerdictCache:
+    """The config texts the gate accepted, remembered so that a restart with the same file skips the check.
+
+    Only acceptance is remembered (a file named after the hash of the gate's fingerprint and the text), never
+    settings: nothing is read back but a file's existence. A cache that cannot be used is no cache; it never
+    turns a check into an error.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @classmethod
+    def from_environment(cls) -> VerdictCache | None:
+        """The cache in ``$CACHE_DIRECTORY`` (systemd's ``CacheDirectory=answerd``), if set and safe.
+
+        Safe means owned by this user and writable by nobody else: whoever can write there could make answerd
+        skip the check of a file.
+        """
+        value = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]
+        if not value.startswith("/"):
+            return None
+        try:
+            info = os.stat(value)
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            return None
+        return cls(Path(value))
+
+    def _entry(self, text: str) -> Path:
+        digest = blake2b(_gate_fingerprint() + text.encode(), digest_size=32).hexdigest()
+        return self.directory / f"{_ENTRY_PREFIX}{digest}"
+
+    def accepted(self, text: str) -> bool:
+        """Whether the gate accepted exactly this text before (with this answerd)."""
+        entry = self._entry(text)
+        try:
+            os.utime(entry)  # still in use: keep it among the newest when pruning
+        except OSError:
+            return False
+        return True
+
+    def remember(self, text: str) -> None:
+        """Record that the gate accepted ``text``; keep the newest :data:`CACHE_ENTRIES` entries."""
+        try:
+            fd = os.open(self._entry(text), os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            os.close(fd)
+            entries = sorted((entry.stat().st_mtime_ns, entry) for entry in self.directory.glob(f"{_ENTRY_PREFIX}*"))
+            for _, entry in entries[:-CACHE_ENTRIES]:
+                entry.unlink(missing_ok=True)
+        except OSError:
+            pass  # an unwritable or vanishing cache only costs the next start its check

@@ -1,0 +1,164 @@
+"""The configuration verdict from a child process (fork at start, fresh interpreter on reload) and its cache."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from answerd import config, verdict
+from answerd.settings import read_document
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+INVALID = {"defaults": {"rings": 0, "speeed": 9600}, "ports": {"ttyS0": {"mode": "direct"}}}
+INVALID_TEXT = '[defaults]\nrings = 0\nspeeed = 9600\n[ports.ttyS0]\nmode = "direct"\n'
+
+
+class TestFork:
+    def test_valid_document(self) -> None:
+        """The example file: an empty verdict."""
+        assert [] == verdict.start_in_fork(read_document(EXAMPLE)).result()
+
+    def test_invalid_document_gives_the_gates_lines(self) -> None:
+        """The child's lines are exactly what the gate says in-process."""
+        assert config.validate_document(INVALID) == verdict.start_in_fork(INVALID).result()
+        assert 3 == len(config.validate_document(INVALID))
+
+    def test_a_crashing_check_is_an_error_not_a_verdict(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """If the check raises, the parent gets VerdictError (never an empty, 'valid' list)."""
+
+        def boom(document: object) -> list[str]:
+            raise RuntimeError("bug in the gate")
+
+        monkeypatch.setattr(config, "validate_document", boom)
+        with pytest.raises(verdict.VerdictError, match="status 70"):
+            verdict.start_in_fork({}).result()
+
+    def test_the_answer_is_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A verdict of more than 1 MiB is not believed."""
+        monkeypatch.setattr(config, "validate_document", lambda document: ["x" * 1000] * 2000)
+        with pytest.raises(verdict.VerdictError, match="too much"):
+            verdict.start_in_fork({}).result()
+
+    def test_no_child_is_left(self) -> None:
+        """result() reaps the child."""
+        pending = verdict.start_in_fork({})
+        pending.result()
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pending._pid, os.WNOHANG)
+
+
+class TestFreshInterpreter:
+    def test_valid_text(self) -> None:
+        """``python -m answerd.config`` accepts the example file."""
+        assert [] == asyncio.run(verdict.check_in_child(EXAMPLE.read_text()))
+
+    def test_invalid_text(self) -> None:
+        """... and reports what the gate reports in-process."""
+        expected = config.validate_document(tomllib.loads(INVALID_TEXT))
+        assert expected == asyncio.run(verdict.check_in_child(INVALID_TEXT))
+
+    def test_not_toml(self) -> None:
+        """Text that is not TOML is one error line, not a crash."""
+        lines = asyncio.run(verdict.check_in_child("[ports.x\n"))
+        assert 1 == len(lines)
+        assert lines[0].startswith("not valid TOML")
+
+    def test_an_answer_that_is_not_json_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A child that prints something else gives VerdictError, never a verdict."""
+        monkeypatch.setattr(verdict.sys, "executable", "/bin/echo")
+        with pytest.raises(verdict.VerdictError, match="not JSON"):
+            asyncio.run(verdict.check_in_child(""))
+
+    def test_a_failing_child_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A non-zero exit is an error with the child's last stderr line."""
+        monkeypatch.setattr(verdict.sys, "executable", "/bin/false")
+        with pytest.raises(verdict.VerdictError, match="status 1"):
+            asyncio.run(verdict.check_in_child(""))
+
+    def test_a_hung_child_is_killed(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        """A child that does not answer in time is killed; the error says how long it was given."""
+        hang = tmp_path / "hang"
+        hang.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+        hang.chmod(0o755)
+        monkeypatch.setattr(verdict.sys, "executable", str(hang))
+        with pytest.raises(verdict.VerdictError, match=r"within 0\.5 s"):
+            asyncio.run(verdict.check_in_child("", timeout_s=0.5))
+
+    def test_the_answer_must_be_a_list_of_lines(self) -> None:
+        """JSON that is not a list of strings is not a verdict."""
+        with pytest.raises(verdict.VerdictError, match="not a list"):
+            verdict._decode(b'{"a": 1}')
+        with pytest.raises(verdict.VerdictError, match="not a list"):
+            verdict._decode(b"[1, 2]")
+
+
+class TestCache:
+    @pytest.fixture
+    def cache_dir(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        directory = tmp_path / "cache"
+        directory.mkdir(mode=0o700)
+        monkeypatch.setenv("CACHE_DIRECTORY", str(directory))
+        return directory
+
+    def test_remembers_only_what_it_was_told(self, cache_dir: Path) -> None:
+        """A text is accepted only after remember(), and only that exact text."""
+        cache = verdict.VerdictCache.from_environment()
+        assert cache is not None
+        assert not cache.accepted("rings = 2\n")
+        cache.remember("rings = 2\n")
+        assert cache.accepted("rings = 2\n")
+        assert not cache.accepted("rings = 2\n\n")
+        assert 1 == len(list(cache_dir.glob("accepted-*")))
+
+    def test_the_gates_code_is_part_of_the_key(self, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An answerd with a different gate does not trust an older answerd's verdicts."""
+        cache = verdict.VerdictCache.from_environment()
+        assert cache is not None
+        cache.remember("x = 1\n")
+        monkeypatch.setattr(verdict, "_gate_fingerprint", lambda: b"another answerd")
+        assert not cache.accepted("x = 1\n")
+
+    def test_keeps_the_newest_entries(self, cache_dir: Path) -> None:
+        """The directory does not grow without bound: the oldest entries go."""
+        cache = verdict.VerdictCache.from_environment()
+        assert cache is not None
+        for n in range(verdict.CACHE_ENTRIES + 5):
+            cache.remember(f"n = {n}\n")
+            os.utime(cache._entry(f"n = {n}\n"), ns=(n * 10**9, n * 10**9))
+        cache.remember("last = 1\n")
+        assert verdict.CACHE_ENTRIES == len(list(cache_dir.glob("accepted-*")))
+        assert cache.accepted("last = 1\n")
+        assert not cache.accepted("n = 0\n")
+
+    @pytest.mark.parametrize("value", ["", "relative/dir", "/nonexistent/answerd-cache"])
+    def test_no_usable_directory_no_cache(self, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Unset, relative or missing: no cache (every start checks)."""
+        monkeypatch.setenv("CACHE_DIRECTORY", value)
+        assert verdict.VerdictCache.from_environment() is None
+
+    def test_a_directory_others_can_write_is_not_trusted(self, cache_dir: Path) -> None:
+        """Whoever could write there could make answerd skip the check: such a directory is ignored."""
+        cache_dir.chmod(0o770)
+        assert verdict.VerdictCache.from_environment() is None
+        cache_dir.chmod(0o755)
+        assert verdict.VerdictCache.from_environment() is not None
+
+    def test_first_of_several_directories(self, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """systemd joins several CacheDirectory= paths with ':'; the first is answerd's."""
+        monkeypatch.setenv("CACHE_DIRECTORY", f"{cache_dir}:/var/cache/other")
+        cache = verdict.VerdictCache.from_environment()
+        assert cache is not None
+        assert cache_dir == cache.directory
+
+    def test_an_unwritable_cache_is_no_error(self, cache_dir: Path) -> None:
+        """remember() in a vanished directory does nothing (the next start checks again)."""
+        cache = verdict.VerdictCache.from_environment()
+        assert cache is not None
+        cache_dir.rmdir()
+        cache.remember("x = 1\n")
+        assert not cache.accepted("x = 1\n")
