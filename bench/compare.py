@@ -17,6 +17,14 @@ answerd, mgetty (``defaults`` pass):
     Each tool's own defaults (mgetty: Debian's shipped ``mgetty.config``), changed only where a pty or the
     benchmark needs it: DTR toggling off, ``rings`` 1, the stand-in login program, the port.
 
+answerd gets, per pass, a fresh verdict cache directory (mode 0700) through ``CACHE_DIRECTORY``, as its unit's
+``CacheDirectory=answerd`` gives it: a start whose config text the cache holds skips the config check. So
+answerd's start-ups are of two kinds, and each start-up records which (``config_cached``: the cache held an
+entry when the process was started). The first start of a pass finds the cache empty (checked); the extra
+start-ups of the ``zero`` pass alternate, the cache emptied before every other one: with ``--startups 5``
+checked, cached, checked, cached, checked (3 checked, 2 cached). mgetty reads its config at every start and
+has no such cache; its start-ups carry no flag.
+
 The stand-in login program is ``/bin/dd if=/dev/zero of=FIFO bs=1 count=1``: both daemons exec it (mgetty
 from ``login.config``, answerd as ``login_program``), its one byte on the FIFO is stamped by this process
 the moment it arrives: that is "the login program is running", and, microseconds later, the call's end.
@@ -45,7 +53,10 @@ from .common import (
     REPO,
     AnswerdProcess,
     NotifyListener,
+    clear_cache_dir,
     cpu_snapshot,
+    fresh_cache_dir,
+    has_cached_verdict,
     measure_idle,
     memory_snapshot,
     write_answerd_config,
@@ -136,13 +147,16 @@ class Peer:
         """Context for an error message."""
         return ""
 
+    def forget_config_verdicts(self) -> None:
+        """Make the next start check its config as a first start does (nothing to do unless the daemon caches)."""
+
     def cpu_ms(self) -> float:
         """CPU time so far of the daemon and the programs it ran (user + system, ms)."""
         raise NotImplementedError
 
 
 class AnswerdPeer(Peer):
-    """``answerd run`` with a notify socket; its JSON log goes to a file."""
+    """``answerd run`` with a notify socket and its own verdict cache; its JSON log goes to a file."""
 
     tool = "answerd"
 
@@ -152,7 +166,9 @@ class AnswerdPeer(Peer):
         self.port = port
         self.log = tmp / f"{port}-{label}.log"
         self.notify = NotifyListener(tmp / f"{port}-{label}.notify")
-        self.env = env
+        #: Fresh (empty) for this peer, as ``CacheDirectory=answerd`` is on a machine answerd never ran on.
+        self.cache_dir = fresh_cache_dir(tmp / f"answerd-cache-{label}")
+        self.env = {**env, "CACHE_DIRECTORY": str(self.cache_dir)}
         self.process: AnswerdProcess | None = None
 
     @property
@@ -171,6 +187,13 @@ class AnswerdPeer(Peer):
     def close(self) -> None:
         """Close the notify socket."""
         self.notify.close()
+
+    def config_cached(self) -> bool:
+        """Whether a start now would find its config's verdict in the cache (and skip the check)."""
+        return has_cached_verdict(self.cache_dir)
+
+    def forget_config_verdicts(self) -> None:
+        clear_cache_dir(self.cache_dir)
 
     def cpu_ms(self) -> float:
         """answerd's own CPU time plus its reaped children's (the stand-in programs), from /proc."""
@@ -270,9 +293,14 @@ def sub(a: int | None, b: int | None) -> int | None:
 
 
 async def startup(peer: Peer, seq: list[str] | None, timeout: float) -> tuple[dict[str, Any], list[str]]:
-    """Start the daemon and wait until it is ready; return the start-up timings and the init sequence."""
+    """Start the daemon and wait until it is ready; return the start-up timings and the init sequence.
+
+    For answerd the timings carry ``config_cached``: whether its verdict cache held an entry at the start (the
+    config text is the same for every start of a pass, so an entry is this text's: the check is skipped).
+    """
     modem = peer.modem
     modem.t_first_rx = None
+    cached = peer.config_cached() if isinstance(peer, AnswerdPeer) else None
     t_exec = peer.start()
     if seq is None:
         seq = await learn_init(modem, t_exec, timeout)
@@ -289,6 +317,10 @@ async def startup(peer: Peer, seq: list[str] | None, timeout: float) -> tuple[di
         _, t_ready = await peer.notify.wait_for("READY=1", start, timeout)
         out["exec_to_ready_ms"] = ms(t_ready - t_exec)
         out["ready_overhead_ms"] = ms(t_ready - t_exec - init["modem_response_ns"])
+        out["config_cached"] = cached
+        if not peer.config_cached():  # READY=1 comes after the verdict is stored: answerd did not use the cache
+            raise ModemError(f"answerd left no entry in CACHE_DIRECTORY={peer.cache_dir}: it ignored the cache, "
+                             "so its start-ups cannot be told apart as checked or cached")  # fmt: skip
     else:
         out["ready_overhead_ms"] = ms(init["t_done"] - t_exec - init["modem_response_ns"])
     return out, seq
@@ -328,7 +360,12 @@ async def one_call(peer: Peer, seq: list[str], timeout: float) -> dict[str, Any]
 async def run_peer(
     peer: Peer, pass_name: str, opts: SingleLineOptions, progress: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Start-up, N calls, and (``zero`` pass) memory, idle and extra start-ups for one daemon."""
+    """Start-up, N calls, and (``zero`` pass) memory, idle and extra start-ups for one daemon.
+
+    The extra start-ups alternate between a restart with the config's verdict cached (answerd skips the check)
+    and one after the cache was emptied (it checks, as at a first start or after the file changed): the first
+    extra one finds the cache as the first start left it, the cache is emptied before the second, fourth, ...
+    """
     out: dict[str, Any] = {"startups": [], "calls": [], "memory": {}}
     try:
         first, seq = await startup(peer, None, opts.step_timeout_s)
@@ -355,7 +392,9 @@ async def run_peer(
                 out["memory"]["idle_after_idle"] = memory_snapshot(pid)
         await peer.stop()
         if pass_name == "zero":
-            for _ in range(opts.startups - 1):
+            for index in range(opts.startups - 1):
+                if index % 2 == 1:
+                    peer.forget_config_verdicts()
                 await asyncio.sleep(0.3)
                 extra, _ = await startup(peer, seq, opts.step_timeout_s)
                 out["startups"].append(extra)
@@ -369,9 +408,12 @@ async def run_peer(
 
 
 def answerd_env(pycache: Path | None) -> dict[str, str]:
-    """The daemon's environment: compiled bytecode cached (as an installed package has it), no watchdog."""
+    """The daemon's environment: compiled bytecode cached (as an installed package has it), no watchdog.
+
+    No ``CACHE_DIRECTORY`` either: whoever starts ``answerd run`` sets its own (:func:`bench.common.fresh_cache_dir`).
+    """
     env = dict(os.environ)
-    for key in ("WATCHDOG_USEC", "WATCHDOG_PID", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):
+    for key in ("WATCHDOG_USEC", "WATCHDOG_PID", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "CACHE_DIRECTORY"):
         env.pop(key, None)
     if pycache is not None:
         env["PYTHONPYCACHEPREFIX"] = str(pycache)

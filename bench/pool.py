@@ -13,6 +13,10 @@ ends. A call is *answered* when it went RING → ATA → program started → pro
 again; it is *lost* when any of these does not happen in time (unanswered, answered but no program, program
 never ended, line not re-initialised).
 
+All the answerd processes share one verdict cache directory (``CACHE_DIRECTORY``, mode 0700, fresh per run),
+as the instances of a templated unit share ``CacheDirectory=answerd``. They start at once with it empty, so
+every one checks its config (the start-up numbers are those of a first start).
+
 Measured: outcomes, RING → ATA at the modem, CPU time of the answerd processes (their own, and separately
 their children's: the stand-ins), the sum of their PSS sampled during the run, this process's own CPU (the
 modems) and the machine's CPU use (all processes, from ``/proc/stat``).
@@ -32,7 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .common import AnswerdProcess, NotifyListener, cpu_snapshot, memory_snapshot, summarize, write_answerd_config
+from .common import (
+    AnswerdProcess,
+    NotifyListener,
+    cpu_snapshot,
+    fresh_cache_dir,
+    memory_snapshot,
+    summarize,
+    write_answerd_config,
+)
 from .modem import CallTimes, Modem, ModemError, now_ns
 
 __all__ = ["PoolOptions", "run_pool"]
@@ -190,6 +202,7 @@ async def run_pool(opts: PoolOptions, progress: Callable[[str], None]) -> dict[s
     tasks: set[asyncio.Task[None]] = set()
     with tempfile.TemporaryDirectory(prefix="answerd-pool-") as tmpdir:
         tmp = Path(tmpdir)
+        env = {**(opts.env or os.environ), "CACHE_DIRECTORY": str(fresh_cache_dir(tmp / "answerd-cache"))}
         lines: list[Line] = []
         try:
             for index in range(opts.lines):
@@ -203,7 +216,7 @@ async def run_pool(opts: PoolOptions, progress: Callable[[str], None]) -> dict[s
                 lines.append(Line(index, modem, notify, config, port, tmp / f"pool{index:02d}.log"))
             t0 = now_ns()
             progress(f"pool: starting {opts.lines} answerd processes at once ...")
-            await asyncio.gather(*(_start_line(line, opts.env, 120.0) for line in lines))
+            await asyncio.gather(*(_start_line(line, env, 120.0) for line in lines))
             all_ready_s = (now_ns() - t0) / 1e9
             progress(f"pool: all {opts.lines} ready after {all_ready_s:.2f} s; offering calls at {opts.rate:.3f}/s")
             await asyncio.sleep(2.0)
