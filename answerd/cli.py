@@ -171,9 +171,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return ExitCode.CONFIG
     from . import verdict  # noqa: PLC0415
 
+    verdict.gate_fingerprint()  # now, before an upgrade can change the files (reloads compare against it)
     cache = verdict.VerdictCache.from_environment()
-    # The check runs on the other core while this process imports the daemon.
-    pending = None if cache is not None and cache.accepted(text) else verdict.start_in_fork(document)
+    try:
+        # The check runs on the other core while this process imports the daemon.
+        pending = None if cache is not None and cache.accepted(text) else verdict.start_in_fork(document)
+    except OSError as exc:
+        print(f"answerd: cannot start the configuration check: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.INTERNAL_ERROR
     _keep_out_unused_modules()
     import asyncio  # noqa: PLC0415
 

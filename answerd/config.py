@@ -171,12 +171,23 @@ def load_config(path: str | Path) -> Config:
     return parse_config(read_document(path), str(path))
 
 
-def _verdict_main() -> int:
-    """``python -m answerd.config``: TOML text on stdin, a JSON list of error lines on stdout.
+def _verdict_main(argv: list[str]) -> int:
+    """``python -m answerd.config [--expect-gate HEX]``: TOML text on stdin, a JSON list of error lines on stdout.
 
     The verdict protocol of :mod:`answerd.verdict`; exit status 0 whether or not the file is valid (the
-    list says), anything else means the check itself failed.
+    list says). Anything else means there is no verdict: 3 when this gate is not the one the asking daemon
+    was started with (``--expect-gate``, its fingerprint: answerd was upgraded since), 2 for bad usage.
     """
+    from .verdict import gate_fingerprint  # noqa: PLC0415
+
+    if argv[:1] == ["--expect-gate"] and len(argv) == 2:
+        mine = gate_fingerprint()
+        if mine is None or mine.hex() != argv[1]:
+            print("answerd changed since this daemon started (upgraded?): restart it to apply", file=sys.stderr)
+            return 3
+    elif argv:
+        print("usage: python -m answerd.config [--expect-gate HEX] < FILE", file=sys.stderr)
+        return 2
     try:
         document = tomllib.loads(sys.stdin.buffer.read().decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -188,4 +199,4 @@ def _verdict_main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(_verdict_main())
+    raise SystemExit(_verdict_main(sys.argv[1:]))

@@ -156,7 +156,7 @@ class PortDaemon:
     async def _reload_config(self, path: str) -> None:
         try:
             new = await self._checked_settings(path)
-            while self._reload_again:
+            while self._reload_again and not self._stopping:
                 self._reload_again = False
                 new = await self._checked_settings(path)
         finally:
@@ -192,9 +192,12 @@ class PortDaemon:
         except ConfigError as exc:
             self._log.error("config.reload_failed", source=exc.source, errors="; ".join(exc.errors))
             self._notifier.status(f"reload failed, keeping the old configuration: {exc.errors[0]}")
-        except VerdictError as exc:
+        except (VerdictError, OSError) as exc:  # no verdict: the check could not run or answer
             self._log.error("config.reload_failed", source=path, errors=str(exc))
             self._notifier.status(f"reload failed, keeping the old configuration: {exc}")
+        except Exception as exc:  # a bug must not take a line in use down: keep what works, report it
+            self._log.error("config.reload_failed", source=path, errors=repr(exc), exc_info=exc)
+            self._notifier.status("reload failed (internal error), keeping the old configuration")
         return None
 
     def _take_reload(self) -> bool:

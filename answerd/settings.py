@@ -18,6 +18,7 @@ Cross-field rules live in ``__post_init__``, which pydantic runs after the field
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -324,8 +325,11 @@ class PortSettings:
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> PortSettings:
-        """Build from a (merged) TOML table that the gate accepted; nested tables become their classes."""
-        values = dict(table)
+        """Build from a (merged) TOML table that the gate accepted; nested tables become their classes.
+
+        The values are copied: ports that inherit a list from ``[defaults]`` must not share it.
+        """
+        values = copy.deepcopy(dict(table))
         if "dispatch" in values:
             values["dispatch"] = [DispatchRule(**rule) for rule in values["dispatch"]]
         if "caller_init" in values:

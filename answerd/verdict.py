@@ -24,6 +24,7 @@ the same user, so its output is trusted as much as the daemon trusts itself; it 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import stat
@@ -67,6 +68,8 @@ def _decode(data: bytes) -> list[str]:
 
 
 def _check_and_exit(document: Mapping[str, Any], out: int) -> None:  # pragma: no cover (runs in the child)
+    import traceback  # noqa: PLC0415  (in the child only: a crashing check prints its traceback)
+
     status = _CHECK_CRASHED
     try:
         from .config import validate_document  # noqa: PLC0415  (only the child may load pydantic)
@@ -76,8 +79,8 @@ def _check_and_exit(document: Mapping[str, Any], out: int) -> None:  # pragma: n
         while view:
             view = view[os.write(out, view) :]
         status = 0
-    except BaseException:  # noqa: S110  (the parent reports the failure; nothing else may run here)
-        pass
+    except BaseException:  # whatever it is, the parent reports the failure
+        traceback.print_exc()  # to the daemon's stderr: the journal keeps the bug's traceback
     finally:
         os._exit(status)
 
@@ -130,10 +133,16 @@ async def check_in_child(text: str, timeout_s: float = CHECK_TIMEOUT_S) -> list[
     """
     import asyncio  # noqa: PLC0415  (the daemon has it loaded; this keeps the module light for the CLI)
 
+    # -P: not the working directory first on sys.path, so the child imports the same answerd as the daemon
+    # (not some answerd/ that happens to be in the current directory). --expect-gate: if the installed
+    # answerd changed since this daemon started (an upgrade not yet followed by a restart), the child's gate
+    # is not this daemon's, and its verdict would be about settings this daemon cannot build.
+    expected = gate_fingerprint()
+    argv = [sys.executable, "-P", "-m", "answerd.config"]
+    if expected is not None:
+        argv += ["--expect-gate", expected.hex()]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "answerd.config",
+        *argv,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -161,14 +170,42 @@ CACHE_ENTRIES = 32
 _ENTRY_PREFIX = "accepted-"
 
 
-@cache
-def _gate_fingerprint() -> bytes:
-    """What the verdict depends on besides the text: this Python, this answerd, the gate's source code."""
-    package = Path(__file__).resolve().parent
+def _fingerprint_of(package: Path) -> bytes:
+    """What a verdict depends on besides the text: this Python, the gate's source code, pydantic's version.
+
+    Raises:
+        OSError: a file of the gate cannot be read (a source-less install, or one being replaced).
+    """
     digest = blake2b(f"{sys.version}\0{__version__}\0".encode())
     for source in [package / "settings.py", package / "config.py", *sorted((package / "hayes").glob("*.py"))]:
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    # pydantic's version without importing it (the daemon never does): its version files and the size and
+    # time of pydantic-core's compiled part. find_spec imports nothing but the top-level packages' finders.
+    for name, files in (("pydantic", ("version.py",)), ("pydantic_core", ("__init__.py",))):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            digest.update(f"no {name}\0".encode())
+            continue
+        where = Path(next(iter(spec.submodule_search_locations)))
+        for file in files:
+            digest.update((where / file).read_bytes() + b"\0")
+        for compiled in sorted(where.glob("_pydantic_core*.so")):
+            info = compiled.stat()
+            digest.update(f"{compiled.name} {info.st_size} {info.st_mtime_ns}\0".encode())
     return digest.digest()
+
+
+@cache
+def gate_fingerprint() -> bytes | None:
+    """The fingerprint of the gate this process was started with, or None if it cannot be read.
+
+    Computed once: call it at start-up, before an upgrade can replace the files, so that a later reload
+    knows whether its check child runs the same gate as this daemon.
+    """
+    try:
+        return _fingerprint_of(Path(__file__).resolve().parent)
+    except OSError:
+        return None
 
 
 class VerdictCache:
@@ -190,7 +227,7 @@ class VerdictCache:
         skip the check of a file.
         """
         value = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]
-        if not value.startswith("/"):
+        if not value.startswith("/") or gate_fingerprint() is None:
             return None
         try:
             info = os.stat(value)
@@ -201,14 +238,16 @@ class VerdictCache:
         return cls(Path(value))
 
     def _entry(self, text: str) -> Path:
-        digest = blake2b(_gate_fingerprint() + text.encode(), digest_size=32).hexdigest()
+        fingerprint = gate_fingerprint()
+        if fingerprint is None:  # from_environment() gives no cache then; this is for direct construction
+            raise OSError("the gate's fingerprint cannot be computed")
+        digest = blake2b(fingerprint + text.encode(), digest_size=32).hexdigest()
         return self.directory / f"{_ENTRY_PREFIX}{digest}"
 
     def accepted(self, text: str) -> bool:
         """Whether the gate accepted exactly this text before (with this answerd)."""
-        entry = self._entry(text)
         try:
-            os.utime(entry)  # still in use: keep it among the newest when pruning
+            os.utime(self._entry(text))  # still in use: keep it among the newest when pruning
         except OSError:
             return False
         return True

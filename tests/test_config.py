@@ -187,10 +187,37 @@ class TestGateAndBuilder:
     def test_what_pydantic_validates_is_what_the_daemon_builds(self, document: dict[str, Any]) -> None:
         """For each port, pydantic's own objects equal the builder's (same values, same nested classes)."""
         built = Config.from_document(document)
-        _, merged = port_tables(document)
-        for name, table in merged.items():
-            assert _port_validator().validate_python(table) == built.port(name)
-        assert isinstance(built.defaults, PortSettings)
+        defaults, merged = port_tables(document)
+        pairs = [(_port_validator().validate_python(defaults), built.defaults)]
+        pairs += [(_port_validator().validate_python(table), built.port(name)) for name, table in merged.items()]
+        for checked, made in pairs:
+            assert checked == made
+            for field in dataclasses.fields(PortSettings):
+                mine, theirs = getattr(made, field.name), getattr(checked, field.name)
+                # TOML's 20 for a float setting stays an int here (pydantic makes it 20.0): equal, and used only
+                # in arithmetic; anything else must be the very same type.
+                if not (isinstance(theirs, float) and isinstance(mine, int)):
+                    assert type(theirs) is type(mine), field.name
+
+    def test_built_objects_share_nothing_with_the_document(self) -> None:
+        """Ports inheriting a list from [defaults] get their own copies (frozen objects, mutable lists)."""
+        document = {"defaults": {"caller_filter": ["-555"]}, "ports": {"a": {}, "b": {}}}
+        built = Config.from_document(document)
+        assert built.port("a").caller_filter is not built.port("b").caller_filter
+        assert built.defaults.caller_filter is not document["defaults"]["caller_filter"]
+
+    @pytest.mark.parametrize(
+        ("rule", "key"),
+        [
+            ({"match": "*", "program": ["/bin/sh"], "utmp": 1}, "utmp"),
+            ({"match": "*", "program": ["/bin/sh"], "ok_exit_codes": [True]}, "ok_exit_codes[0]"),
+            ({"match": "*", "program": "/bin/sh"}, "program"),
+        ],
+    )
+    def test_values_in_nested_tables_are_strict(self, rule: dict[str, Any], key: str) -> None:
+        """Tables inside a port are accepted as tables, but their values are as strict as a port's own."""
+        found = errors_of({"ports": {"a": {"dispatch": [rule]}}})
+        assert any(line.startswith(f"ports.a.dispatch[0].{key}: Input should be") for line in found), found
 
     def test_unknown_keys_in_nested_tables(self) -> None:
         """A misspelt key in a dispatch rule is reported with its index."""

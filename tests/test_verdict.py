@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tomllib
 from pathlib import Path
@@ -14,6 +15,7 @@ from answerd import config, verdict
 from answerd.settings import read_document
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+PACKAGE = Path(verdict.__file__).resolve().parent
 INVALID = {"defaults": {"rings": 0, "speeed": 9600}, "ports": {"ttyS0": {"mode": "direct"}}}
 INVALID_TEXT = '[defaults]\nrings = 0\nspeeed = 9600\n[ports.ttyS0]\nmode = "direct"\n'
 
@@ -28,8 +30,11 @@ class TestFork:
         assert config.validate_document(INVALID) == verdict.start_in_fork(INVALID).result()
         assert 3 == len(config.validate_document(INVALID))
 
-    def test_a_crashing_check_is_an_error_not_a_verdict(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """If the check raises, the parent gets VerdictError (never an empty, 'valid' list)."""
+    def test_a_crashing_check_is_an_error_not_a_verdict(
+        self, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """If the check raises, the parent gets VerdictError (never an empty, 'valid' list), and the traceback
+        is on stderr (the journal), so the bug can be found."""
 
         def boom(document: object) -> list[str]:
             raise RuntimeError("bug in the gate")
@@ -37,6 +42,7 @@ class TestFork:
         monkeypatch.setattr(config, "validate_document", boom)
         with pytest.raises(verdict.VerdictError, match="status 70"):
             verdict.start_in_fork({}).result()
+        assert "RuntimeError: bug in the gate" in capfd.readouterr().err
 
     def test_the_answer_is_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A verdict of more than 1 MiB is not believed."""
@@ -81,13 +87,35 @@ class TestFreshInterpreter:
             asyncio.run(verdict.check_in_child(""))
 
     def test_a_hung_child_is_killed(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-        """A child that does not answer in time is killed; the error says how long it was given."""
+        """A child that does not answer in time is killed (not left behind); the error says how long it had."""
         hang = tmp_path / "hang"
-        hang.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+        pid_file = tmp_path / "pid"
+        hang.write_text(f"#!{sys.executable}\nimport os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                        "time.sleep(60)\n")  # fmt: skip
         hang.chmod(0o755)
         monkeypatch.setattr(verdict.sys, "executable", str(hang))
         with pytest.raises(verdict.VerdictError, match=r"within 0\.5 s"):
             asyncio.run(verdict.check_in_child("", timeout_s=0.5))
+        pid = int(pid_file.read_text())
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+    def test_another_answerd_gives_no_verdict(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """If the installed answerd changed since the daemon started, its check refuses to answer."""
+        monkeypatch.setattr(verdict, "gate_fingerprint", lambda: b"the daemon's older gate")
+        with pytest.raises(verdict.VerdictError, match=r"status 3\): answerd changed since this daemon started"):
+            asyncio.run(verdict.check_in_child(EXAMPLE.read_text()))
+
+    def test_an_answerd_in_the_working_directory_is_not_used(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """The child imports the daemon's answerd, not an answerd/ that happens to be in the current directory."""
+        fake = tmp_path / "answerd"
+        fake.mkdir()
+        (fake / "__init__.py").write_text("")
+        (fake / "config.py").write_text("print('[]')\n")
+        monkeypatch.chdir(tmp_path)
+        assert [] != asyncio.run(verdict.check_in_child(INVALID_TEXT))
 
     def test_the_answer_must_be_a_list_of_lines(self) -> None:
         """JSON that is not a list of strings is not a verdict."""
@@ -120,8 +148,27 @@ class TestCache:
         cache = verdict.VerdictCache.from_environment()
         assert cache is not None
         cache.remember("x = 1\n")
-        monkeypatch.setattr(verdict, "_gate_fingerprint", lambda: b"another answerd")
+        monkeypatch.setattr(verdict, "gate_fingerprint", lambda: b"another answerd")
         assert not cache.accepted("x = 1\n")
+
+    @pytest.mark.parametrize("edited", ["settings.py", "config.py", "hayes/_chat.py"])
+    def test_the_fingerprint_covers_the_gates_files(self, tmp_path: Path, edited: str) -> None:
+        """Changing any file the gate is made of changes the fingerprint (a copy of the package is edited)."""
+        copy = tmp_path / "answerd"
+        shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        before = verdict._fingerprint_of(copy)
+        assert before == verdict._fingerprint_of(copy)
+        with (copy / edited).open("a") as source:
+            source.write("\n# changed\n")
+        assert before != verdict._fingerprint_of(copy)
+
+    def test_a_missing_gate_file_means_no_cache(self, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A source-less install cannot be fingerprinted: no cache, never an error."""
+        monkeypatch.setattr(verdict, "gate_fingerprint", lambda: None)
+        assert verdict.VerdictCache.from_environment() is None
+        assert not verdict.VerdictCache(cache_dir).accepted("x = 1\n")
+        verdict.VerdictCache(cache_dir).remember("x = 1\n")
+        assert [] == list(cache_dir.iterdir())
 
     def test_keeps_the_newest_entries(self, cache_dir: Path) -> None:
         """The directory does not grow without bound: the oldest entries go."""

@@ -1,0 +1,141 @@
+"""PortDaemon driven directly, without a real port: reload robustness and the order of its effects.
+
+Reload (SIGHUP): whatever goes wrong with the new file or its check, the line stays up; the check child and
+the builder are replaced where a failure has to be provoked. Effects: what acts on the line goes first, what
+only tells (log, sd_notify) follows. The real thing, end to end, is in integration/test_service.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+
+from answerd import daemon as daemon_module
+from answerd.daemon import PortDaemon
+from answerd.notify import NullNotifier
+from answerd.settings import Config, PortSettings
+
+
+class RecordingNotifier(NullNotifier):
+    def __init__(self) -> None:
+        self.statuses: list[str] = []
+
+    def status(self, text: str) -> None:
+        self.statuses.append(text)
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "answerd.toml"
+    path.write_text("[ports.ttyS9]\nrings = 2\n")
+    return path
+
+
+def make_daemon(config_file: Path) -> tuple[PortDaemon, RecordingNotifier]:
+    notifier = RecordingNotifier()
+    return PortDaemon("ttyS9", PortSettings(), notifier=notifier, config_path=str(config_file)), notifier
+
+
+def test_a_valid_file_gives_its_settings(config_file: Path) -> None:
+    """The normal case: the child checks, the daemon builds this port's settings."""
+    daemon, _ = make_daemon(config_file)
+    settings = asyncio.run(daemon._checked_settings(str(config_file)))
+    assert settings is not None
+    assert 2 == settings.rings
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(2, "No such file or directory: '/usr/bin/python3.11'"),  # the interpreter went away (upgrade)
+        RuntimeError("a bug"),
+    ],
+)
+def test_no_check_no_reload_and_no_crash(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    """If the check cannot run, the reload fails, is logged and shown, and the daemon goes on."""
+
+    async def broken(text: str) -> list[str]:
+        raise failure
+
+    monkeypatch.setattr(daemon_module, "check_in_child", broken)
+    daemon, notifier = make_daemon(config_file)
+    with structlog.testing.capture_logs() as logs:
+        assert asyncio.run(daemon._checked_settings(str(config_file))) is None
+    assert ["config.reload_failed"] == [entry["event"] for entry in logs]
+    assert notifier.statuses[-1].startswith("reload failed")
+
+
+def test_a_document_the_builder_cannot_use_is_a_failed_reload(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that accepts what this daemon cannot build (another answerd's gate) does not crash it."""
+
+    def cannot(document: Any) -> Config:
+        raise TypeError("PortSettings.__init__() got an unexpected keyword argument 'new_key'")
+
+    monkeypatch.setattr(Config, "from_document", staticmethod(cannot))
+    daemon, _ = make_daemon(config_file)
+    with structlog.testing.capture_logs() as logs:
+        assert asyncio.run(daemon._checked_settings(str(config_file))) is None
+    assert "new_key" in logs[-1]["errors"]
+
+
+def test_sighups_during_a_check_lead_to_one_more_check(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file may change while it is being checked: a SIGHUP meanwhile means one more check, not several."""
+    checks: list[str] = []
+    release = asyncio.Event()
+
+    async def slow(text: str) -> list[str]:
+        checks.append(text)
+        await release.wait()
+        return []
+
+    monkeypatch.setattr(daemon_module, "check_in_child", slow)
+    daemon, _ = make_daemon(config_file)
+
+    async def scenario() -> None:
+        daemon.request_reload()
+        await asyncio.sleep(0)
+        config_file.write_text("[ports.ttyS9]\nrings = 3\n")
+        daemon.request_reload()
+        daemon.request_reload()
+        release.set()
+        while daemon._reload_checking:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert 2 == len(checks)
+    assert "rings = 3" in checks[-1]
+
+
+def test_no_more_checks_once_stopping(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGHUP during a check, then SIGTERM: the pending re-check is dropped."""
+    checks: list[str] = []
+    release = asyncio.Event()
+
+    async def slow(text: str) -> list[str]:
+        checks.append(text)
+        await release.wait()
+        return []
+
+    monkeypatch.setattr(daemon_module, "check_in_child", slow)
+    daemon, _ = make_daemon(config_file)
+
+    async def scenario() -> None:
+        daemon.request_reload()
+        await asyncio.sleep(0)
+        daemon.request_reload()
+        daemon._stopping = True  # what request_stop() sets first
+        release.set()
+        while daemon._reload_checking:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert 1 == len(checks)
+
