@@ -24,6 +24,7 @@ import contextlib
 import errno
 import os
 import signal
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -74,6 +75,13 @@ def _line_settings(name: str, settings: PortSettings) -> LineSettings:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What was written to the modem, for the log: the write happens at once, the record in its turn."""
+
+    data: bytes
+
+
 class PortDaemon:
     """Answers calls on one port until stopped or until the port cannot go on."""
 
@@ -106,6 +114,7 @@ class PortDaemon:
         self._stopping = False
         self._reload_checking = False
         self._reload_again = False
+        self._telling: list[Effect | _Sent] | None = None  # log/notify effects waiting for the current step's actions
         self._exit_code = ExitCode.OK
         self._fallback_warned = False
         self._tty_owner: tuple[int, int, int] | None = None
@@ -359,31 +368,59 @@ class PortDaemon:
     # ------------------------------------------------------------------ effects
 
     def _apply(self, effects: list[Effect]) -> None:
+        """Carry out the core's effects: first everything that acts, then, in order, everything that tells.
+
+        Log records and sd_notify messages (Status, Report, Ready, CallEnded) wait until the effects that act
+        on the line are done, here and in any nested step (screening's decision, for one), so that ``ATA``
+        leaves as soon as the core has decided on it rather than after the log lines and notify messages of
+        the RING that led to it. They keep their order among themselves.
+        """
+        outermost = self._telling is None
+        if outermost:
+            self._telling = []
+        try:
+            self._act(effects)
+        finally:
+            if outermost:
+                telling, self._telling = self._telling, None
+                for effect in telling or ():
+                    self._tell(effect)
+
+    def _tell(self, effect: Effect | _Sent) -> None:
+        match effect:
+            case _Sent(data=data):
+                self._log.debug("modem.send", data=data)
+            case Status(text=text):
+                self._notifier.status(text)
+                self._log.info("port.status", status=text)
+            case Report(event=event, fields=fields, level=level):
+                self._log.log(_LEVELS.get(level, 20), event, **dict(fields))
+            case Ready():
+                self._notifier.ready()
+                self._log.info(
+                    "port.ready",
+                    device=self._line.path,
+                    lines=self._port.lines.kind if self._port else None,
+                )
+            case CallEnded(record=record):
+                self._log_call(record)
+
+    def _act(self, effects: list[Effect]) -> None:
         for effect in effects:
             match effect:
+                case Status() | Report() | Ready() | CallEnded():
+                    assert self._telling is not None  # _act runs inside _apply
+                    self._telling.append(effect)
                 case Write(data=data):
-                    self._log.debug("modem.send", data=data)
                     if self._port is not None:
                         self._port.write(data)
+                    assert self._telling is not None
+                    self._telling.append(_Sent(data))  # logged in its place among the step's records
                 case SetDtr(high=high):
                     self._set_dtr(high)
                 case FlushInput():
                     if self._port is not None:
                         self._port.flush_input()
-                case Status(text=text):
-                    self._notifier.status(text)
-                    self._log.info("port.status", status=text)
-                case Report(event=event, fields=fields, level=level):
-                    self._log.log(_LEVELS.get(level, 20), event, **dict(fields))
-                case Ready():
-                    self._notifier.ready()
-                    self._log.info(
-                        "port.ready",
-                        device=self._line.path,
-                        lines=self._port.lines.kind if self._port else None,
-                    )
-                case CallEnded(record=record):
-                    self._log_call(record)
                 case Reopen():
                     self._spawn(self._reopen())
                 case Answered():

@@ -1,15 +1,17 @@
 """sd_notify: tell systemd when the port is ready and what it is doing.
 
-Outside systemd (no ``NOTIFY_SOCKET``) every call is a no-op. Under systemd, messages go through
-systemd-python's ``systemd.daemon.notify`` (imported lazily, so answerd runs where it is not installed),
-and through a small datagram sender otherwise.
+Outside systemd (no ``NOTIFY_SOCKET``) every call is a no-op. Under systemd, messages go over one datagram
+socket that answerd keeps connected (see :class:`SystemdNotifier` for why not libsystemd's per-message
+socket); addresses it cannot reach itself go through systemd-python's ``systemd.daemon.notify``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 __all__ = ["Notifier", "NullNotifier", "SystemdNotifier", "make_notifier"]
@@ -63,29 +65,68 @@ class NullNotifier:
 
 
 class SystemdNotifier:
-    """Send sd_notify messages to ``socket_path`` (as found in ``$NOTIFY_SOCKET``)."""
+    """Send sd_notify messages to ``socket_path`` (as found in ``$NOTIFY_SOCKET``).
+
+    One datagram socket, connected once and kept: libsystemd's ``sd_notify`` makes a new socket for every
+    message (socket, four setsockopt calls, sendmsg, close), and answerd sends several per call, two of them
+    between RING and ATA. If the manager's socket goes away (``systemctl daemon-reexec`` makes a new one),
+    the next message reconnects. Addresses that are not a path or an abstract name (``vsock:`` in a VM) go
+    through libsystemd, which knows them.
+    """
 
     def __init__(self, socket_path: str) -> None:
         self._path = socket_path
-        try:
-            from systemd import daemon  # noqa: PLC0415  (optional: only needed under systemd)
+        self._sock: socket.socket | None = None
+        self._address: str | None = None
+        self._daemon_notify: Callable[[str], object] | None = None
+        if socket_path.startswith("@"):
+            self._address = "\0" + socket_path[1:]
+        elif socket_path.startswith("/"):
+            self._address = socket_path
+        else:
+            try:
+                from systemd import daemon  # noqa: PLC0415  (only for addresses answerd cannot reach itself)
 
-            self._daemon_notify = daemon.notify
-        except ImportError:
-            self._daemon_notify = None
+                self._daemon_notify = daemon.notify
+            except ImportError:
+                pass
+
+    def _connected(self) -> socket.socket:
+        if self._sock is None:
+            assert self._address is not None
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            try:
+                sock.connect(self._address)
+            except OSError:
+                sock.close()
+                raise
+            self._sock = sock
+        return self._sock
+
+    def _drop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     def _send(self, message: str) -> None:
         # A service manager that went away (or a test that closed its socket) must never take the daemon
         # down with it: sd_notify is advisory, so failures are swallowed.
-        try:
+        data = message.encode("utf-8", "replace")
+        if self._address is None:
             if self._daemon_notify is not None and os.environ.get("NOTIFY_SOCKET") == self._path:
-                self._daemon_notify(message)
+                with contextlib.suppress(OSError, ValueError):  # ValueError: libsystemd refuses a NUL byte
+                    self._daemon_notify(message)
+            return
+        for _ in range(2):  # the kept socket may be stale: one reconnect
+            try:
+                self._connected().send(data)
                 return
-            address = "\0" + self._path[1:] if self._path.startswith("@") else self._path
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto(message.encode("utf-8", "replace"), address)
-        except (OSError, ValueError):  # ValueError: libsystemd refuses a NUL byte
-            pass
+            except OSError:
+                self._drop()
+
+    def close(self) -> None:
+        """Close the kept socket (a later message opens a new one)."""
+        self._drop()
 
     def ready(self) -> None:
         """READY=1."""

@@ -239,7 +239,21 @@ class SerialPort:
     # ------------------------------------------------------------------ data
 
     def write(self, data: bytes) -> None:
-        """Queue bytes for the modem (non-blocking; pyserial-asyncio writes them as the tty accepts)."""
+        """Send bytes to the modem now if the tty takes them; queue the rest (never blocks).
+
+        pyserial-asyncio's ``write`` always queues and writes one event-loop iteration later (after two
+        ``epoll_ctl`` calls), which puts every wake-up of a busy machine between RING and ``ATA``. asyncio's
+        own transports try the write at once when nothing is queued; so does this. With something queued,
+        order demands the queue.
+        """
+        if self._transport.get_write_buffer_size() == 0 and not self._transport.is_closing():
+            try:
+                sent = os.write(self.fd, data)
+            except OSError:  # EAGAIN, or an error the transport will meet and report in its usual way
+                sent = 0
+            data = data[sent:]
+            if not data:
+                return
         self._transport.write(data)
 
     async def drain(self, timeout_s: float = 5.0) -> None:

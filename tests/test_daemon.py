@@ -139,3 +139,66 @@ def test_no_more_checks_once_stopping(config_file: Path, monkeypatch: pytest.Mon
     asyncio.run(scenario())
     assert 1 == len(checks)
 
+
+# ---------------------------------------------------------------------------------------------- effect order
+
+
+class FakeLines:
+    kind = "none"
+
+    def set_dtr(self, high: bool) -> None:
+        pass
+
+
+class FakePort:
+    """Records writes in one timeline with the notifier's messages."""
+
+    def __init__(self, timeline: list[str]) -> None:
+        self.timeline = timeline
+        self.lines = FakeLines()
+
+    def write(self, data: bytes) -> None:
+        self.timeline.append(f"write {data!r}")
+
+    def flush_input(self) -> None:
+        pass
+
+
+class TimelineNotifier(NullNotifier):
+    def __init__(self, timeline: list[str]) -> None:
+        self.timeline = timeline
+
+    def status(self, text: str) -> None:
+        self.timeline.append(f"status {text}")
+
+    def ready(self) -> None:
+        self.timeline.append("ready")
+
+
+def test_ata_goes_out_before_the_rings_log_and_notify(tmp_path: Path) -> None:
+    """On the final RING, ATA is written first; the RING's status and log records follow, in their order."""
+    timeline: list[str] = []
+    settings = PortSettings(
+        modem_control="none", toggle_dtr=False, locking=False, nologin_file=str(tmp_path / "nologin"), rings=1
+    )
+    daemon = PortDaemon("ttyS9", settings, notifier=TimelineNotifier(timeline))
+
+    async def scenario() -> None:
+        daemon._port = FakePort(timeline)  # type: ignore[assignment]
+        loop = asyncio.get_running_loop()
+        daemon._apply(daemon._machine.port_opened(loop.time(), dtr_hangs_up=False))
+        for _ in range(10):  # answer every init command until the line is ready
+            if "ready" in timeline:
+                break
+            daemon._on_data(b"\r\nOK\r\n")
+        assert "ready" in timeline
+        del timeline[:]
+        with structlog.testing.capture_logs() as logs:
+            daemon._on_data(b"\r\nRING\r\n")
+        events = [entry["event"] for entry in logs]
+        assert events.index("call.ring") < events.index("modem.send")  # the log keeps the natural order
+        daemon._cancel_timer()
+
+    asyncio.run(scenario())
+    assert timeline[0] == "write b'ATA\\r'", timeline
+    assert timeline[1].startswith("status ringing"), timeline

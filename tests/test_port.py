@@ -433,6 +433,40 @@ class TestData:
         with_port(pty, rec, body)
         assert [b"ATZ\r\n"] == received
 
+    def test_write_goes_out_at_once(self, pty: Pty, rec: Recorder) -> None:
+        """With nothing queued, write() puts the bytes on the tty before returning (no event-loop round)."""
+        received: list[bytes] = []
+
+        def body(port: SerialPort) -> None:
+            port.write(b"ATA\r")
+            received.append(read_master(pty.master, 4, timeout_s=0.5))  # blocking: the loop never ran
+
+        with_port(pty, rec, body)
+        assert [b"ATA\r"] == received
+
+    def test_what_the_tty_does_not_take_is_queued_in_order(self, pty: Pty, rec: Recorder) -> None:
+        """A write the tty refuses (EAGAIN) is queued, and later writes stay behind it."""
+        received: list[bytes] = []
+
+        async def body(port: SerialPort) -> None:
+            real_write = os.write
+            refused = []
+
+            def refuse_once(fd: int, data: bytes) -> int:
+                if fd == port.fd and not refused:
+                    refused.append(data)
+                    raise BlockingIOError(11, "Resource temporarily unavailable")
+                return real_write(fd, data)
+
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(os, "write", refuse_once)
+                port.write(b"first ")
+                port.write(b"second")
+            received.append(await read_master_async(pty.master, 12))
+
+        with_port(pty, rec, body)
+        assert [b"first second"] == received
+
     def test_master_close_calls_on_lost_once(self, pty: Pty, rec: Recorder) -> None:
         """Closing the master (the device going away) calls on_lost exactly once."""
 
