@@ -99,6 +99,39 @@ class TestSystemdNotifier:
         assert "STATUS=Grüße".encode() == receiver.receive()
 
 
+class TestKeptSocket:
+    """One socket for the daemon's life, and a new one when the manager's socket is replaced."""
+
+    def test_one_socket_for_many_messages(self, tmp_path: Path) -> None:
+        """Every message leaves from the same socket (no socket per message)."""
+        path = tmp_path / "notify"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as manager:
+            manager.bind(str(path))
+            notifier = SystemdNotifier(str(path))
+            notifier.status("one")
+            first = notifier._sock
+            notifier.status("two")
+            assert first is not None
+            assert first is notifier._sock
+            assert [b"STATUS=one", b"STATUS=two"] == [manager.recv(100), manager.recv(100)]
+        notifier.close()
+
+    def test_a_replaced_manager_socket_is_found_again(self, tmp_path: Path) -> None:
+        """systemctl daemon-reexec makes a new notify socket at the same path: the next message reaches it."""
+        path = tmp_path / "notify"
+        notifier = SystemdNotifier(str(path))
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as old:
+            old.bind(str(path))
+            notifier.ready()
+            assert b"READY=1" == old.recv(100)
+        path.unlink()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as new:
+            new.bind(str(path))
+            notifier.status("after re-exec")
+            assert b"STATUS=after re-exec" == new.recv(100)
+        notifier.close()
+
+
 @pytest.fixture(name="env_mode", params=["no env", "env"])
 def _env_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Whether NOTIFY_SOCKET names the (broken) socket the test uses; set by :func:`point`."""
