@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,35 @@ class NotifyListener:
 # ------------------------------------------------------------------------------------------ answerd
 
 
+#: The Python that runs answerd (:func:`use_installed_layout` sets it; the benchmark's own until then).
+_answerd_python = sys.executable
+
+
+def answerd_python() -> str:
+    """The interpreter the benchmark starts answerd with."""
+    return _answerd_python
+
+
+def use_installed_layout(where: Path) -> str:
+    """From now on, run answerd from a Python that sees it as a regular install does; return that Python.
+
+    The project venv has answerd installed in editable mode, and every interpreter start there runs the
+    editable finder's ``.pth`` (it imports pathlib, importlib.util, urllib.parse and more: about 20 ms and
+    1.8 MiB before answerd's first line, measured). A regular install (``docs/install.md``) has no finder.
+    So: a fresh venv (no pip, based on the same interpreter) whose only ``.pth`` puts the repository and the
+    project venv's site-packages on ``sys.path`` (a path listed in a ``.pth`` file is added, its own ``.pth``
+    files are not run). The code imported is the same files; only the start-up differs.
+    """
+    global _answerd_python  # noqa: PLW0603  (one choice for the whole run, made once in main)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    python = where / "bin" / "python"
+    ask = [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    purelib = subprocess.run(ask, capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "answerd-bench.pth").write_text(f"{REPO}\n{sysconfig.get_path('purelib')}\n")
+    _answerd_python = str(python)
+    return _answerd_python
+
+
 @dataclass
 class AnswerdProcess:
     """A running ``answerd run`` (its JSON log goes to a file, as a service's stderr goes to journald)."""
@@ -164,7 +194,7 @@ class AnswerdProcess:
         env.pop("WATCHDOG_PID", None)
         if notify is not None:
             env["NOTIFY_SOCKET"] = str(notify)
-        argv = [sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", port,
+        argv = [answerd_python(), "-m", "answerd", "run", "--config", str(config), "--port", port,
                 "--log-format", "json"]  # fmt: skip
         with log_path.open("ab") as log:
             t_exec = now_ns()

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from .common import REPO, NotifyListener, fresh_cache_dir, write_answerd_config
-from .compare import INIT_CHAT, answerd_env, answerd_settings
+from .compare import INIT_CHAT, WARM_IMPORTS, answerd_env, answerd_settings
 from .modem import Modem, now_ns
 from .sandbox import enter_private_namespace
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmpdir)
         enter_private_namespace(tmp)
         env = {**answerd_env(tmp / "pycache"), "CACHE_DIRECTORY": str(fresh_cache_dir(tmp / "answerd-cache"))}
-        subprocess.run([sys.executable, "-c", "import answerd.cli"], check=True, cwd=REPO, env=env)
+        subprocess.run([sys.executable, "-c", WARM_IMPORTS], check=True, cwd=REPO, env=env)
         ring_to_ata = asyncio.run(_run(args, tmp, env))
     ring_to_ata.sort()
     print(f"{len(ring_to_ata)} calls under cProfile; RING → ATA median {ring_to_ata[len(ring_to_ata) // 2]:.2f} ms")

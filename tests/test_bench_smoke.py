@@ -48,7 +48,7 @@ def test_bench_runs_with_tiny_numbers() -> None:
         "| 5. idle 1 s: CPU ms (schedstat) |",
         "|    idle 1 s: context switches (voluntary + involuntary) |",
         "|    PSS MiB, idle after the calls |",
-        "|    `python -c 'import answerd.cli'` wall ms |",
+        "|    `python -c` importing what `answerd run` imports, wall ms |",
         "| pool metric | value |",
         "| calls offered |",
         "| answered |",
