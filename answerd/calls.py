@@ -36,7 +36,6 @@ import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from . import utmp
@@ -153,7 +152,7 @@ def dispatch_rules(settings: PortSettings) -> tuple[tuple[DispatchRule, ...], Di
     return rules, fallback
 
 
-def _logged_users(path: Path = Path(utmp.UTMP_PATH)) -> int:
+def _logged_users(path: str = utmp.UTMP_PATH) -> int:
     """Number of USER_PROCESS records in utmp (for the ``\\U`` escape); 0 if it cannot be read."""
     try:
         records = utmp.read_records(path)
@@ -491,7 +490,7 @@ class CallRunner:
         finally:
             os.close(tty)
         self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user, run_as=rule.user)
-        self._notifier.status(f"connected {self._connect} user={shown_user or '-'} program={Path(program).name}")
+        self._notifier.status(f"connected {self._connect} user={shown_user or '-'} program={os.path.basename(program)}")
         self._on_program(session.pid)
         accounting = rule.utmp and settings.utmp
         if accounting:
@@ -551,7 +550,7 @@ class CallRunner:
             )
         code = result.returncode
         assert code is not None
-        is_pppd = Path(rule.program[0]).name == "pppd"
+        is_pppd = os.path.basename(rule.program[0]) == "pppd"
         detail = classify_pppd_exit(code).meaning if is_pppd else None
         if code in rule.ok_exit_codes:
             # pppd's 16 is "the modem hung up": a normal end of the call, reported as what it was.

@@ -23,7 +23,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, MutableMapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -83,7 +82,7 @@ MESSAGE_IDS: Mapping[str, str] = MappingProxyType(
 )
 
 #: The journald message catalog explaining :data:`MESSAGE_IDS` (install into ``/usr/lib/systemd/catalog/``).
-CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "answerd.catalog"
+CATALOG_FILE = os.path.join(os.path.dirname(os.path.realpath(__file__)), "catalog", "answerd.catalog")
 
 #: structlog level name → syslog priority (``PRIORITY=``).
 PRIORITIES: Mapping[str, int] = MappingProxyType(

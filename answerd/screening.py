@@ -22,7 +22,6 @@ import os
 import pwd
 import signal
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from .hayes import (
@@ -58,9 +57,9 @@ class Screening:
     chat: tuple[ChatStep, ...] = ()
 
 
-def nologin_path(settings: PortSettings, port: str) -> Path:
+def nologin_path(settings: PortSettings, port: str) -> str:
     """The busy-out file for ``port`` (``{port}`` in the setting is the port name)."""
-    return Path(settings.nologin_file.replace("{port}", port))
+    return settings.nologin_file.replace("{port}", port)
 
 
 def caller_of(record: CallRecord) -> CallerInfo | None:
@@ -75,7 +74,7 @@ def screen_now(*, settings: PortSettings, port: str, record: CallRecord) -> Scre
     program still has to be asked. Answering does not wait for an event-loop round trip when this decides.
     """
     nologin = nologin_path(settings, port)
-    if nologin.exists():
+    if os.path.exists(nologin):
         return Screening(verdict=Decision.BUSY, reason=f"{nologin} exists")
     if settings.caller_filter:
         decision = policy_decide(parse_rules(settings.caller_filter), caller_of(record))

@@ -34,7 +34,6 @@ import pwd
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 __all__ = ["Session", "SessionResult", "SpawnError", "clean_environment", "session_members"]
@@ -91,24 +90,25 @@ def clean_environment(call_vars: Mapping[str, str | None], term: str | None) -> 
     return env
 
 
-def session_members(sid: int, proc: Path = Path("/proc")) -> list[int]:
+def session_members(sid: int, proc: str | os.PathLike[str] = "/proc") -> list[int]:
     """Pids of every live process in session ``sid`` (from /proc/PID/stat field 6).
 
     Zombies are left out: they are already dead and cannot be signalled, and an orphan's zombie may linger
     in the session until init reaps it.
     """
     members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
+    for name in os.listdir(proc):
+        if not name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            with open(os.path.join(proc, name, "stat")) as file:
+                stat = file.read()
         except OSError:
             continue
         # The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
         fields = stat[stat.rfind(")") + 2 :].split()
         if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
-            members.append(int(entry.name))
+            members.append(int(name))
     return members
 
 

@@ -19,11 +19,11 @@ Cross-field rules live in ``__post_init__``, which pydantic runs after the field
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from . import hayes
@@ -62,7 +62,7 @@ class ConfigError(Exception):
         super().__init__(f"{source}: " + "; ".join(errors))
 
 
-def read_config_text(path: str | Path) -> str:
+def read_config_text(path: str | os.PathLike[str]) -> str:
     """The text of a config file.
 
     Raises:
@@ -70,7 +70,8 @@ def read_config_text(path: str | Path) -> str:
     """
     source = str(path)
     try:
-        return Path(path).read_bytes().decode("utf-8")
+        with open(path, "rb") as file:
+            return file.read().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(source, ["no such file"]) from None
     except IsADirectoryError:
@@ -95,7 +96,7 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
 
 
-def read_document(path: str | Path) -> dict[str, Any]:
+def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """:func:`read_config_text` and :func:`parse_toml` in one."""
     return parse_toml(read_config_text(path), str(path))
 

@@ -24,6 +24,7 @@ the same user, so its output is trusted as much as the daemon trusts itself; it 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -31,7 +32,6 @@ import stat
 import sys
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -170,28 +170,37 @@ CACHE_ENTRIES = 32
 _ENTRY_PREFIX = "accepted-"
 
 
-def _fingerprint_of(package: Path) -> bytes:
+def _fingerprint_of(package: str | os.PathLike[str]) -> bytes:
     """What a verdict depends on besides the text: this Python, the gate's source code, pydantic's version.
 
     Raises:
         OSError: a file of the gate cannot be read (a source-less install, or one being replaced).
     """
     digest = blake2b(f"{sys.version}\0{__version__}\0".encode())
-    for source in [package / "settings.py", package / "config.py", *sorted((package / "hayes").glob("*.py"))]:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    hayes = os.path.join(package, "hayes")
+    sources = [
+        "settings.py",
+        "config.py",
+        *sorted(f"hayes/{name}" for name in os.listdir(hayes) if name.endswith(".py")),
+    ]
+    for source in sources:
+        with open(os.path.join(package, source), "rb") as file:
+            digest.update(source.encode() + b"\0" + file.read() + b"\0")
     # pydantic's version without importing it (the daemon never does): its version files and the size and
     # time of pydantic-core's compiled part. find_spec imports nothing but the top-level packages' finders.
-    for name, files in (("pydantic", ("version.py",)), ("pydantic_core", ("__init__.py",))):
-        spec = importlib.util.find_spec(name)
+    for dependency, files in (("pydantic", ("version.py",)), ("pydantic_core", ("__init__.py",))):
+        spec = importlib.util.find_spec(dependency)
         if spec is None or not spec.submodule_search_locations:
-            digest.update(f"no {name}\0".encode())
+            digest.update(f"no {dependency}\0".encode())
             continue
-        where = Path(next(iter(spec.submodule_search_locations)))
-        for file in files:
-            digest.update((where / file).read_bytes() + b"\0")
-        for compiled in sorted(where.glob("_pydantic_core*.so")):
-            info = compiled.stat()
-            digest.update(f"{compiled.name} {info.st_size} {info.st_mtime_ns}\0".encode())
+        where = next(iter(spec.submodule_search_locations))
+        for name in files:
+            with open(os.path.join(where, name), "rb") as file:
+                digest.update(file.read() + b"\0")
+        for name in sorted(os.listdir(where)):
+            if name.startswith("_pydantic_core") and name.endswith(".so"):
+                info = os.stat(os.path.join(where, name))
+                digest.update(f"{name} {info.st_size} {info.st_mtime_ns}\0".encode())
     return digest.digest()
 
 
@@ -203,7 +212,7 @@ def gate_fingerprint() -> bytes | None:
     knows whether its check child runs the same gate as this daemon.
     """
     try:
-        return _fingerprint_of(Path(__file__).resolve().parent)
+        return _fingerprint_of(os.path.dirname(os.path.realpath(__file__)))
     except OSError:
         return None
 
@@ -216,8 +225,8 @@ class VerdictCache:
     turns a check into an error.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = os.fspath(directory)
 
     @classmethod
     def from_environment(cls) -> VerdictCache | None:
@@ -235,14 +244,14 @@ class VerdictCache:
             return None
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
             return None
-        return cls(Path(value))
+        return cls(value)
 
-    def _entry(self, text: str) -> Path:
+    def _entry(self, text: str) -> str:
         fingerprint = gate_fingerprint()
         if fingerprint is None:  # from_environment() gives no cache then; this is for direct construction
             raise OSError("the gate's fingerprint cannot be computed")
         digest = blake2b(fingerprint + text.encode(), digest_size=32).hexdigest()
-        return self.directory / f"{_ENTRY_PREFIX}{digest}"
+        return os.path.join(self.directory, f"{_ENTRY_PREFIX}{digest}")
 
     def accepted(self, text: str) -> bool:
         """Whether the gate accepted exactly this text before (with this answerd)."""
@@ -257,8 +266,11 @@ class VerdictCache:
         try:
             fd = os.open(self._entry(text), os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             os.close(fd)
-            entries = sorted((entry.stat().st_mtime_ns, entry) for entry in self.directory.glob(f"{_ENTRY_PREFIX}*"))
-            for _, entry in entries[:-CACHE_ENTRIES]:
-                entry.unlink(missing_ok=True)
+            names = [name for name in os.listdir(self.directory) if name.startswith(_ENTRY_PREFIX)]
+            paths = [os.path.join(self.directory, name) for name in names]
+            entries = sorted((os.stat(path).st_mtime_ns, path) for path in paths)
+            for _, path in entries[:-CACHE_ENTRIES]:
+                with contextlib.suppress(FileNotFoundError):  # another port pruned it first
+                    os.unlink(path)
         except OSError:
             pass  # an unwritable or vanishing cache only costs the next start its check

@@ -411,14 +411,14 @@ class TestCatalog:
         """The catalog explains exactly the MESSAGE_ID constants of answerd.journal."""
         constants = {v for k, v in vars(journal).items() if k.startswith("MESSAGE_ID_")}
 
-        assert constants == set(catalog_entries(CATALOG_FILE.read_text()))
+        assert constants == set(catalog_entries(Path(CATALOG_FILE).read_text()))
         assert constants == set(MESSAGE_IDS.values())
 
     def test_entries_are_complete(self) -> None:
         """Each entry has a Subject, Defined-By: answerd, a Support URI, a body, and only known @FIELD@ references."""
         known = {"PORT", "CALL_ID", "CALLER_ID", "CALLER_NAME", "CONNECT", "CONNECT_RATE", "PROTOCOL", "RINGS"}
         known |= {"OUTCOME", "DURATION_S", "REASON", "DETAIL", "USER", "PROGRAM", "EXIT_STATUS"}
-        for message_id, entry in catalog_entries(CATALOG_FILE.read_text()).items():
+        for message_id, entry in catalog_entries(Path(CATALOG_FILE).read_text()).items():
             assert ("answerd", True) == (entry.get("Defined-By"), bool(entry.get("Subject"))), message_id
             assert re.match(r"[a-z]+:", entry.get("Support", "")), message_id
             assert entry["body"].strip(), message_id
@@ -524,7 +524,7 @@ def _journal_json() -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("JOURNAL_STREAM", None)
     result = subprocess.run(
-        [*_unshare_command(), sys.executable, "-c", _IN_NAMESPACE, str(CATALOG_FILE.parent), HOSTILE],
+        [*_unshare_command(), sys.executable, "-c", _IN_NAMESPACE, str(Path(CATALOG_FILE).parent), HOSTILE],
         capture_output=True,
         text=True,
         env=env,

@@ -200,7 +200,7 @@ class TestCache:
         monkeypatch.setenv("CACHE_DIRECTORY", f"{cache_dir}:/var/cache/other")
         cache = verdict.VerdictCache.from_environment()
         assert cache is not None
-        assert cache_dir == cache.directory
+        assert str(cache_dir) == cache.directory
 
     def test_an_unwritable_cache_is_no_error(self, cache_dir: Path) -> None:
         """remember() in a vanished directory does nothing (the next start checks again)."""
