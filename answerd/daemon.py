@@ -542,7 +542,7 @@ class PortDaemon:
         loop.add_reader(self._port.fd, self._on_idle_activity)
         if self._lock_watch is None:
             try:
-                self._lock_watch = LockDirWatch(self.settings.lock_dir)
+                self._lock_watch = LockDirWatch(self.settings.lock_dir, appear_only=True)
             except OSError as exc:
                 self._log.warning("lock.watch_unavailable", error=str(exc))
         if self._lock_watch is not None:
@@ -582,8 +582,12 @@ class PortDaemon:
 
     def _on_lock_dir_event(self) -> None:
         assert self._lock_watch is not None
-        self._lock_watch.read_events()
-        if self._idle_watch and self._lock is not None and (holder := self._lock.holder()) is not None:
+        names = self._lock_watch.read_events()
+        if not self._idle_watch or self._lock is None:
+            return
+        # Another line's lock (a pool's every call) is not looked at: "" means the queue overflowed.
+        ours = any(name == "" or name in self._lock.names for name in names)
+        if ours and (holder := self._lock.holder()) is not None:
             self._yield_line(holder)
 
     def _yield_line(self, holder: int | None) -> None:

@@ -80,6 +80,9 @@ _IN_DELETE: Final = 0x00000200
 _IN_Q_OVERFLOW: Final = 0x00004000
 _IN_ONLYDIR: Final = 0x01000000
 _WATCH_MASK: Final = _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CLOSE_WRITE | _IN_CREATE | _IN_ONLYDIR
+#: Only locks appearing: what an idle line waits for. Every other line's lock and unlock (several events per
+#: call) would otherwise wake every idle answerd of a pool; with this mask they wake it for creations only.
+_APPEAR_MASK: Final = _IN_MOVED_TO | _IN_CREATE | _IN_ONLYDIR
 _EVENT_HEADER: Final = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name)
 #: How many random temp-file names :func:`_create_temp` tries before giving up (as mkstemp, which tries TMP_MAX).
 _TEMP_ATTEMPTS: Final = 100
@@ -382,8 +385,8 @@ class LockDirWatch:
     non-blocking and close-on-exec, so it never leaks into login or pppd.
     """
 
-    def __init__(self, directory: str) -> None:
-        """Start watching ``directory``.
+    def __init__(self, directory: str, *, appear_only: bool = False) -> None:
+        """Start watching ``directory``: every change, or with ``appear_only`` only new names.
 
         Raises:
             OSError: inotify is unavailable (no libc symbol, ``ENOSYS``, out of watches); callers fall back
@@ -402,7 +405,7 @@ class LockDirWatch:
         if fd < 0:
             err = ctypes.get_errno()
             raise OSError(err, f"inotify_init1: {os.strerror(err)}")
-        if add_watch(fd, os.fsencode(directory), _WATCH_MASK) < 0:
+        if add_watch(fd, os.fsencode(directory), _APPEAR_MASK if appear_only else _WATCH_MASK) < 0:
             err = ctypes.get_errno()
             os.close(fd)
             if err in (errno.ENOENT, errno.EACCES, errno.ENOTDIR):

@@ -16,6 +16,7 @@ import structlog
 
 from answerd import daemon as daemon_module
 from answerd.daemon import PortDaemon
+from answerd.lock import UucpLock
 from answerd.notify import NullNotifier
 from answerd.settings import Config, PortSettings
 
@@ -202,3 +203,41 @@ def test_ata_goes_out_before_the_rings_log_and_notify(tmp_path: Path) -> None:
     asyncio.run(scenario())
     assert timeline[0] == "write b'ATA\\r'", timeline
     assert timeline[1].startswith("status ringing"), timeline
+
+
+# ---------------------------------------------------------------------------------------------- idle lock watch
+
+
+class FakeWatch:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def read_events(self) -> list[str]:
+        return self.names
+
+
+class CountingLock(UucpLock):
+    calls = 0
+
+    def holder(self) -> int | None:
+        self.calls += 1
+        return None
+
+
+@pytest.mark.parametrize(
+    ("names", "looked"),
+    [
+        (["LTMP.4242.abc", "LCK..ttyS8"], 0),  # another line of the pool locking: not even a look
+        (["LCK..ttyS9"], 1),  # this line: is it a dial-out program?
+        ([""], 1),  # the event queue overflowed: names were lost, look
+    ],
+)
+def test_idle_line_looks_only_at_its_own_lock(tmp_path: Path, names: list[str], looked: int) -> None:
+    """In a pool every call locks a line; an idle answerd reads its lock file only when it is its own."""
+    daemon, _ = make_daemon(tmp_path / "answerd.toml")
+    lock = CountingLock("/dev/ttyS9", lock_dir=str(tmp_path))
+    daemon._lock = lock
+    daemon._lock_watch = FakeWatch(names)  # type: ignore[assignment]
+    daemon._idle_watch = True
+    daemon._on_lock_dir_event()
+    assert looked == lock.calls

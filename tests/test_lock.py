@@ -460,6 +460,19 @@ class TestLockDirWatch:
             assert wait_readable(watch.fileno(), 1.0)
             assert "LCK..ttyS0" in watch.read_events()
 
+    def test_appear_only_reports_new_locks_not_their_removal(self, tmp_path: Path) -> None:
+        """The idle line's watch: a lock appearing (created, linked, renamed in) wakes it; removal does not."""
+        with LockDirWatch(str(tmp_path), appear_only=True) as watch:
+            write_lock(tmp_path / "LCK..ttyS0", hdb(1))
+            assert wait_readable(watch.fileno(), 1.0)
+            assert {"LCK..ttyS0"} == set(watch.read_events())
+            (tmp_path / "LCK..ttyS0").unlink()
+            assert not wait_readable(watch.fileno(), 0.2)
+            write_lock(tmp_path / "LTMP.1", hdb(1))
+            os.rename(tmp_path / "LTMP.1", tmp_path / "LCK..ttyS1")
+            assert wait_readable(watch.fileno(), 1.0)
+            assert {"LTMP.1", "LCK..ttyS1"} == set(watch.read_events())
+
     def test_close_is_idempotent(self, tmp_path: Path) -> None:
         """Closing twice is harmless."""
         watch = LockDirWatch(str(tmp_path))
