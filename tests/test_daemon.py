@@ -8,6 +8,7 @@ only tells (log, sd_notify) follows. The real thing, end to end, is in integrati
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,10 @@ def test_a_document_the_builder_cannot_use_is_a_failed_reload(
     assert "new_key" in logs[-1]["errors"]
 
 
-def test_sighups_during_a_check_lead_to_one_more_check(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The file may change while it is being checked: a SIGHUP meanwhile means one more check, not several."""
+def run_reloads(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch, during_the_check: Callable[[PortDaemon], None]
+) -> list[str]:
+    """SIGHUP, then ``during_the_check`` while that check is still running; the texts that were checked."""
     checks: list[str] = []
     release = asyncio.Event()
 
@@ -103,42 +106,36 @@ def test_sighups_during_a_check_lead_to_one_more_check(config_file: Path, monkey
     async def scenario() -> None:
         daemon.request_reload()
         await asyncio.sleep(0)
-        config_file.write_text("[ports.ttyS9]\nrings = 3\n")
-        daemon.request_reload()
-        daemon.request_reload()
+        during_the_check(daemon)
         release.set()
         while daemon._reload_checking:
             await asyncio.sleep(0.01)
 
     asyncio.run(scenario())
+    return checks
+
+
+def test_sighups_during_a_check_lead_to_one_more_check(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file may change while it is being checked: a SIGHUP meanwhile means one more check, not several."""
+
+    def edit_and_hup_twice(daemon: PortDaemon) -> None:
+        config_file.write_text("[ports.ttyS9]\nrings = 3\n")
+        daemon.request_reload()
+        daemon.request_reload()
+
+    checks = run_reloads(config_file, monkeypatch, edit_and_hup_twice)
     assert 2 == len(checks)
     assert "rings = 3" in checks[-1]
 
 
 def test_no_more_checks_once_stopping(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A SIGHUP during a check, then SIGTERM: the pending re-check is dropped."""
-    checks: list[str] = []
-    release = asyncio.Event()
 
-    async def slow(text: str) -> list[str]:
-        checks.append(text)
-        await release.wait()
-        return []
-
-    monkeypatch.setattr(daemon_module, "check_in_child", slow)
-    daemon, _ = make_daemon(config_file)
-
-    async def scenario() -> None:
-        daemon.request_reload()
-        await asyncio.sleep(0)
+    def hup_then_stop(daemon: PortDaemon) -> None:
         daemon.request_reload()
         daemon._stopping = True  # what request_stop() sets first
-        release.set()
-        while daemon._reload_checking:
-            await asyncio.sleep(0.01)
 
-    asyncio.run(scenario())
-    assert 1 == len(checks)
+    assert 1 == len(run_reloads(config_file, monkeypatch, hup_then_stop))
 
 
 # ---------------------------------------------------------------------------------------------- effect order
