@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,18 +89,23 @@ class TestFreshInterpreter:
             asyncio.run(verdict.check_in_child(""))
 
     def test_a_hung_child_is_killed(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-        """A child that does not answer in time is killed (not left behind); the error says how long it had."""
+        """A child that does not answer in time is killed and reaped (not left behind); the error says how
+        long it had."""
         hang = tmp_path / "hang"
-        pid_file = tmp_path / "pid"
-        hang.write_text(f"#!{sys.executable}\nimport os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
-                        "time.sleep(60)\n")  # fmt: skip
+        hang.write_text(f"#!{sys.executable}\nimport signal\nsignal.pause()\n")  # waits for ever, no timer
         hang.chmod(0o755)
         monkeypatch.setattr(verdict.sys, "executable", str(hang))
-        with pytest.raises(verdict.VerdictError, match=r"within 0\.5 s"):
-            asyncio.run(verdict.check_in_child("", timeout_s=0.5))
-        pid = int(pid_file.read_text())
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+        started: list[asyncio.subprocess.Process] = []
+        real_exec = asyncio.create_subprocess_exec
+
+        async def recording_exec(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+            started.append(await real_exec(*args, **kwargs))
+            return started[-1]
+
+        monkeypatch.setattr(asyncio, "create_subprocess_exec", recording_exec)
+        with pytest.raises(verdict.VerdictError, match=r"within 0\.1 s"):
+            asyncio.run(verdict.check_in_child("", timeout_s=0.1))
+        assert [-signal.SIGKILL] == [proc.returncode for proc in started]
 
     def test_another_answerd_gives_no_verdict(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """If the installed answerd changed since the daemon started, its check refuses to answer."""
