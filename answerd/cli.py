@@ -172,10 +172,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from . import verdict  # noqa: PLC0415
 
     verdict.gate_fingerprint()  # now, before an upgrade can change the files (reloads compare against it)
-    cache = verdict.VerdictCache.from_environment()
     try:
         # The check runs on the other core while this process imports the daemon.
-        pending = None if cache is not None and cache.accepted(text) else verdict.start_in_fork(document)
+        wait_for_verdict = verdict.start_check(text, document)
     except OSError as exc:
         print(f"answerd: cannot start the configuration check: {exc.strerror or exc}", file=sys.stderr)
         return ExitCode.INTERNAL_ERROR
@@ -186,17 +185,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .journal import configure_logging  # noqa: PLC0415
     from .notify import make_notifier  # noqa: PLC0415
 
-    if pending is not None:
-        try:
-            errors = pending.result()
-        except verdict.VerdictError as exc:
-            print(f"answerd: {exc}", file=sys.stderr)
-            return ExitCode.INTERNAL_ERROR
-        if errors:
-            _print_config_errors(ConfigError(args.config, errors))
-            return ExitCode.CONFIG
-        if cache is not None:
-            cache.remember(text)
+    try:
+        errors = wait_for_verdict()
+    except verdict.VerdictError as exc:
+        print(f"answerd: {exc}", file=sys.stderr)
+        return ExitCode.INTERNAL_ERROR
+    if errors:
+        _print_config_errors(ConfigError(args.config, errors))
+        return ExitCode.CONFIG
     config = Config.from_document(document)
     try:
         port = _choose_port(config, args.port)

@@ -56,7 +56,7 @@ from .notify import Notifier
 from .port import LineSettings, ModemControl, PortOpenError, SerialPort
 from .screening import Screening, screen_call, screen_now
 from .settings import Config, ConfigError, PortSettings, parse_toml, read_config_text
-from .verdict import VerdictCache, VerdictError, check_in_child
+from .verdict import VerdictError, check_text
 
 __all__ = ["ExitCode", "PortDaemon"]
 
@@ -190,13 +190,9 @@ class PortDaemon:
         try:
             text = read_config_text(path)
             document = parse_toml(text, path)
-            cache = VerdictCache.from_environment()
-            if cache is None or not cache.accepted(text):
-                errors = await check_in_child(text)
-                if errors:
-                    raise ConfigError(path, errors)
-                if cache is not None:
-                    cache.remember(text)
+            errors = await check_text(text)
+            if errors:
+                raise ConfigError(path, errors)
             return Config.from_document(document).port(self.name)
         except ConfigError as exc:
             self._log.error("config.reload_failed", source=exc.source, errors="; ".join(exc.errors))

@@ -30,7 +30,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -43,7 +43,15 @@ try:
 except ImportError:  # pragma: no cover (another Python)
     from hashlib import blake2b
 
-__all__ = ["PendingVerdict", "VerdictCache", "VerdictError", "check_in_child", "start_in_fork"]
+__all__ = [
+    "PendingVerdict",
+    "VerdictCache",
+    "VerdictError",
+    "check_in_child",
+    "check_text",
+    "start_check",
+    "start_in_fork",
+]
 
 #: A verdict longer than this is not a verdict: the check went wrong.
 _MAX_VERDICT_BYTES = 1 << 20
@@ -58,6 +66,8 @@ class VerdictError(Exception):
 
 
 def _decode(data: bytes) -> list[str]:
+    if len(data) > _MAX_VERDICT_BYTES:
+        raise VerdictError("the configuration check answered too much")
     try:
         verdict = json.loads(data)
     except ValueError:
@@ -101,17 +111,18 @@ class PendingVerdict:
         chunks = []
         size = 0
         try:
-            while chunk := os.read(self._fd, 65536):
+            # Reading stops one byte past the bound: _decode refuses that, without holding more.
+            while size <= _MAX_VERDICT_BYTES and (chunk := os.read(self._fd, 65536)):
                 size += len(chunk)
-                if size > _MAX_VERDICT_BYTES:
-                    raise VerdictError("the configuration check answered too much")
                 chunks.append(chunk)
         finally:
             os.close(self._fd)
             _, status = os.waitpid(self._pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
+        data = b"".join(chunks)
+        # An answer past the bound is refused as such (the child then died of the closed pipe, status 70).
+        if os.waitstatus_to_exitcode(status) != 0 and len(data) <= _MAX_VERDICT_BYTES:
             raise VerdictError(f"the configuration check failed (status {os.waitstatus_to_exitcode(status)})")
-        return _decode(b"".join(chunks))
+        return _decode(data)
 
 
 def start_in_fork(document: Mapping[str, Any]) -> PendingVerdict:
@@ -158,9 +169,46 @@ async def check_in_child(text: str, timeout_s: float = CHECK_TIMEOUT_S) -> list[
     if proc.returncode != 0:
         last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
         raise VerdictError(f"the configuration check failed (status {proc.returncode}): {last[0][:200]}")
-    if len(out) > _MAX_VERDICT_BYTES:
-        raise VerdictError("the configuration check answered too much")
     return _decode(out)
+
+
+def start_check(text: str, document: Mapping[str, Any]) -> Callable[[], list[str]]:
+    """At start-up: check ``document`` (parsed from ``text``) unless the cache remembers ``text``.
+
+    Returns the function that waits for the error lines (empty: valid) and remembers an accepted text. The
+    check runs in a forked child, so call this while the process has a single thread.
+
+    Raises:
+        OSError: the child cannot be started.
+    """
+    cache = VerdictCache.from_environment()
+    if cache is not None and cache.accepted(text):
+        return list
+    pending = start_in_fork(document)
+
+    def result() -> list[str]:
+        errors = pending.result()
+        if not errors and cache is not None:
+            cache.remember(text)
+        return errors
+
+    return result
+
+
+async def check_text(text: str) -> list[str]:
+    """On reload: the error lines for a config file's text, from the cache or from a fresh child.
+
+    Raises:
+        VerdictError: the check gave no verdict.
+        OSError: the child cannot be started.
+    """
+    cache = VerdictCache.from_environment()
+    if cache is not None and cache.accepted(text):
+        return []
+    errors = await check_in_child(text)
+    if not errors and cache is not None:
+        cache.remember(text)
+    return errors
 
 
 # ---------------------------------------------------------------------------------------------- the cache
@@ -261,14 +309,21 @@ class VerdictCache:
             return False
         return True
 
+    def entries(self) -> list[str]:
+        """The paths of the remembered verdicts.
+
+        Raises:
+            OSError: the directory cannot be read.
+        """
+        names = [name for name in os.listdir(self.directory) if name.startswith(_ENTRY_PREFIX)]
+        return [os.path.join(self.directory, name) for name in names]
+
     def remember(self, text: str) -> None:
         """Record that the gate accepted ``text``; keep the newest :data:`CACHE_ENTRIES` entries."""
         try:
             fd = os.open(self._entry(text), os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             os.close(fd)
-            names = [name for name in os.listdir(self.directory) if name.startswith(_ENTRY_PREFIX)]
-            paths = [os.path.join(self.directory, name) for name in names]
-            entries = sorted((os.stat(path).st_mtime_ns, path) for path in paths)
+            entries = sorted((os.stat(path).st_mtime_ns, path) for path in self.entries())
             for _, path in entries[:-CACHE_ENTRIES]:
                 with contextlib.suppress(FileNotFoundError):  # another port pruned it first
                     os.unlink(path)

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from answerd.verdict import VerdictCache
+
 from .modem import ModemError, now_ns
 
 __all__ = [
-    "CACHE_ENTRY_GLOB",
     "REPO",
     "AnswerdProcess",
     "NotifyListener",
@@ -63,9 +64,6 @@ def write_answerd_config(path: Path, port: str, settings: dict[str, Any], log_le
 
 # ------------------------------------------------------------------------------------------ verdict cache
 
-#: The files answerd's verdict cache keeps (``answerd.verdict``: one empty file per accepted config text).
-CACHE_ENTRY_GLOB = "accepted-*"
-
 
 def fresh_cache_dir(path: Path) -> Path:
     """Create ``path`` empty for answerd's verdict cache, as systemd's ``CacheDirectory=`` makes it.
@@ -80,13 +78,13 @@ def fresh_cache_dir(path: Path) -> Path:
 
 def has_cached_verdict(path: Path) -> bool:
     """Whether the cache in ``path`` holds an accepted config text (then a start skips the check)."""
-    return any(path.glob(CACHE_ENTRY_GLOB))
+    return bool(VerdictCache(path).entries())
 
 
 def clear_cache_dir(path: Path) -> None:
     """Forget every cached verdict in ``path`` (the next start checks the config again)."""
-    for entry in path.glob(CACHE_ENTRY_GLOB):
-        entry.unlink(missing_ok=True)
+    for entry in VerdictCache(path).entries():
+        os.unlink(entry)
 
 
 # ------------------------------------------------------------------------------------------ notify socket

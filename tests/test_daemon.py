@@ -65,7 +65,7 @@ def test_no_check_no_reload_and_no_crash(
     async def broken(text: str) -> list[str]:
         raise failure
 
-    monkeypatch.setattr(daemon_module, "check_in_child", broken)
+    monkeypatch.setattr(daemon_module, "check_text", broken)
     daemon, notifier = make_daemon(config_file)
     with structlog.testing.capture_logs() as logs:
         assert asyncio.run(daemon._checked_settings(str(config_file))) is None
@@ -100,7 +100,7 @@ def run_reloads(
         await release.wait()
         return []
 
-    monkeypatch.setattr(daemon_module, "check_in_child", slow)
+    monkeypatch.setattr(daemon_module, "check_text", slow)
     daemon, _ = make_daemon(config_file)
 
     async def scenario() -> None:

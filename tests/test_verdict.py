@@ -148,7 +148,7 @@ class TestCache:
         cache.remember("rings = 2\n")
         assert cache.accepted("rings = 2\n")
         assert not cache.accepted("rings = 2\n\n")
-        assert 1 == len(list(cache_dir.glob("accepted-*")))
+        assert 1 == len(cache.entries())
 
     def test_the_gates_code_is_part_of_the_key(self, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """An answerd with a different gate does not trust an older answerd's verdicts."""
@@ -185,9 +185,28 @@ class TestCache:
             cache.remember(f"n = {n}\n")
             os.utime(cache._entry(f"n = {n}\n"), ns=(n * 10**9, n * 10**9))
         cache.remember("last = 1\n")
-        assert verdict.CACHE_ENTRIES == len(list(cache_dir.glob("accepted-*")))
+        assert verdict.CACHE_ENTRIES == len(cache.entries())
         assert cache.accepted("last = 1\n")
         assert not cache.accepted("n = 0\n")
+
+    def test_start_checks_once_then_trusts_the_cache(self, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """start_check forks the check for a new text and remembers it; the next start does not fork."""
+        text = EXAMPLE.read_text()
+        assert [] == verdict.start_check(text, tomllib.loads(text))()
+        assert 1 == len(verdict.VerdictCache(cache_dir).entries())
+
+        def no_fork(document: object) -> verdict.PendingVerdict:
+            raise AssertionError("a remembered text must not be checked again")
+
+        monkeypatch.setattr(verdict, "start_in_fork", no_fork)
+        assert [] == verdict.start_check(text, tomllib.loads(text))()
+
+    def test_reload_check_remembers_only_accepted_texts(self, cache_dir: Path) -> None:
+        """check_text (reload) records a valid text, never an invalid one."""
+        assert [] != asyncio.run(verdict.check_text(INVALID_TEXT))
+        assert [] == verdict.VerdictCache(cache_dir).entries()
+        assert [] == asyncio.run(verdict.check_text(EXAMPLE.read_text()))
+        assert 1 == len(verdict.VerdictCache(cache_dir).entries())
 
     @pytest.mark.parametrize("value", ["", "relative/dir", "/nonexistent/answerd-cache"])
     def test_no_usable_directory_no_cache(self, value: str, monkeypatch: pytest.MonkeyPatch) -> None:

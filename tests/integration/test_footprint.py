@@ -46,7 +46,7 @@ def test_the_daemon_maps_no_validation_or_tls_code(make_bench: Callable[..., Ben
     assert bench.notify is not None
     assert bench.daemon is not None
     bench.notify.wait_for("READY=1", 20)
-    assert 1 == len(list(cache.glob("accepted-*"))), "the accepted file is remembered"
+    assert 1 == len(VerdictCache(cache).entries()), "the accepted file is remembered"
 
     caller = bench.dial()
     bench.ended()
@@ -55,7 +55,7 @@ def test_the_daemon_maps_no_validation_or_tls_code(make_bench: Callable[..., Ben
     bench.write_config()
     bench.daemon.send_signal(signal.SIGHUP)
     bench.wait_event("config.reloaded", changed=True)
-    assert 2 == len(list(cache.glob("accepted-*"))), "the reloaded file is remembered too"
+    assert 2 == len(VerdictCache(cache).entries()), "the reloaded file is remembered too"
 
     mapped = mapped_objects(bench.daemon.pid)
     assert [] == [name for name in mapped if any(bad in name for bad in NOT_IN_THE_DAEMON)]
