@@ -20,12 +20,13 @@ a minimal Hayes modem living in this process, for three reasons:
   and the notify datagrams are all stamped with ``time.monotonic_ns()`` right after ``read``/``recv``
   returns (incoming) or right before ``write`` (outgoing).
 
-:class:`BenchModem` speaks just enough Hayes for answerd's default chats: it answers ``OK`` to every ``AT``
-line (``E0`` turns its echo off, ``ATZ`` back on), sends ``RING`` when told to, answers ``ATA`` with
-``CONNECT`` at once (no handshake delay), and while online records what answerd writes (the "line"). It
-keeps a descriptor on the pty slave open, so the master never reports a hang-up (no ``EIO``/``POLLHUP``
-busy loop while answerd closes and reopens the port) and it needs no DTR poll: answerd's DTR drop on a pty
-(speed B0) is simply not observed, exactly as a modem that ignores DTR.
+:class:`BenchModem` is the benchmark's shared modem (:class:`bench.modem.Modem`), which speaks just
+enough Hayes for answerd's default chats: it answers ``OK`` to every ``AT`` line (``E0`` turns its echo off,
+``ATZ`` back on), sends ``RING`` when told to, answers ``ATA`` with ``CONNECT`` at once (no handshake delay),
+and while online records what answerd writes (the "line"). It keeps a descriptor on the pty slave open, so
+the master never reports a hang-up (no ``EIO``/``POLLHUP`` busy loop while answerd closes and reopens the
+port) and it needs no DTR poll: answerd's DTR drop on a pty (speed B0) is simply not observed, exactly as a
+modem that ignores DTR.
 
 One call, with ``rings = 1``, ``settle_ms = 0`` and the default issue and ``@ login:`` prompt::
 
@@ -62,23 +63,20 @@ from pathlib import Path
 from typing import Any
 
 from .common import (
+    REPO,
     NotifyListener,
     machine_info,
     measure_idle,
     memory_snapshot,
     other_activity,
     summarize,
-    toml_value,
+    write_answerd_config,
 )
-from .modem import ModemError, open_published_pty
+from .modem import CallTimes, Modem, ModemError, now_ns
 
 __all__ = ["BenchModem", "CallTimes", "NotifyListener", "main"]
 
-REPO = Path(__file__).resolve().parent.parent
 PORT_NAME = "bench0"
-RING = b"\r\nRING\r\n"
-CONNECT = b"\r\nCONNECT 33600/ARQ/V34/LAPM/V42BIS\r\n"
-OK = b"\r\nOK\r\n"
 PROMPT_END = b"login: "
 NAME = b"bench\r"
 WAITING = "STATUS=waiting for RING"
@@ -104,11 +102,6 @@ def end_program(fifo: Path) -> list[str]:
 BenchError = ModemError
 
 
-def now_ns() -> int:
-    """The one clock every timestamp in this script comes from."""
-    return time.monotonic_ns()
-
-
 def ms(delta_ns: int | None) -> float | None:
     """Nanoseconds to milliseconds (rounded to µs), ``None`` stays ``None``."""
     return None if delta_ns is None else round(delta_ns / 1e6, 3)
@@ -117,151 +110,35 @@ def ms(delta_ns: int | None) -> float | None:
 # --------------------------------------------------------------------------------------------- the modem
 
 
-@dataclass
-class CallTimes:
-    """Monotonic timestamps (ns) of one call, as seen by the modem."""
+class BenchModem(Modem):
+    """The benchmark's modem (:class:`bench.modem.Modem`) with what these numbers also need.
 
-    t_ring: int = 0
-    t_ata: int | None = None
-    t_connect: int | None = None
-    t_first_byte: int | None = None
-    t_prompt: int | None = None
-    t_name: int | None = None
-    t_end: int | None = None
-
-
-class BenchModem:
-    """A minimal Hayes modem on the master side of a pty, timestamping every exchange.
+    The stand-in program's NUL byte on ``end_fifo`` ends the call. Added here: a line that stops reading for
+    a while after the name is typed (``--check-output-flush``), the first AT command after a moment, and
+    what the line received since the prompt.
 
     Args:
         link: symlink published for the pty slave (what answerd's ``device`` points to).
+        end_fifo: the FIFO the stand-in program (:func:`end_program`) writes to.
     """
 
     def __init__(self, link: Path, end_fifo: Path) -> None:
-        self.link = link
-        self.master, self._slave, self.slave_path = open_published_pty(link)
-        self.state = "command"
-        self.echo = True
-        self._line = bytearray()
-        self._screen = bytearray()
-        #: Every AT command line received: (t_ns, text).
-        self.commands: list[tuple[int, str]] = []
-        self.call: CallTimes | None = None
+        super().__init__(link, end_fifo, name=NAME, prompt_end=PROMPT_END)
         #: Stop reading the pty for this long after typing the name (a slow line; --check-output-flush).
         self.pause_after_name_ms = 0.0
-        self._done: asyncio.Future[CallTimes] | None = None
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self.master, self._on_readable)
-        os.mkfifo(end_fifo)
-        # O_RDWR: this process is a writer too, so the FIFO never reports a hang-up between programs.
-        self._end_fd = os.open(end_fifo, os.O_RDWR | os.O_NONBLOCK)
-        self._loop.add_reader(self._end_fd, self._on_program_end)
-
-    def close(self) -> None:
-        """Stop reading, close both pty ends and the FIFO, and remove the link."""
-        self._loop.remove_reader(self.master)
-        self._loop.remove_reader(self._end_fd)
-        os.close(self._end_fd)
-        os.close(self.master)
-        os.close(self._slave)
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
-
-    def _write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def ring(self) -> asyncio.Future[CallTimes]:
-        """Send one RING; the future completes when the stand-in program has written to the FIFO."""
-        if self.state != "command":
-            raise BenchError(f"ring() in state {self.state}")
-        self.call = CallTimes()
-        self._done = self._loop.create_future()
-        self.state = "ringing"
-        self.call.t_ring = now_ns()
-        self._write(RING)
-        return self._done
 
     def first_command_after(self, t_ns: int) -> tuple[int, str] | None:
         """The first AT command received after ``t_ns``."""
         return next((c for c in self.commands if c[0] > t_ns), None)
 
-    def _on_program_end(self) -> None:
-        with contextlib.suppress(BlockingIOError):
-            os.read(self._end_fd, 64)
-        t = now_ns()
-        call = self.call
-        if call is None or self.state != "online" or call.t_end is not None:
-            return
-        call.t_end = t
-        self.state = "command"  # the program is over; answerd will hang up and re-initialise
-        self._line.clear()
-        if self._done is not None and not self._done.done():
-            self._done.set_result(call)
-
-    def _on_readable(self) -> None:
-        try:
-            data = os.read(self.master, 4096)
-        except BlockingIOError:
-            return
-        t = now_ns()
-        if not data:
-            return
-        if self.state == "online":
-            self._online(data, t)
-        else:
-            self._command_bytes(data, t)
-
-    def _command_bytes(self, data: bytes, t: int) -> None:
-        if self.echo:
-            self._write(data)
-        for index, byte in enumerate(data):
-            if byte == 0x0D:
-                line = self._line.decode("ascii", "replace").strip().upper()
-                self._line.clear()
-                self._command(line, t)
-                if self.state == "online":
-                    rest = data[index + 1 :]
-                    if rest:
-                        self._online(rest, t)
-                    return
-            elif byte != 0x0A and len(self._line) < 256:
-                self._line.append(byte)
-
-    def _command(self, line: str, t: int) -> None:
-        if not line.startswith("AT"):
-            return
-        self.commands.append((t, line))
-        if line.startswith("ATA") and self.state == "ringing" and self.call is not None:
-            self.call.t_ata = t
-            self.state = "online"
-            self._screen.clear()
-            self.call.t_connect = now_ns()
-            self._write(CONNECT)
-            return
-        if self.state == "ringing":
-            self.state = "command"  # anything but ATA while ringing: the call is lost
-        if line.startswith("ATZ"):
-            self.echo = True
-        elif "E0" in line:
-            self.echo = False
-        self._write(OK)
-
     def _online(self, data: bytes, t: int) -> None:
-        call = self.call
-        assert call is not None
-        if call.t_first_byte is None:
-            call.t_first_byte = t
-        self._screen += data
-        if call.t_prompt is None and self._screen.endswith(PROMPT_END):
-            call.t_prompt = t
-            self._screen.clear()
-            call.t_name = now_ns()
-            self._write(NAME)
-            if self.pause_after_name_ms:
-                self._loop.remove_reader(self.master)
-                self._loop.call_later(
-                    self.pause_after_name_ms / 1000, self._loop.add_reader, self.master, self._on_readable
-                )
+        named = self.call is not None and self.call.t_name is not None
+        super()._online(data, t)
+        if self.pause_after_name_ms and not named and self.call is not None and self.call.t_name is not None:
+            self._loop.remove_reader(self.master)
+            self._loop.call_later(
+                self.pause_after_name_ms / 1000, self._loop.add_reader, self.master, self._on_readable
+            )
 
     @property
     def screen(self) -> bytes:
@@ -331,9 +208,8 @@ async def start_daemon(
 ) -> Daemon:
     """Write the config and start ``answerd run``; returns at once (the caller waits for READY=1)."""
     settings = {"device": str(link), **BASE_PORT, "dtr_drop_ms": dtr_drop_ms, "login_program": program}
-    body = "\n".join(f"{key} = {toml_value(value)}" for key, value in settings.items())
     config = tmp / f"answerd-{dtr_drop_ms}.toml"
-    config.write_text(f'log_level = "{log_level}"\n\n[ports.{PORT_NAME}]\n{body}\n')
+    write_answerd_config(config, PORT_NAME, settings, log_level)
     env = {**interp.env, "NOTIFY_SOCKET": str(notify.path)}
     argv = [sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", PORT_NAME,
             "--log-format", "json"]  # fmt: skip
@@ -409,11 +285,11 @@ async def check_output_flush(args: argparse.Namespace, pycache: Path) -> dict[st
 async def one_call(modem: BenchModem, notify: NotifyListener, timeout: float) -> dict[str, Any]:
     """Ring once and follow the call through to ``waiting for RING``; return the call's timings in ms."""
     start = len(notify.messages)
-    done = modem.ring()
+    call = modem.ring()
     try:
-        call = await asyncio.wait_for(done, timeout)
-    except TimeoutError:
-        raise BenchError(f"call did not complete: {modem.call}; notify: {notify.messages[start:]}") from None
+        await modem.wait_until(lambda: call.t_end is not None, timeout, "end of the call (stand-in program)")
+    except BenchError as exc:
+        raise BenchError(f"call did not complete: {exc}; notify: {notify.messages[start:]}") from None
     _, t_ready = await notify.wait_for(WAITING, start, timeout)
     assert call.t_end is not None
     hang = notify.find("STATUS=hanging up", start)
@@ -488,16 +364,14 @@ def measure_imports(interp: Interpreter, runs: int = 5) -> dict[str, Any]:
     }
 
 
-def source_info(tree: Path, label: str | None) -> dict[str, Any]:
-    """Which answerd was measured: the repository's HEAD and, for the working tree, what differs from it."""
+def source_info(tree: Path, label: str | None, machine: dict[str, Any]) -> dict[str, Any]:
+    """Which answerd was measured: the repository's HEAD and, for the working tree, what differs from it.
 
-    def git(*argv: str) -> str:
-        result = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, check=False)
-        return result.stdout.strip()
-
-    info: dict[str, Any] = {"tree": str(tree.resolve()), "label": label, "repo_head": git("rev-parse", "HEAD")}
+    Both come from ``machine`` (:func:`~bench.common.machine_info` reads them from git).
+    """
+    info: dict[str, Any] = {"tree": str(tree.resolve()), "label": label, "repo_head": machine["repo_head"]}
     if tree.resolve() == REPO:
-        info["modified_under_answerd"] = git("status", "--porcelain", "--", "answerd").splitlines()
+        info["modified_under_answerd"] = machine["modified_under_answerd"]
     else:
         info["note"] = "an exported tree (e.g. git archive), not the working tree; see the report"
     return info
@@ -728,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = shlex.join([Path(sys.executable).name, "-m", "bench.foundation", *sys.argv[1:]])
     machine = machine_info()
-    machine["source"] = source_info(args.tree, args.tree_label)  # machine_info() has other_activity_at_start
+    machine["source"] = source_info(args.tree, args.tree_label, machine)  # machine_info() has other_activity_at_start
     with tempfile.TemporaryDirectory(prefix="answerd-bench-pycache-") as pycache_dir:
         pycache = Path(pycache_dir)
         warm = [sys.executable, "-c", "import answerd.cli, answerd.daemon, systemd.daemon"]
