@@ -32,6 +32,8 @@ from answerd.hayes import (
 from answerd.sim import ModemMode, SimModem, SimSettings
 from answerd.sim._modem import Action, DropCaller, Log, ToCaller, ToDte
 
+from .effects import T, of, one
+
 
 @dataclass
 class Pair:
@@ -124,9 +126,13 @@ class Pair:
 
     # ------------------------------------------------------------------ what happened
 
-    def of(self, kind: type[Effect]) -> list[Effect]:
+    def of(self, kind: type[T]) -> list[T]:
         """Every machine effect of one type so far."""
-        return [e for e in self.effects if isinstance(e, kind)]
+        return of(kind, self.effects)
+
+    def one(self, kind: type[T]) -> T:
+        """The single machine effect of one type so far (fails if there is none or more than one)."""
+        return one(kind, self.effects)
 
     def reports(self, event: str) -> list[Report]:
         """Every Report with this event name so far."""
@@ -142,24 +148,6 @@ def pair(profile: Profile, settings: SimSettings | None = None, *, dtr_hangs_up:
     result = Pair(machine=AnswerMachine(profile), sim=SimModem(settings or SimSettings()), dtr_hangs_up=dtr_hangs_up)
     result.open()
     result.run(until=1.0)
-    return result
-
-
-def one_answered(p: Pair) -> Answered:
-    """The single Answered so far."""
-    found = p.of(Answered)
-    assert 1 == len(found), p.effects
-    result = found[0]
-    assert isinstance(result, Answered)
-    return result
-
-
-def one_ended(p: Pair) -> CallEnded:
-    """The single CallEnded so far."""
-    found = p.of(CallEnded)
-    assert 1 == len(found), p.effects
-    result = found[0]
-    assert isinstance(result, CallEnded)
     return result
 
 
@@ -206,7 +194,7 @@ class TestCall:
         p.run(until=5.0)
         p.modem(p.sim.caller_arrived(p.now))
         p.run(until=30.0)
-        answered = one_answered(p)
+        answered = p.one(Answered)
         assert ("5551234", 2, 5.0) == (answered.call.caller_id, answered.call.rings, answered.call.started_at)
         assert ("33600/ARQ/V34/LAPM/V42BIS", 33600) == (answered.connect.text, answered.connect.rate)
         assert (Phase.CONNECTED, ModemMode.ONLINE) == (p.machine.phase, p.sim.mode)
@@ -220,7 +208,7 @@ class TestCall:
         assert Phase.CONNECTED == p.machine.phase
         p.carry_out(p.machine.call_finished(p.now, outcome=Outcome.ANSWERED, user="bob"))
         p.run(until=20.0)
-        assert (Outcome.ANSWERED, "bob") == (one_ended(p).record.outcome, one_ended(p).record.user)
+        assert (Outcome.ANSWERED, "bob") == (p.one(CallEnded).record.outcome, p.one(CallEnded).record.user)
         assert (Phase.IDLE, ModemMode.IDLE, False) == (p.machine.phase, p.sim.mode, p.sim.caller_present)
         assert any(isinstance(a, DropCaller) for a in p.actions)
         assert 1 == len(p.of(Ready))
@@ -238,7 +226,7 @@ class TestCall:
         p = pair(Profile(answer_timeout_s=30.0), SimSettings(never_connect=True))
         p.modem(p.sim.caller_arrived(p.now))
         p.run(until=100.0)
-        record = one_ended(p).record
+        record = p.one(CallEnded).record
         assert (Outcome.ANSWER_TIMEOUT, 31.0) == (record.outcome, record.ended_at)
         assert (31.0, b"\r") in p.written
         assert (Phase.IDLE, ModemMode.IDLE, False) == (p.machine.phase, p.sim.mode, p.sim.caller_present)
@@ -248,7 +236,7 @@ class TestCall:
         p = pair(Profile(), SimSettings(answer_result="NO CARRIER"))
         p.modem(p.sim.caller_arrived(p.now))
         p.run(until=100.0)
-        assert Outcome.NO_CONNECT == one_ended(p).record.outcome
+        assert Outcome.NO_CONNECT == p.one(CallEnded).record.outcome
         assert Phase.IDLE == p.machine.phase
 
     def test_unsolicited_connect_is_answered_with_no_rings(self) -> None:
@@ -256,7 +244,7 @@ class TestCall:
         p = pair(Profile(), SimSettings(unsolicited_connect=True))
         p.run(until=7.0)
         p.modem(p.sim.caller_arrived(p.now))
-        answered = one_answered(p)
+        answered = p.one(Answered)
         assert (0, 7.0) == (answered.call.rings, answered.call.started_at)
         assert 1 == len(p.reports("call.auto_answered"))
         assert b"ATA\r" not in [data for _, data in p.written]
@@ -269,7 +257,7 @@ class TestCall:
         p.run(until=3.0)
         p.modem(p.sim.caller_left(p.now))
         p.run(until=60.0)
-        record = one_ended(p).record
+        record = p.one(CallEnded).record
         assert (Outcome.ABANDONED, 1, 11.0) == (record.outcome, record.rings, record.ended_at)
         assert Phase.IDLE == p.machine.phase
         assert b"ATA\r" not in [data for _, data in p.written]
@@ -281,7 +269,7 @@ class TestCall:
         assert Phase.IDLE == p.machine.phase
         p.modem(p.sim.caller_arrived(p.now))
         p.run(until=10.0)
-        assert 115200 == one_answered(p).connect.rate
+        assert 115200 == p.one(Answered).connect.rate
 
 
 def _online_sim() -> SimModem:

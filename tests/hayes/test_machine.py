@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 import pytest
 
@@ -29,7 +28,7 @@ from answerd.hayes import (
     parse_chat,
 )
 
-T = TypeVar("T")
+from .effects import of, one, writes
 
 #: Most tests skip the DTR toggle so ``port_opened`` writes ``ATZ`` at once.
 PROFILE = Profile(toggle_dtr=False)
@@ -43,23 +42,6 @@ INIT_COMMAND = b"ATE0Q0V1&C1&D2S0=0\r"
 def lines(*texts: str) -> bytes:
     """Modem output: each text as a verbose CR LF-terminated line."""
     return b"".join(b"\r\n" + text.encode("ascii") + b"\r\n" for text in texts)
-
-
-def of(kind: type[T], effects: list[Effect]) -> list[T]:
-    """The effects of one type, in order."""
-    return [effect for effect in effects if isinstance(effect, kind)]
-
-
-def one(kind: type[T], effects: list[Effect]) -> T:
-    """The single effect of one type (fails if there is none or more than one)."""
-    found = of(kind, effects)
-    assert 1 == len(found), effects
-    return found[0]
-
-
-def writes(effects: list[Effect]) -> list[bytes]:
-    """The data of every ``Write``, in order."""
-    return [effect.data for effect in of(Write, effects)]
 
 
 def statuses(effects: list[Effect]) -> list[str]:

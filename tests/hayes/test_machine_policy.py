@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import pytest
 
 from answerd.hayes import (
@@ -20,22 +18,12 @@ from answerd.hayes import (
     Profile,
     Reopen,
     Report,
-    Write,
     parse_chat,
 )
 
-T = TypeVar("T")
+from .effects import of, writes
+
 INIT_OK = b"OK\r\nOK\r\n"
-
-
-def of(kind: type[T], effects: list[Effect]) -> list[T]:
-    """The effects of one type."""
-    return [e for e in effects if isinstance(e, kind)]
-
-
-def writes(effects: list[Effect]) -> list[bytes]:
-    """Bytes written."""
-    return [e.data for e in of(Write, effects)]
 
 
 def events(effects: list[Effect]) -> list[str]:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from answerd.hayes import AnswerMachine, Effect, Phase, Profile, Report, Write
+from answerd.hayes import AnswerMachine, Effect, Phase, Profile, Report
 
-
-def writes(effects: list[Effect]) -> list[bytes]:
-    """The bytes the machine wants sent, in order."""
-    return [e.data for e in effects if isinstance(e, Write)]
+from .effects import writes
 
 
 def run_timers(machine: AnswerMachine, until_write: bytes, limit: int = 50) -> tuple[float, list[Effect]]:
