@@ -1,5 +1,5 @@
 """``python -m answerd``: the same as the ``answerd`` command."""
 
-from .cli import main
+from answerd.cli import main
 
 raise SystemExit(main())

@@ -22,12 +22,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .exitcodes import ExitCode
-from .settings import Config, ConfigError, parse_toml, read_config_text
+from answerd import __version__
+from answerd.service.exitcodes import ExitCode
+from answerd.config.settings import Config, ConfigError, parse_toml, read_config_text
 
 # The heavy modules are imported where they are used: ``run`` must fork its configuration check before
-# it imports asyncio and the daemon (answerd.verdict says why), and ``check-config`` is the only command
+# it imports asyncio and the daemon (answerd.config.verdict says why), and ``check-config`` is the only command
 # that loads pydantic in this process.
 
 __all__ = ["main"]
@@ -169,7 +169,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_errors(exc)
         return ExitCode.CONFIG
-    from . import verdict  # noqa: PLC0415
+    from answerd import verdict  # noqa: PLC0415
 
     verdict.gate_fingerprint()  # now, before an upgrade can change the files (reloads compare against it)
     try:
@@ -181,9 +181,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _keep_out_unused_modules()
     import asyncio  # noqa: PLC0415
 
-    from .daemon import PortDaemon  # noqa: PLC0415
-    from .journal import configure_logging  # noqa: PLC0415
-    from .notify import make_notifier  # noqa: PLC0415
+    from answerd.service.daemon import PortDaemon  # noqa: PLC0415
+    from answerd.service.journal import configure_logging  # noqa: PLC0415
+    from answerd.service.notify import make_notifier  # noqa: PLC0415
 
     try:
         errors = wait_for_verdict()
@@ -205,7 +205,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from .config import load_config  # noqa: PLC0415  (pydantic: only this command loads it in-process)
+    from answerd.config.gate import load_config  # noqa: PLC0415  (pydantic: only this command loads it in-process)
 
     try:
         config = load_config(args.file)
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``answerd`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sim"]:
-        from .sim.cli import main as sim_main  # noqa: PLC0415  (the simulator's own parser)
+        from answerd.sim.cli import main as sim_main  # noqa: PLC0415  (the simulator's own parser)
 
         return sim_main(args_list[1:])
     parser = _build_parser()
@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "check-config":
                 return _cmd_check_config(args)
             case "demo":
-                from .demo import run_demo  # noqa: PLC0415  (only needed for the demo)
+                from answerd.demo import run_demo  # noqa: PLC0415  (only needed for the demo)
 
                 return run_demo(verbose=args.verbose)
     except KeyboardInterrupt:

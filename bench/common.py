@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answerd.verdict import VerdictCache
+from answerd.config.verdict import VerdictCache
 
 from .modem import ModemError, now_ns
 

@@ -512,14 +512,14 @@ IMPORT_GROUPS = (
 #: What ``answerd run`` imports, in its order (answerd.cli._cmd_run): the CLI, then, once the configuration
 #: check is forked, the daemon with ssl and rich kept out.
 RUN_PATH_IMPORTS = (
-    "import answerd.cli as cli, answerd.verdict; cli._keep_out_unused_modules(); "
-    "import asyncio, answerd.daemon, answerd.journal, answerd.notify"
+    "import answerd.cli as cli, answerd.config.verdict; cli._keep_out_unused_modules(); "
+    "import asyncio, answerd.service.daemon, answerd.service.journal, answerd.service.notify"
 )
 
 
 #: Every module an answerd process or its configuration check loads, to compile their .pyc files once.
 WARM_IMPORTS = (
-    "import answerd.cli, answerd.verdict, answerd.config, answerd.daemon, answerd.journal, answerd.notify, "
+    "import answerd.cli, answerd.config.verdict, answerd.config.gate, answerd.service.daemon, answerd.service.journal, answerd.service.notify, "
     "answerd.sim.cli"
 )
 

@@ -31,14 +31,14 @@ STEPS: list[tuple[str, list[str]]] = [
     ("pyserial + pyserial-asyncio", ["serial", "serial_asyncio"]),
     ("structlog (without rich)", ["structlog"]),
     ("systemd.journal", ["systemd.journal"]),
-    ("answerd.hayes (the core)", ["answerd.hayes"]),
-    ("answerd.settings, tomllib, argparse (answerd.cli)", ["answerd.cli"]),
-    ("the rest of the daemon (answerd.daemon, journal, notify)", ["answerd.daemon", "answerd.journal",
-                                                                  "answerd.notify"]),
+    ("answerd.core (the core)", ["answerd.core"]),
+    ("answerd.config.settings, tomllib, argparse (answerd.cli)", ["answerd.cli"]),
+    ("the rest of the daemon (answerd.service.daemon, journal, notify)", ["answerd.service.daemon", "answerd.service.journal",
+                                                                  "answerd.service.notify"]),
 ]  # fmt: skip
 
 #: Not in the daemon: what the configuration check adds in its child.
-CHECK_STEP = ("pydantic + the gate (answerd.config, in the check's child only)", ["answerd.config"])
+CHECK_STEP = ("pydantic + the gate (answerd.config.gate, in the check's child only)", ["answerd.config.gate"])
 
 _PROBE = r"""
 import sys, json, importlib
@@ -47,7 +47,7 @@ sys.modules["rich"] = None
 for name in json.loads(sys.argv[1]):
     importlib.import_module(name)
 if len(sys.argv) > 2 and sys.argv[2] == "build":
-    import answerd.config as c
+    import answerd.config.gate as c
     c._port_validator()
 out = {}
 for line in open("/proc/self/smaps_rollup"):

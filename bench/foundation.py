@@ -354,7 +354,7 @@ def measure_imports(interp: Interpreter, runs: int = 5) -> dict[str, Any]:
     heavy = sorted((e for e in entries if e[0] not in _STARTUP_MODULES), key=lambda e: -e[2])
     return {
         "wall_ms_python_pass": _best_wall([py, "-c", "pass"], interp, runs),
-        "wall_ms_import_answerd_daemon": _best_wall([py, "-c", "import answerd.daemon"], interp, runs),
+        "wall_ms_import_answerd_daemon": _best_wall([py, "-c", "import answerd.service.daemon"], interp, runs),
         "wall_ms_import_answerd_cli": _best_wall([py, "-c", "import answerd.cli"], interp, runs),
         "wall_ms_import_systemd_daemon": _best_wall([py, "-c", "import systemd.daemon"], interp, runs),
         "importtime_ms_answerd_cli_minus_startup": round((total - base) / 1000, 2),
@@ -561,7 +561,7 @@ def render(results: dict[str, Any], command: str) -> str:
         out += [
             "",
             f"6. imports, .pyc {mode} (best of 5, wall): python -c pass {imp['wall_ms_python_pass']} ms, "
-            f"import answerd.daemon {imp['wall_ms_import_answerd_daemon']} ms, "
+            f"import answerd.service.daemon {imp['wall_ms_import_answerd_daemon']} ms, "
             f"import answerd.cli {imp['wall_ms_import_answerd_cli']} ms, "
             f"import systemd.daemon {imp['wall_ms_import_systemd_daemon']} ms",
             f"   -X importtime answerd.cli (sum of self, minus bare start-up): "
@@ -605,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     machine["source"] = source_info(args.tree, args.tree_label, machine)  # machine_info() has other_activity_at_start
     with tempfile.TemporaryDirectory(prefix="answerd-bench-pycache-") as pycache_dir:
         pycache = Path(pycache_dir)
-        warm = [sys.executable, "-c", "import answerd.cli, answerd.daemon, systemd.daemon"]
+        warm = [sys.executable, "-c", "import answerd.cli, answerd.service.daemon, systemd.daemon"]
         cached = interpreter("cached", pycache, args.tree)
         subprocess.run(warm, check=True, cwd=cached.cwd, env=cached.env)  # write the .pyc files once
         imports = None

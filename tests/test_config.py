@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from answerd.config import (
+from answerd.config.gate import (
     Config,
     ConfigError,
     PortSettings,
@@ -19,8 +19,8 @@ from answerd.config import (
     parse_config,
     validate_document,
 )
-from answerd.hayes import Profile, parse_chat
-from answerd.settings import port_tables
+from answerd.core import Profile, parse_chat
+from answerd.config.settings import port_tables
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 

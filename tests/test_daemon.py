@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import structlog
 
-from answerd import daemon as daemon_module
-from answerd.daemon import PortDaemon
-from answerd.lock import UucpLock
-from answerd.notify import NullNotifier
-from answerd.settings import Config, PortSettings
+from answerd.service import daemon as daemon_module
+from answerd.service.daemon import PortDaemon
+from answerd.line.lock import UucpLock
+from answerd.service.notify import NullNotifier
+from answerd.config.settings import Config, PortSettings
 
 
 class RecordingNotifier(NullNotifier):

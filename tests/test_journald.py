@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import structlog
 
-from answerd import journal
-from answerd.journal import (
+from answerd.service import journal
+from answerd.service.journal import (
     CATALOG_FILE,
     MAX_VALUE_CHARS,
     MESSAGE_IDS,
@@ -359,7 +359,7 @@ class TestDetection:
         program = textwrap.dedent(
             """
             import structlog
-            from answerd.journal import configure_logging, detect_format
+            from answerd.service.journal import configure_logging, detect_format
             print(detect_format())
             configure_logging("info", None)
             structlog.get_logger("answerd").info("port.ready", device="/dev/ttyS0")
@@ -408,7 +408,7 @@ def catalog_entries(text: str) -> dict[str, dict[str, str]]:
 
 class TestCatalog:
     def test_every_message_id_has_an_entry_and_back(self) -> None:
-        """The catalog explains exactly the MESSAGE_ID constants of answerd.journal."""
+        """The catalog explains exactly the MESSAGE_ID constants of answerd.service.journal."""
         constants = {v for k, v in vars(journal).items() if k.startswith("MESSAGE_ID_")}
 
         assert constants == set(catalog_entries(Path(CATALOG_FILE).read_text()))
@@ -445,8 +445,8 @@ class TestCatalog:
 _IN_NAMESPACE = r"""
 import json, os, subprocess, sys, time
 import structlog
-from answerd import journal
-from answerd.journal import configure_logging
+from answerd.service import journal
+from answerd.service.journal import configure_logging
 
 def mount_tmpfs(path):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", path], check=True)

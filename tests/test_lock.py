@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-import answerd.lock as lock_module
-from answerd.lock import (
+import answerd.line.lock as lock_module
+from answerd.line.lock import (
     UNKNOWN_PID,
     LockBusyError,
     LockDirWatch,
@@ -386,7 +386,7 @@ class TestErrors:
                 write_lock(Path(locks, "LCK..ttyS0"), hdb(dead_pid()))
                 os.chmod(Path(locks, "LCK..ttyS0"), 0o644 if setup == "stale" else 0o600)
             code = (
-                "from answerd.lock import UucpLock, LockError\n"
+                "from answerd.line.lock import UucpLock, LockError\n"
                 f"try:\n    UucpLock('/dev/ttyS0', lock_dir={locks!r}).acquire()\n"
                 "except LockError as e:\n    print(type(e).__name__, e.errno, e.path)\n"
             )

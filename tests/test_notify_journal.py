@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from answerd.journal import MAX_VALUE_CHARS, configure_logging, printable, sanitize
-from answerd.notify import NullNotifier, SystemdNotifier, make_notifier
+from answerd.service.journal import MAX_VALUE_CHARS, configure_logging, printable, sanitize
+from answerd.service.notify import NullNotifier, SystemdNotifier, make_notifier
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from answerd.port import LineSettings, ModemControl, NoLines, PortOpenError, SerialPort, TiocmLines
+from answerd.line.port import LineSettings, ModemControl, NoLines, PortOpenError, SerialPort, TiocmLines
 
 IFLAG, OFLAG, CFLAG, LFLAG, ISPEED, OSPEED = range(6)
 DEADLINE_S = 2.0
@@ -294,7 +294,7 @@ class FakeIoctl:
 @pytest.fixture(name="ioctl")
 def _ioctl(monkeypatch: pytest.MonkeyPatch) -> FakeIoctl:
     fake = FakeIoctl()
-    monkeypatch.setattr("answerd.port.fcntl.ioctl", fake)
+    monkeypatch.setattr("answerd.line.port.fcntl.ioctl", fake)
     return fake
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-import answerd.screening as screening
-from answerd.hayes import CallRecord, Outcome
+import answerd.call.screening as screening
+from answerd.core import CallRecord, Outcome
 
 MFD_NOEXEC_SEAL = 0x0008
 

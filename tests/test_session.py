@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-import answerd.session as session_module
-from answerd.session import SAFE_PATH, Session, SpawnError, clean_environment, session_members
+import answerd.call.session as session_module
+from answerd.call.session import SAFE_PATH, Session, SpawnError, clean_environment, session_members
 
 DEADLINE_S = 3.0
 #: Writes a child script to tmp_path: ``script(name, source, *args)`` returns the argv that runs it.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from answerd.utmp import (
+from answerd.call.utmp import (
     RECORD,
     UtmpLockTimeout,
     UtmpRecord,
@@ -353,7 +353,7 @@ time.sleep(float(sys.argv[2]))
 
 WRITER = """
 import sys
-from answerd.utmp import write_login, write_logout
+from answerd.call.utmp import write_login, write_logout
 line, count, utmp, wtmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 print("ready", flush=True)
 sys.stdin.readline()

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from answerd import config, verdict
-from answerd.settings import read_document
+from answerd.config import gate as config
+from answerd.config import verdict
+from answerd.config.settings import read_document
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 PACKAGE = Path(verdict.__file__).resolve().parent
@@ -62,7 +63,7 @@ class TestFork:
 
 class TestFreshInterpreter:
     def test_valid_text(self) -> None:
-        """``python -m answerd.config`` accepts the example file."""
+        """``python -m answerd.config.gate`` accepts the example file."""
         assert [] == asyncio.run(verdict.check_in_child(EXAMPLE.read_text()))
 
     def test_invalid_text(self) -> None:

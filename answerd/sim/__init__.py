@@ -6,7 +6,7 @@ behind a pseudo-terminal and a TCP listener; :func:`answerd.sim.cli.main` is ``a
 
 from __future__ import annotations
 
-from ._modem import (
+from answerd.sim._modem import (
     Action,
     CarrierLost,
     DropCaller,
@@ -18,7 +18,7 @@ from ._modem import (
     ToCaller,
     ToDte,
 )
-from ._server import ServerConfig, SimError, SimServer, escape_bytes
+from answerd.sim._server import ServerConfig, SimError, SimServer, escape_bytes
 
 __all__ = [
     "Action",

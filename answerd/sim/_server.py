@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from ._modem import Action, CarrierLost, DropCaller, Log, ModemMode, SimModem, SimSettings, ToCaller, ToDte
+from answerd.sim._modem import Action, CarrierLost, DropCaller, Log, ModemMode, SimModem, SimSettings, ToCaller, ToDte
 
 __all__ = ["ServerConfig", "SimError", "SimServer", "escape_bytes"]
 

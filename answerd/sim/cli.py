@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from ._modem import CidFormat, SimSettings
-from ._server import ServerConfig, SimError, SimServer
+from answerd.sim._modem import CidFormat, SimSettings
+from answerd.sim._server import ServerConfig, SimError, SimServer
 
 __all__ = ["build_parser", "main"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from answerd import utmp
+from answerd.call import utmp
 
 from .harness import Bench
 

@@ -1,6 +1,6 @@
 """What the running daemon keeps in memory: never pydantic, OpenSSL or the compression libraries.
 
-The configuration is checked in a child process (answerd.verdict); these tests look at the real daemon's
+The configuration is checked in a child process (answerd.config.verdict); these tests look at the real daemon's
 memory map after a start, a call and a reload, so a new import that drags one of them back in is caught.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from answerd import config
-from answerd.verdict import VerdictCache
+from answerd.config import gate as config
+from answerd.config.verdict import VerdictCache
 
 from .harness import Bench
 

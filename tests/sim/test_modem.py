@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from answerd.hayes._cid import AbsenceReason, CallerInfo, merge_caller_id
-from answerd.hayes._codes import classify
-from answerd.hayes._events import CallerIdField, Ring
-from answerd.hayes._lines import LineSplitter
+from answerd.core._cid import AbsenceReason, CallerInfo, merge_caller_id
+from answerd.core._codes import classify
+from answerd.core._events import CallerIdField, Ring
+from answerd.core._lines import LineSplitter
 from answerd.sim import (
     Action,
     CarrierLost,

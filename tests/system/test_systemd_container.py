@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 import answerd
-from answerd.journal import MESSAGE_ID_CALL_ENDED
+from answerd.service.journal import MESSAGE_ID_CALL_ENDED
 
 from .conftest import UNITS
 from .nspawn import Bind, Container, stop_nsenter

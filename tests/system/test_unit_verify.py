@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from answerd.daemon import ExitCode
+from answerd.service.daemon import ExitCode
 
 from .conftest import UNITS
 

@@ -1,0 +1,1 @@
+"""One connected call: the stages after CONNECT, screening, the supervised program, utmp."""

@@ -1,0 +1,1 @@
+"""Configuration: the settings declaration and how a file becomes settings."""

@@ -1,0 +1,206 @@
+"""What the core asks the shell to do: one frozen dataclass per action, named in the imperative.
+
+Receiving input can produce output (a RING produces ``ATA``), so every input method of a core machine
+returns a list of effects, which the shell carries out in order. Effects that only inform (``Status``,
+``Report``, ``CallEnded``) exist because the core never logs: the shell logs them, so the journal holds a
+full transcript of every decision the core made.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from answerd.core._events import Connect
+
+__all__ = [
+    "AnswerPending",
+    "Answered",
+    "CallEnded",
+    "CallRecord",
+    "Decision",
+    "Effect",
+    "Fatal",
+    "FatalReason",
+    "FlushInput",
+    "Outcome",
+    "Ready",
+    "Reopen",
+    "Report",
+    "SetDtr",
+    "Status",
+    "Write",
+]
+
+
+class Outcome(enum.Enum):
+    """How a call ended. The value is what the call record and the journal show."""
+
+    #: The call was answered and the program ran to its end (the user logged out, pppd ended normally).
+    ANSWERED = "answered"
+    #: The phone stopped ringing before answerd answered (the caller gave up).
+    ABANDONED = "abandoned"
+    #: ``ATA`` was sent but no CONNECT came within the answer timeout.
+    ANSWER_TIMEOUT = "answer-timeout"
+    #: ``ATA`` was answered with NO CARRIER, BUSY or ERROR: the modems did not train.
+    NO_CONNECT = "no-connect"
+    #: The carrier dropped (the caller hung up) after CONNECT.
+    CARRIER_LOST = "carrier-lost"
+    #: The caller never entered a name within the login timeout.
+    LOGIN_TIMEOUT = "login-timeout"
+    #: Modem text (``NO CARRIER``, ``ERROR``) arrived as the login name: the line dropped during the prompt.
+    MODEM_ERROR = "modem-error"
+    #: The caller ended the prompt (Ctrl-D on an empty line).
+    LOGIN_ABORTED = "login-aborted"
+    #: The handed-off program could not be started.
+    PROGRAM_FAILED = "program-failed"
+    #: The program ended with a failure status or an unexpected signal.
+    PROGRAM_ERROR = "program-error"
+    #: answerd was told to stop while the call was up.
+    SHUTDOWN = "shutdown"
+    #: The call was not answered on purpose: the caller-ID policy or the decision program refused it.
+    REJECTED = "rejected"
+    #: The call was not answered because the line is busied out (``/etc/nologin.<tty>`` exists).
+    BUSY_OUT = "busy-out"
+
+
+class Decision(enum.Enum):
+    """The shell's answer to :class:`AnswerPending`."""
+
+    #: Answer the call now (after the per-caller init chat, if one was given).
+    ACCEPT = "accept"
+    #: Never answer this call; keep counting its RINGs until the caller gives up.
+    REJECT = "reject"
+    #: Not now (the line is busied out); ask again at the next RING.
+    BUSY = "busy"
+
+
+class FatalReason(enum.Enum):
+    """Why the port cannot go on. The shell maps each to a documented exit code."""
+
+    #: Every init attempt failed (no answer, or ERROR): the modem is off, dead or not a modem.
+    MODEM_INIT_FAILED = "modem-init-failed"
+    #: The modem stopped answering the idle health check and could not be brought back.
+    MODEM_DEAD = "modem-dead"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Write:
+    """Send these bytes to the modem (or, after CONNECT, to the caller)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetDtr:
+    """Raise or lower DTR. On a line without modem control lines the shell sets speed B0 to lower it."""
+
+    high: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlushInput:
+    """Discard whatever the modem sent that has not been read (stale OKs, noise after a DTR toggle)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reopen:
+    """Close the device and open it afresh, then call ``port_opened``.
+
+    Needed after every call: a hang-up (or ``login``'s ``vhangup()``) leaves every open file on the tty
+    in hung-up state, where reads return EOF and ioctls fail with EIO. Closing also drops DTR through HUPCL.
+    """
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ready:
+    """The modem initialised for the first time: the port is ready to answer (sd_notify ``READY=1``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Status:
+    """A one-line human summary of what the line is doing now (sd_notify ``STATUS=``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """Something worth a log record. ``event`` is a stable dotted name; ``fields`` are its values."""
+
+    event: str
+    fields: tuple[tuple[str, str | int | float | None], ...] = ()
+    level: str = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecord:
+    """Everything known about one call, for the canonical ``call.ended`` log record."""
+
+    call_id: int
+    outcome: Outcome
+    started_at: float
+    ended_at: float
+    rings: int = 0
+    caller_id: str | None = None
+    caller_name: str | None = None
+    called_id: str | None = None
+    distinctive_ring: int = 0
+    connect: str | None = None
+    user: str | None = None
+    program: str | None = None
+    exit_status: int | None = None
+    signal: int | None = None
+    detail: str | None = None
+    #: Lines the modem gave to the post-call statistics chat (``ATI6``, ``AT&V1``...), printable.
+    statistics: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from the first RING (or CONNECT) to the end of the call."""
+        return max(0.0, self.ended_at - self.started_at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answered:
+    """The call is connected: the shell takes the line over (login dialog, then the program).
+
+    The core reads no more bytes until ``call_finished``. ``trailing_data`` holds bytes that arrived in the
+    same read after the CONNECT line: they belong to the caller (the first bytes of a PPP frame, or a key
+    the user pressed) and are handed to the login stage rather than lost.
+    """
+
+    connect: Connect
+    call: CallRecord
+    trailing_data: bytes = b""
+    carrier_details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerPending:
+    """The call has rung enough: should it be answered? The shell replies with ``decide``.
+
+    Raised only when the profile's ``answer_gate`` is on. The shell checks busy-out and the caller-ID policy
+    (which may run a decision program) and calls :meth:`AnswerMachine.decide` with this call's id. RINGs go
+    on being counted meanwhile.
+    """
+
+    call: CallRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded:
+    """A call is over: one canonical record per call, whatever happened."""
+
+    record: CallRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fatal:
+    """The port cannot continue. The shell logs, cleans up and exits with the mapped code."""
+
+    reason: FatalReason
+    detail: str = ""
+
+
+Effect = Write | SetDtr | FlushInput | Reopen | Ready | Status | Report | Answered | AnswerPending | CallEnded | Fatal
