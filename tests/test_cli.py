@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +133,7 @@ class Run:
         return [line.split(": ")[0] for line in self.problems()]
 
 
-def answerd(*args: str | Path, timeout_s: float = 30.0) -> Run:
+def answerd(*args: str | Path, timeout_s: float = 30.0, preexec_fn: Callable[[], None] | None = None) -> Run:
     """Run ``python -m answerd ARGS`` as if outside systemd; return its exit status and output."""
     env = {
         k: v
@@ -148,6 +148,7 @@ def answerd(*args: str | Path, timeout_s: float = 30.0) -> Run:
         env=env,
         cwd=ROOT,
         check=False,
+        preexec_fn=preexec_fn,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
