@@ -16,19 +16,12 @@ Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
-import os
 import sys
 from collections.abc import Sequence
 
 from answerd import __version__
+from answerd.config import Config, ConfigError, load_config
 from answerd.service.exitcodes import ExitCode
-from answerd.config.settings import Config, ConfigError, parse_toml, read_config_text
-
-# The heavy modules are imported where they are used: ``run`` must fork its configuration check before
-# it imports asyncio and the daemon (answerd.config.verdict says why), and ``check-config`` is the only command
-# that loads pydantic in this process.
 
 __all__ = ["main"]
 
@@ -39,37 +32,12 @@ EXIT_CODES_HELP = """exit codes:
 """
 
 
-def _terminal_columns() -> int:
-    """``shutil.get_terminal_size().columns``, without importing shutil.
-
-    argparse imports shutil for this as soon as it builds a parser with subcommands, and shutil brings
-    bz2 and lzma (and their libraries) into every port's process for its whole life.
-    """
-    with contextlib.suppress(KeyError, ValueError):
-        return int(os.environ["COLUMNS"])
-    if sys.__stdout__ is not None:
-        with contextlib.suppress(ValueError, OSError):
-            return os.get_terminal_size(sys.__stdout__.fileno()).columns
-    return 80
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, told the width instead of asking shutil."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
-        super().__init__(prog, indent_increment, max_help_position, width or max(_terminal_columns() - 2, 11))
-
-
-class _RawHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """The same, keeping the line breaks of descriptions and epilogs (the exit code table)."""
-
-
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="answerd",
         description="Answer calls on a Hayes modem and hand the line to login, pppd or a program.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=_RawHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"answerd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -80,7 +48,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Answer calls on one modem port until stopped. One process per port: under systemd, "
         "answerd@PORT.service runs `answerd run --port PORT`.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=_RawHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--config", "-c", required=True, metavar="FILE", help="TOML configuration file")
     run.add_argument(
@@ -106,7 +74,6 @@ def _build_parser() -> argparse.ArgumentParser:
         help="validate a configuration file and show the effective settings of each port",
         description="Validate FILE. Prints every problem with its TOML path and exits 6, or prints the "
         "effective settings of each port and exits 0.",
-        formatter_class=_HelpFormatter,
     )
     check.add_argument("file", metavar="FILE")
 
@@ -114,7 +81,6 @@ def _build_parser() -> argparse.ArgumentParser:
         "sim",
         help="run the simulated modem (see `answerd sim --help`)",
         add_help=False,
-        formatter_class=_HelpFormatter,
     )
     demo = sub.add_parser(
         "demo",
@@ -122,7 +88,6 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Start a simulated modem and answerd on it, dial in over the simulated phone line, "
         "show the caller's screen (banner, login prompt, Password: from the real /bin/login), hang up, and "
         "show answerd back at 'waiting for RING'. Needs root (login only runs as root).",
-        formatter_class=_HelpFormatter,
     )
     demo.add_argument("--verbose", action="store_true", help="also show answerd's debug log")
     return parser
@@ -154,9 +119,9 @@ def _keep_out_unused_modules() -> None:
     """Make sure two optional imports of our dependencies never happen in the daemon.
 
     asyncio imports ``ssl`` for TLS transports and structlog imports ``rich`` (when it is installed) for
-    pretty tracebacks; answerd uses neither, and together they cost each port's process about 9 MiB and
-    50 ms at start (OpenSSL's libcrypto; rich's modules). Both libraries treat the module as absent when
-    it cannot be imported, and a ``None`` in ``sys.modules`` is the interpreter's documented way to say so.
+    pretty tracebacks; answerd uses neither. Both libraries treat the module as absent when it cannot be
+    imported, and a ``None`` in ``sys.modules`` is the interpreter's documented way to say so. Measured
+    (``python -m bench.floor``, Python 3.11): MEASURED.
     """
     for name in ("ssl", "rich"):
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
@@ -164,49 +129,28 @@ def _keep_out_unused_modules() -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     try:
-        text = read_config_text(args.config)
-        document = parse_toml(text, args.config)
+        config = load_config(args.config)
     except ConfigError as exc:
         _print_config_errors(exc)
         return ExitCode.CONFIG
-    from answerd.config import verdict  # noqa: PLC0415
-
-    verdict.gate_fingerprint()  # now, before an upgrade can change the files (reloads compare against it)
-    try:
-        # The check runs on the other core while this process imports the daemon.
-        wait_for_verdict = verdict.start_check(text, document)
-    except OSError as exc:
-        print(f"answerd: cannot start the configuration check: {exc.strerror or exc}", file=sys.stderr)
-        return ExitCode.INTERNAL_ERROR
-    _keep_out_unused_modules()
-    import asyncio  # noqa: PLC0415
-
-    from answerd.service.daemon import PortDaemon  # noqa: PLC0415
-    from answerd.service.journal import configure_logging  # noqa: PLC0415
-    from answerd.service.notify import make_notifier  # noqa: PLC0415
-
-    try:
-        errors = wait_for_verdict()
-    except verdict.VerdictError as exc:
-        print(f"answerd: {exc}", file=sys.stderr)
-        return ExitCode.INTERNAL_ERROR
-    if errors:
-        _print_config_errors(ConfigError(args.config, errors))
-        return ExitCode.CONFIG
-    config = Config.from_document(document)
     try:
         port = _choose_port(config, args.port)
     except ValueError as exc:
         print(f"answerd: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    _keep_out_unused_modules()
+    import asyncio  # noqa: PLC0415  (the commands that do not run the daemon do without asyncio)
+
+    from answerd.service.daemon import PortDaemon  # noqa: PLC0415
+    from answerd.service.journal import configure_logging  # noqa: PLC0415
+    from answerd.service.notify import make_notifier  # noqa: PLC0415
+
     configure_logging(args.log_level or config.log_level, args.log_format)
     daemon = PortDaemon(port, config.port(port), notifier=make_notifier(), config_path=args.config)
     return asyncio.run(daemon.run())
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from answerd.config.gate import load_config  # noqa: PLC0415  (pydantic: only this command loads it in-process)
-
     try:
         config = load_config(args.file)
     except ConfigError as exc:
@@ -216,7 +160,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     ports = config.ports or {"(any port, from [defaults])": config.defaults}
     for name, settings in ports.items():
         print(f"[ports.{name}]")
-        for key, value in dataclasses.asdict(settings).items():
+        for key, value in settings.model_dump().items():
             print(f"  {key} = {value!r}")
     return ExitCode.OK
 

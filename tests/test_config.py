@@ -1,59 +1,62 @@
-"""Configuration: strict TOML models, error paths, per-port merging, and the example file as reference."""
+"""Configuration: strict models, error paths, per-port merging, safe reading, and the example file as reference."""
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from answerd.config.gate import (
-    Config,
-    ConfigError,
-    PortSettings,
-    _port_validator,
-    load_config,
-    parse_config,
-    validate_document,
-)
+from answerd.config import Config, ConfigError, PortSettings, load_config, load_config_text
+from answerd.config.files import program_problem, read_user_file
+from answerd.config.load import MAX_ERROR_LINES, config_from_document
 from answerd.core import Profile, parse_chat
-from answerd.config.settings import port_tables
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 
+def load(data: dict[str, Any]) -> Config:
+    """``data``, a parsed TOML document, validated."""
+    return config_from_document(data)
+
+
 def errors_of(data: dict[str, Any]) -> list[str]:
-    """The error lines parse_config reports for ``data``."""
+    """The error lines loading ``data`` reports."""
     with pytest.raises(ConfigError) as info:
-        parse_config(data)
+        load(data)
     return info.value.errors
 
 
 class TestExampleFile:
     def test_example_is_valid(self) -> None:
         """config.example.toml loads without errors."""
-        config = load_config(EXAMPLE)
+        config = load_config(str(EXAMPLE))
         assert {"ttyUSB0", "ttySIM0"} == set(config.ports)
 
     def test_example_defaults_equal_the_built_in_defaults(self) -> None:
         """Every value written in [defaults] of the example is the model's default, so the doc cannot drift."""
         raw = tomllib.loads(EXAMPLE.read_text())["defaults"]
-        built_in = dataclasses.asdict(PortSettings())
+        built_in = PortSettings().model_dump()
         assert {key: built_in[key] for key in raw} == raw
-        assert PortSettings() == load_config(EXAMPLE).defaults
+        assert PortSettings() == load_config(str(EXAMPLE)).defaults
 
     def test_example_documents_every_key(self) -> None:
         """Every setting appears in the example, as a key or (for ones without a TOML default) commented out."""
         text = EXAMPLE.read_text()
-        missing = [f.name for f in dataclasses.fields(PortSettings) if not re.search(rf"^#? ?{f.name} = ", text, re.M)]
+        missing = [name for name in PortSettings.model_fields if not re.search(rf"^#? ?{name} = ", text, re.M)]
         assert [] == missing
+
+    def test_every_setting_has_a_description(self) -> None:
+        """Each setting's declaration carries its one-line doc."""
+        assert [] == [name for name, field in PortSettings.model_fields.items() if not field.description]
 
     def test_example_ports_override_key_by_key(self) -> None:
         """A port table changes only what it names; the rest comes from [defaults]."""
-        config = load_config(EXAMPLE)
+        config = load_config(str(EXAMPLE))
         usb = config.port("ttyUSB0")
         assert (2, 115200, "rtscts") == (usb.rings, usb.speed, usb.flow_control)
         assert config.defaults.init_chat == usb.init_chat
@@ -71,10 +74,13 @@ class TestErrors:
             ({"ports": {"ttyS0": {"device": "ttyS0"}}}, "ports.ttyS0.device: must be an absolute path"),
             ({"ports": {"ttyS0": {"modem_control": "yes"}}}, "ports.ttyS0.modem_control: Input should be"),
             ({"ports": {"ttyS0": {"init_chat": ["", "AT\\q"]}}}, "ports.ttyS0.init_chat: send string"),
+            ({"ports": {"ttyS0": {"init_chat": []}}}, "ports.ttyS0.init_chat: a chat script needs"),
+            ({"ports": {"ttyS0": {"force_init_chat": []}}}, "ports.ttyS0.force_init_chat: a chat script needs"),
             ({"ports": {"ttyS0": {"login_program": ["login"]}}}, "ports.ttyS0.login_program: the program must be"),
             ({"ports": {"ttyS0": {"login_program": ["/bin/login", "{usr}"]}}}, "unknown placeholder {usr}"),
-            ({"ports": {"ttyS0": {"mode": "direct"}}}, "ports.ttyS0: mode = 'direct' needs direct_program"),
+            ({"ports": {"ttyS0": {"mode": "direct"}}}, "ports.ttyS0.direct_program: mode = 'direct' needs"),
             ({"ports": {"ttyS0": {"answer_command": "ATA\r"}}}, "ports.ttyS0.answer_command: answer_command must"),
+            ({"ports": {"ttyS0": {"result_guard_ms": 5001}}}, "ports.ttyS0.result_guard_ms: Input should be less"),
             ({"ports": {"-x": {}}}, "ports.-x: not a usable port name"),
             ({"ports": {"ttyS0": 3}}, "ports.ttyS0: must be a table"),
             ({"port": {}}, "port: unknown top-level key"),
@@ -101,111 +107,23 @@ class TestErrors:
         found = errors_of({"defaults": {"rings": 0}, "ports": {"a": {}, "b": {}}})
         assert ["defaults.rings"] == [line.split(":")[0] for line in found]
 
+    def test_a_port_that_sets_the_bad_value_itself_is_reported(self) -> None:
+        """A port's own bad value is reported under the port even when [defaults] has the same one."""
+        found = errors_of({"defaults": {"rings": 0}, "ports": {"a": {"rings": 0}}})
+        assert ["defaults.rings", "ports.a.rings"] == [line.split(":")[0] for line in found]
 
-class TestLoading:
-    def test_missing_file(self, tmp_path: Path) -> None:
-        """A missing file is one clear error."""
-        with pytest.raises(ConfigError) as info:
-            load_config(tmp_path / "nope.toml")
-        assert ["no such file"] == info.value.errors
+    def test_direct_mode_without_program_is_not_masked(self) -> None:
+        """mode = 'direct' without direct_program is reported even when another key of the table is bad."""
+        found = errors_of({"ports": {"a": {"mode": "direct", "rings": 0}}})
+        assert ["ports.a.direct_program", "ports.a.rings"] == sorted(line.split(":")[0] for line in found)
 
-    def test_invalid_toml(self, tmp_path: Path) -> None:
-        """TOML syntax errors say where."""
-        path = tmp_path / "bad.toml"
-        path.write_text("[ports.ttyS0\nrings = 2\n")
-        with pytest.raises(ConfigError) as info:
-            load_config(path)
-        assert "not valid TOML" in info.value.errors[0]
-        assert "line 1" in info.value.errors[0]
-
-    def test_not_utf8(self, tmp_path: Path) -> None:
-        """A binary file is refused with a reason, not a traceback."""
-        path = tmp_path / "bin.toml"
-        path.write_bytes(b"\xff\xfe\x00")
-        with pytest.raises(ConfigError) as info:
-            load_config(path)
-        assert "not UTF-8" in info.value.errors[0]
-
-    def test_directory(self, tmp_path: Path) -> None:
-        """A directory given as the file is refused clearly."""
-        with pytest.raises(ConfigError) as info:
-            load_config(tmp_path)
-        assert ["is a directory, not a config file"] == info.value.errors
-
-    def test_empty_file_is_all_defaults(self, tmp_path: Path) -> None:
-        """An empty file is valid: every port runs on the defaults."""
-        path = tmp_path / "empty.toml"
-        path.write_text("")
-        config = load_config(path)
-        assert PortSettings() == config.port("ttyUSB3")
-        assert "/dev/ttyUSB3" == config.port("ttyUSB3").device_path("ttyUSB3")
+    def test_many_problems_are_capped(self) -> None:
+        """A file with thousands of problems gives a bounded number of lines and says how many more."""
+        found = errors_of({"defaults": {f"k{n}": n for n in range(MAX_ERROR_LINES + 5)}})
+        assert (MAX_ERROR_LINES + 1, "... and 5 more problems") == (len(found), found[-1])
 
 
-class TestProfile:
-    def test_profile_carries_every_core_setting(self) -> None:
-        """to_profile converts units (ms to s) and parses the chats."""
-        settings = PortSettings(rings=3, dtr_drop_ms=250, ring_gap_s=7.0, init_chat=["", "AT", "OK"])
-        profile = settings.to_profile()
-        assert isinstance(profile, Profile)
-        assert (3, 0.25, 7.0) == (profile.rings, profile.dtr_drop_s, profile.ring_gap_s)
-        assert parse_chat(["", "AT", "OK"]) == profile.init_chat
-
-    def test_config_is_frozen(self) -> None:
-        """Loaded settings cannot be changed by accident."""
-        config = Config()
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            config.defaults.rings = 3  # type: ignore[misc]
-
-
-class TestHealthCheck:
-    @pytest.mark.parametrize(("value", "expected"), [(0, None), (0.0, None), (10, 10.0), (300.0, 300.0)])
-    def test_zero_turns_the_check_off(self, value: float, expected: float | None) -> None:
-        """health_check_s = 0 means no idle check at all; other values are the interval."""
-        settings = parse_config({"ports": {"ttyS0": {"health_check_s": value}}}).port("ttyS0")
-        assert expected == settings.to_profile().health_check_s
-
-    def test_short_interval_is_refused(self) -> None:
-        """Between 0 and 10 s is an error, with no hidden floor: the user is told, not silently raised."""
-        assert any("at least 10 seconds" in line for line in errors_of({"defaults": {"health_check_s": 5}}))
-
-
-class TestGateAndBuilder:
-    """The gate (pydantic) checks; Config.from_document builds. Both must read a document the same way."""
-
-    def test_built_in_defaults_pass_the_gate(self) -> None:
-        """Every default, written out as a [defaults] table, is valid (defaults are never checked at start)."""
-        assert [] == validate_document({"defaults": dataclasses.asdict(PortSettings())})
-
-    @pytest.mark.parametrize(
-        "document",
-        [
-            tomllib.loads(EXAMPLE.read_text()),
-            {"ports": {"a": {"chat_timeout_s": 20, "rings": 3, "caller_init": [{"match": "555", "chat": ["", "AT"]}]}}},
-            {"defaults": {"mode": "direct", "direct_program": ["/bin/true"]}, "ports": {"b": {"utmp": False}}},
-        ],
-    )
-    def test_what_pydantic_validates_is_what_the_daemon_builds(self, document: dict[str, Any]) -> None:
-        """For each port, pydantic's own objects equal the builder's (same values, same nested classes)."""
-        built = Config.from_document(document)
-        defaults, merged = port_tables(document)
-        pairs = [(_port_validator().validate_python(defaults), built.defaults)]
-        pairs += [(_port_validator().validate_python(table), built.port(name)) for name, table in merged.items()]
-        for checked, made in pairs:
-            assert checked == made
-            for field in dataclasses.fields(PortSettings):
-                mine, theirs = getattr(made, field.name), getattr(checked, field.name)
-                # TOML's 20 for a float setting stays an int here (pydantic makes it 20.0): equal, and used only
-                # in arithmetic; anything else must be the very same type.
-                if not (isinstance(theirs, float) and isinstance(mine, int)):
-                    assert type(theirs) is type(mine), field.name
-
-    def test_built_objects_share_nothing_with_the_document(self) -> None:
-        """Ports inheriting a list from [defaults] get their own copies (frozen objects, mutable lists)."""
-        document = {"defaults": {"caller_filter": ["-555"]}, "ports": {"a": {}, "b": {}}}
-        built = Config.from_document(document)
-        assert built.port("a").caller_filter is not built.port("b").caller_filter
-        assert built.defaults.caller_filter is not document["defaults"]["caller_filter"]
-
+class TestChecksOfTheCore:
     @pytest.mark.parametrize(
         ("rule", "key"),
         [
@@ -226,15 +144,189 @@ class TestGateAndBuilder:
 
     def test_nested_rules_are_checked(self) -> None:
         """The core's checks of a dispatch rule and a caller_init chat reach the user with their paths."""
-        found = errors_of(
-            {
-                "ports": {
-                    "a": {
-                        "dispatch": [{"match": "**", "program": ["/bin/sh"]}],
-                        "caller_init": [{"match": "555", "chat": []}],
-                    }
-                }
-            }
-        )
+        rules = {"dispatch": [{"match": "**", "program": ["/bin/sh"]}], "caller_init": [{"match": "555", "chat": []}]}
+        found = errors_of({"ports": {"a": rules}})
         assert any(line.startswith("ports.a.dispatch[0].match: match '**'") for line in found), found
         assert any(line.startswith("ports.a.caller_init[0].chat: a chat script needs") for line in found), found
+
+    def test_what_the_model_accepts_the_answer_machine_accepts(self) -> None:
+        """Every valid port gives a Profile: the model runs the core's own checks (issue 10, defect 4)."""
+        config = load({"defaults": {"init_chat_extra": ["", "ATX3", "OK"]}, "ports": {"a": {"rings": 3}}})
+        assert isinstance(config.port("a").to_profile(), Profile)
+
+
+class TestPrograms:
+    @pytest.mark.parametrize(
+        ("make", "says"),
+        [
+            (lambda tmp: tmp / "none", "does not exist"),
+            (lambda tmp: tmp / "none" / "deeper", "does not exist"),
+            (lambda tmp: tmp, "is a directory"),
+            (lambda tmp: Path(os.devnull), "not a regular file"),
+        ],
+    )
+    def test_unusable_paths(self, tmp_path: Path, make: Any, says: str) -> None:
+        """Missing paths, directories and devices are not programs."""
+        assert says in (program_problem(str(make(tmp_path))) or "")
+
+    def test_execute_bit(self, tmp_path: Path) -> None:
+        """A regular file needs an execute bit, and with one it is a program."""
+        program = tmp_path / "prog"
+        program.write_text("#!/bin/sh\n")
+        program.chmod(0o644)
+        before = program_problem(str(program))
+        program.chmod(0o744)
+        assert ("the program " + str(program) + " is not executable (no x permission)", None) == (
+            before,
+            program_problem(str(program)),
+        )
+
+    def test_the_default_login_program_is_checked(self) -> None:
+        """The built-in login_program is validated like a written one (validate_default), as are the others."""
+        fields = PortSettings.model_fields
+        assert (True, True) == (fields["login_program"].validate_default, fields["direct_program"].validate_default)
+
+
+class TestReading:
+    def test_missing_file(self, tmp_path: Path) -> None:
+        """A missing file is one clear error."""
+        with pytest.raises(ConfigError) as info:
+            load_config(str(tmp_path / "nope.toml"))
+        assert ["no such file"] == info.value.errors
+
+    def test_invalid_toml(self) -> None:
+        """TOML syntax errors say where."""
+        with pytest.raises(ConfigError) as info:
+            load_config_text("[ports.ttyS0\nrings = 2\n")
+        assert "not valid TOML" in info.value.errors[0]
+        assert "line 1" in info.value.errors[0]
+
+    def test_not_utf8(self, tmp_path: Path) -> None:
+        """A binary file is refused with a reason, not a traceback."""
+        path = tmp_path / "bin.toml"
+        path.write_bytes(b"\xff\xfe\x00")
+        with pytest.raises(ConfigError) as info:
+            load_config(str(path))
+        assert "not UTF-8" in info.value.errors[0]
+
+    def test_directory(self, tmp_path: Path) -> None:
+        """A directory given as the file is refused clearly."""
+        with pytest.raises(ConfigError) as info:
+            load_config(str(tmp_path))
+        assert ["is a directory, not a regular file"] == info.value.errors
+
+    def test_fifo_is_refused_without_waiting_for_a_writer(self, tmp_path: Path) -> None:
+        """A FIFO is refused by what the open descriptor is (the open itself does not block)."""
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        with pytest.raises(ConfigError) as info:
+            read_user_file(str(fifo))
+        assert ["not a regular file (a FIFO): refused"] == info.value.errors
+
+    def test_character_device_is_refused(self) -> None:
+        """/dev/zero is refused as a device instead of being read without end."""
+        with pytest.raises(ConfigError) as info:
+            read_user_file("/dev/zero")
+        assert ["not a regular file (a character device): refused"] == info.value.errors
+
+    @pytest.mark.parametrize(("size", "refused"), [(1 << 20, False), ((1 << 20) + 1, True)])
+    def test_size_limit(self, tmp_path: Path, size: int, refused: bool) -> None:
+        """Up to 1 MiB is read; one byte more is refused, saying the limit."""
+        path = tmp_path / "big"
+        path.write_bytes(b"#" * size)
+        if refused:
+            with pytest.raises(ConfigError) as info:
+                read_user_file(str(path))
+            assert ["larger than the 1 MiB limit: refused"] == info.value.errors
+        else:
+            assert size == len(read_user_file(str(path)))
+
+    def test_empty_file_is_all_defaults(self, tmp_path: Path) -> None:
+        """An empty file is valid: every port runs on the defaults."""
+        path = tmp_path / "empty.toml"
+        path.write_text("")
+        config = load_config(str(path))
+        assert PortSettings() == config.port("ttyUSB3")
+        assert "/dev/ttyUSB3" == config.port("ttyUSB3").device_path("ttyUSB3")
+
+
+class TestHostileText:
+    """Issue 10, defect 5: what the reload path gets is a ConfigError, whatever the text."""
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("x = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+            ("x = " + "{a = " * 5000 + "1" + "}" * 5000, "nested too deeply"),
+            ("[ports.a]\nrings = " + "9" * 5000, "digits"),
+        ],
+    )
+    def test_deep_or_huge_is_one_config_error(self, text: str, says: str) -> None:
+        """Nesting deeper than the parser's stack and integers over Python's digit limit are one line."""
+        with pytest.raises(ConfigError) as info:
+            load_config_text(text)
+        assert (1, True) == (len(info.value.errors), says in info.value.errors[0])
+
+    def test_nesting_the_parser_survives_is_refused_by_type(self) -> None:
+        """Moderately deep nesting reaches validation and is refused there, with its path."""
+        found = errors_of({"ports": {"a": {"init_chat": [[[["AT"]]]]}}})
+        assert found[0].startswith("ports.a.init_chat[0]: Input should be a valid string"), found
+
+
+class TestModels:
+    def test_profile_carries_every_core_setting(self) -> None:
+        """to_profile converts units (ms to s) and parses the chats."""
+        settings = PortSettings(rings=3, dtr_drop_ms=250, ring_gap_s=7.0, init_chat=["", "AT", "OK"], result_guard_ms=40)
+        profile = settings.to_profile()
+        assert (3, 0.25, 7.0, 0.04) == (profile.rings, profile.dtr_drop_s, profile.ring_gap_s, profile.result_guard_s)
+        assert parse_chat(["", "AT", "OK"]) == profile.init_chat
+
+    def test_config_is_frozen(self) -> None:
+        """Loaded settings cannot be changed by accident."""
+        config = Config()
+        with pytest.raises(ValidationError, match="frozen"):
+            config.defaults.rings = 3  # type: ignore[misc]
+
+    def test_ports_do_not_share_lists(self) -> None:
+        """Ports inheriting a list from [defaults] get their own copies (frozen objects, mutable lists)."""
+        config = load({"defaults": {"caller_filter": ["!555"]}, "ports": {"a": {}, "b": {}}})
+        assert config.port("a").caller_filter is not config.port("b").caller_filter
+        assert config.defaults.caller_filter is not config.port("a").caller_filter
+
+    def test_settings_compare_by_value(self) -> None:
+        """Two loads of the same text give equal settings (a reload of an unchanged file changes nothing)."""
+        text = '[ports.a]\nrings = 2\ncaller_init = [{match = "555", chat = ["", "AT"]}]\n'
+        assert load_config_text(text).port("a") == load_config_text(text).port("a")
+        assert load_config_text(text).port("a") != load_config_text(text.replace("2", "3", 1)).port("a")
+
+    def test_integers_for_float_settings(self) -> None:
+        """TOML's 20 for a seconds setting is accepted (strict mode takes an int for a float)."""
+        assert 20.0 == load({"ports": {"a": {"chat_timeout_s": 20}}}).port("a").chat_timeout_s
+
+
+class TestResultGuard:
+    @pytest.mark.parametrize(("speed", "guard", "refused"), [(1200, 100, True), (1200, 118, False), (1200, 0, False),
+                                                             (38400, 100, False), (38400, 4, True)])  # fmt: skip
+    def test_the_guard_outlasts_no_carrier_at_the_port_speed(self, speed: int, guard: int, refused: bool) -> None:
+        """A guard not longer than 14 characters at the DTE speed is refused; 0 (no guard) is allowed."""
+        table = {"speed": speed, "result_guard_ms": guard}
+        if refused:
+            assert errors_of({"ports": {"a": table}})[0].startswith("ports.a.result_guard_ms: ")
+        else:
+            assert guard / 1000 == load({"ports": {"a": table}}).port("a").to_profile().result_guard_s
+
+    def test_the_default_guard_is_checked_against_a_low_speed(self) -> None:
+        """With only the speed lowered, the default 100 ms guard is refused (it is validated as a default)."""
+        assert ["defaults.result_guard_ms"] == [line.split(":")[0] for line in errors_of({"defaults": {"speed": 1200}})]
+
+
+class TestHealthCheck:
+    @pytest.mark.parametrize(("value", "expected"), [(0, None), (0.0, None), (10, 10.0), (300.0, 300.0)])
+    def test_zero_turns_the_check_off(self, value: float, expected: float | None) -> None:
+        """health_check_s = 0 means no idle check at all; other values are the interval."""
+        settings = load({"ports": {"ttyS0": {"health_check_s": value}}}).port("ttyS0")
+        assert expected == settings.to_profile().health_check_s
+
+    def test_short_interval_is_refused(self) -> None:
+        """Between 0 and 10 s is an error, with no hidden floor: the user is told, not silently raised."""
+        assert any("at least 10 seconds" in line for line in errors_of({"defaults": {"health_check_s": 5}}))

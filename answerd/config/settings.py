@@ -1,351 +1,203 @@
-"""The settings themselves: every key, its type, its default and its rules, as plain frozen dataclasses.
+"""The settings: every key, declared once with its type, default, rule and description (pydantic models).
 
-This module is the one place where a setting is declared. It imports no validation library on purpose:
-the daemon (one long-running process per modem port) lives on these objects, and pydantic costs each of
-those processes about 14 MiB and 130 ms at start (measured, ``docs/benchmarks.md``). The rules are
-written here as ``Annotated`` metadata that only the configuration gate, :mod:`answerd.config.gate`,
-hands to pydantic; the daemon gets a verdict from that gate (run in a child process) and then builds
-these objects from the same TOML document with :meth:`Config.from_document`, which does no checking.
+The models are strict (``"2"`` is not 2, ``"yes"`` is not true), refuse unknown keys (mgetty silently ignores
+a misspelt keyword, and its users debug a setting that never took effect) and are frozen. The rules are the
+types of :mod:`answerd.config.rules`; a rule that involves several keys is a validator here. How a file
+becomes a :class:`Config`, with every problem named by its TOML path, is :mod:`answerd.config.load`.
 
-Two kinds of rule markers:
-
-- :class:`Bounds` adds pydantic-core constraints (``ge``, ``gt``, ``le``, ``max_length``, ``pattern``) to
-  the field's type, so the messages are pydantic's ("Input should be greater than or equal to 1");
-- :class:`Check` runs a function after the type check; its ``ValueError`` becomes the message.
-
-Cross-field rules live in ``__post_init__``, which pydantic runs after the fields are valid.
+``config.example.toml`` documents every key with its default, and a test compares each documented default
+with the models, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
-import copy
-import os
-import re
-import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, Literal
 
-from answerd import core as hayes
-from answerd.core import DEFAULT_FORCE_INIT_CHAT, DEFAULT_INIT_CHAT, ChatError, Profile, parse_chat
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-__all__ = [
-    "STANDARD_SPEEDS",
-    "Bounds",
-    "CallerInit",
-    "Check",
-    "Config",
-    "ConfigError",
-    "DispatchRule",
-    "LogLevel",
-    "PortSettings",
-    "parse_toml",
-    "port_tables",
-    "read_config_text",
-    "read_document",
-]
+from answerd import core
+from answerd.config.rules import (
+    AbsolutePath,
+    AccountName,
+    AnswerCommand,
+    CallerFilter,
+    CallerInitMatch,
+    Chat,
+    DispatchMatch,
+    HealthInterval,
+    Milliseconds,
+    OptionalAbsolutePath,
+    OptionalChat,
+    OptionalProgram,
+    PortName,
+    Program,
+    Seconds,
+    Speed,
+    UserName,
+)
 
-#: Speeds the Linux termios interface can set.
-STANDARD_SPEEDS = frozenset({300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600})
+__all__ = ["CallerInit", "Config", "DispatchRule", "LogLevel", "PortSettings"]
 
-#: pydantic's options for every settings class: unknown keys are errors (a misspelt key must not be
-#: silently ignored, as mgetty does), and values are never coerced ("2" is not 2, "yes" is not true).
-_GATE_OPTIONS: dict[str, Any] = {"extra": "forbid", "strict": True}
+#: For every settings class: strict types, unknown keys refused, values frozen once loaded.
+_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+LogLevel = Literal["debug", "info", "warning", "error"]
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used. ``errors`` holds one ``path: message`` line per problem."""
-
-    def __init__(self, source: str, errors: list[str]) -> None:
-        self.source = source
-        self.errors = errors
-        super().__init__(f"{source}: " + "; ".join(errors))
-
-
-def read_config_text(path: str | os.PathLike[str]) -> str:
-    """The text of a config file.
-
-    Raises:
-        ConfigError: the file is missing, unreadable or not UTF-8; one line, never a traceback.
-    """
-    source = str(path)
-    try:
-        with open(path, "rb") as file:
-            return file.read().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(source, ["no such file"]) from None
-    except IsADirectoryError:
-        raise ConfigError(source, ["is a directory, not a config file"]) from None
-    except PermissionError:
-        raise ConfigError(source, ["permission denied"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(source, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-    except OSError as exc:
-        raise ConfigError(source, [exc.strerror or str(exc)]) from None
-
-
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """A TOML document (not yet checked: see :mod:`answerd.config.gate`).
-
-    Raises:
-        ConfigError: not TOML; the message says where.
-    """
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
-
-
-def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """:func:`read_config_text` and :func:`parse_toml` in one."""
-    return parse_toml(read_config_text(path), str(path))
-
-
-class Bounds:
-    """Annotated metadata: pydantic-core constraints (``ge``, ``gt``, ``le``, ``max_length``, ``pattern``).
-
-    The core schema is a plain dict (pydantic-core's documented format), so no import is needed here.
-    """
-
-    __slots__ = ("constraints",)
-
-    def __init__(self, **constraints: object) -> None:
-        self.constraints = constraints
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        return {**handler(source), **self.constraints}
-
-
-class Check:
-    """Annotated metadata: a rule run after the type check; a ``ValueError`` it raises is the message."""
-
-    __slots__ = ("rule",)
-
-    def __init__(self, rule: Callable[[Any], None]) -> None:
-        self.rule = rule
-
-    def _run(self, value: Any) -> Any:
-        self.rule(value)
-        return value
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        # pydantic_core.core_schema.no_info_after_validator_function(self._run, handler(source)), spelt out.
-        after = {"type": "no-info", "function": self._run}
-        return {"type": "function-after", "function": after, "schema": handler(source)}
-
-
-# ---------------------------------------------------------------------------------------------- the rules
-
-
-def _absolute_path(value: str | None) -> None:
-    if value is not None and (not value.startswith("/") or "\0" in value):
-        raise ValueError(f"must be an absolute path such as /dev/ttyUSB0 (got {value!r})")
-
-
-def _program(argv: list[str] | None) -> None:
-    if argv is None:
-        return
-    if not argv:
-        raise ValueError("the program argv must not be empty")
-    if not argv[0].startswith("/"):
-        raise ValueError(f"the program must be an absolute path (got {argv[0]!r}); no shell is used to find it")
-    # The rest (placeholders, braces, NULs) is the core's one check of argv templates.
-    hayes.DispatchRule("*", tuple(argv))
-
-
-def _chat(script: list[str]) -> None:
-    try:
-        parse_chat(script)
-    except ChatError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _optional_chat(script: list[str]) -> None:
-    if script:  # empty means "none" (init_chat_extra, statistics_chat)
-        _chat(script)
-
-
-def _standard_speed(value: int) -> None:
-    if value not in STANDARD_SPEEDS:
-        raise ValueError(f"speed {value} is not a termios speed (one of {sorted(STANDARD_SPEEDS)})")
-
-
-def _health_interval(value: float) -> None:
-    if 0 < value < 10:
-        raise ValueError("health_check_s must be 0 (no check) or at least 10 seconds")
-
-
-def _filter_tokens(value: list[str]) -> None:
-    hayes.parse_rules(value)  # the core's parser: its ValueError names the bad token
-
-
-def _answer_command(value: str) -> None:
-    if not re.fullmatch(r"AT[\x20-\x7e]{0,60}", value, flags=re.IGNORECASE):
-        raise ValueError(f"answer_command must be one AT command line such as 'ATA' (got {value!r})")
-
-
-_MATCH_RE = re.compile(r"^(/AutoPPP/|\*|\*?[\x21-\x7e]{1,64}\*?)$")
-_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$")
-
-
-def _dispatch_match(value: str) -> None:
-    if not _MATCH_RE.match(value) or "**" in value:
-        raise ValueError(f"match {value!r} must be a name, prefix*, *suffix, *infix*, * or /AutoPPP/")
-
-
-def _user_name(value: str | None) -> None:
-    if value is not None and not _USER_RE.match(value):
-        raise ValueError(f"user {value!r} is not a valid user name")
-
-
-def _caller_init_match(value: str) -> None:
-    hayes.CallerInitRule(value, ())  # the core's check: a number prefix, none, private, out-of-area, all
-
-
-def _none() -> list[Any]:
-    """An empty list, for ``default_factory``.
-
-    Not ``list`` itself: pydantic inspects a factory's signature, and for a builtin that means parsing its
-    text signature with the tokenize module (10 ms of every configuration check, measured).
-    """
-    return []
-
-
-Seconds = Annotated[float, Bounds(gt=0, le=86400)]
-Milliseconds = Annotated[int, Bounds(ge=0, le=600_000)]
-AbsolutePath = Annotated[str, Check(_absolute_path)]
-Program = Annotated[list[str], Check(_program)]
-Chat = Annotated[list[str], Check(_optional_chat)]
-
-
-# ---------------------------------------------------------------------------------------------- the objects
-
-
-@dataclass(frozen=True)
-class DispatchRule:
+class DispatchRule(BaseModel):
     """One line of the dispatch table (mgetty's login.config): who gets which program."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _GATE_OPTIONS
+    model_config = _STRICT
 
-    #: The login name to match: exact, ``prefix*``, ``*suffix``, ``*infix*``, ``*``, or ``/AutoPPP/``
-    #: (only matched when PPP is detected, never by a typed name).
-    match: Annotated[str, Check(_dispatch_match)]
-    #: argv with placeholders {user} {connect} {caller_id} {caller_name} {device} {port}.
-    program: Program
-    #: Run the program as this user (with that user's groups); absent: as root, like mgetty's "-".
-    user: Annotated[str | None, Check(_user_name)] = None
-    #: Write utmp/wtmp entries for the session (for programs that do not, like pppd).
-    utmp: bool = True
-    #: Exit statuses that are normal ends of a call (default: 0; for pppd: 0, 5, 15 and 16).
-    ok_exit_codes: list[int] | None = None
+    match: DispatchMatch = Field(
+        description="the login name to match: exact, prefix*, *suffix, *infix*, *, or /AutoPPP/ (only "
+        "matched when PPP is detected, never by a typed name)"
+    )
+    program: Program = Field(description="argv with placeholders {user} {connect} {caller_id} {caller_name} "
+                             "{device} {port}")  # fmt: skip
+    user: UserName = Field(None, description="run the program as this user (with that user's groups); "
+                           "absent: as root, like mgetty's '-'")  # fmt: skip
+    utmp: bool = Field(True, description="write utmp/wtmp entries for the session (for programs that do "
+                       "not, like pppd)")  # fmt: skip
+    ok_exit_codes: list[int] | None = Field(
+        None, description="exit statuses that are normal ends of a call (default: 0; for pppd: 0, 5, 15, 16)"
+    )
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _core_accepts(self) -> DispatchRule:
         self.to_rule()  # the core's own checks of the whole rule (its ValueError is the message)
+        return self
 
-    def to_rule(self) -> hayes.DispatchRule:
+    def to_rule(self) -> core.DispatchRule:
         """The core's form of this rule; pppd gets its normal exit statuses (0, 5, 15, 16) by default."""
         codes = self.ok_exit_codes
         if codes is None:
-            codes = sorted(hayes.PPPD_NORMAL_EXITS) if self.program[0].endswith("/pppd") else [0]
-        return hayes.DispatchRule(
+            codes = sorted(core.PPPD_NORMAL_EXITS) if self.program[0].endswith("/pppd") else [0]
+        return core.DispatchRule(
             self.match, tuple(self.program), user=self.user, utmp=self.utmp, ok_exit_codes=tuple(codes)
         )
 
 
-@dataclass(frozen=True)
-class CallerInit:
+class CallerInit(BaseModel):
     """An extra chat for calls from matching callers, run after RING and before ATA."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _GATE_OPTIONS
+    model_config = _STRICT
 
-    #: A caller number prefix, ``none`` (no caller ID), ``private``, ``out-of-area`` or ``all``.
-    match: Annotated[str, Check(_caller_init_match)]
-    #: Expect/send chat, e.g. ``["", "AT+MS=V34,1,9600,14400", "OK"]``.
-    chat: Annotated[list[str], Check(_chat)]
+    match: CallerInitMatch = Field(description="a caller number prefix, none (no caller ID), private, "
+                                   "out-of-area or all")  # fmt: skip
+    chat: Chat = Field(description='expect/send chat, e.g. ["", "AT+MS=V34,1,9600,14400", "OK"]')
 
 
-@dataclass(frozen=True)
-class PortSettings:
-    """Every per-port setting, with its default. See ``config.example.toml`` for the prose."""
+class PortSettings(BaseModel):
+    """Every per-port setting, with its default. ``config.example.toml`` has the longer prose."""
 
-    __pydantic_config__: ClassVar[dict[str, Any]] = _GATE_OPTIONS
+    model_config = _STRICT
 
     # --- the device
-    device: Annotated[str | None, Check(_absolute_path)] = None
-    speed: Annotated[int, Check(_standard_speed)] = 38400
-    flow_control: Literal["rtscts", "none"] = "rtscts"
-    modem_control: Literal["auto", "tiocm", "none"] = "auto"
-    toggle_dtr: bool = True
-    dtr_drop_ms: Annotated[int, Bounds(ge=10, le=10_000)] = 500
-    open_delay_ms: Milliseconds = 0
-    close_timeout_s: Seconds = 5.0
+    device: OptionalAbsolutePath = Field(None, description="the serial device; default /dev/<port name>")
+    speed: Speed = Field(38400, description="DTE speed (computer to modem), locked: never changed after CONNECT")
+    flow_control: Literal["rtscts", "none"] = Field("rtscts", description="hardware flow control, or none")
+    modem_control: Literal["auto", "tiocm", "none"] = Field(
+        "auto", description="how DTR is driven and DCD read: tiocm (real lines), none (a pty, 3-wire), auto"
+    )
+    toggle_dtr: bool = Field(True, description="drop DTR for dtr_drop_ms before every init")
+    dtr_drop_ms: int = Field(500, ge=10, le=10_000, description="how long DTR stays low")
+    open_delay_ms: Milliseconds = Field(0, description="wait after opening, then discard what the modem said")
+    close_timeout_s: Seconds = Field(5.0, description="closing the device never blocks longer than this")
     # --- init
-    init_chat: Chat = field(default_factory=lambda: list(DEFAULT_INIT_CHAT))
-    init_chat_extra: Chat = field(default_factory=_none)
-    force_init_chat: Chat = field(default_factory=lambda: list(DEFAULT_FORCE_INIT_CHAT))
-    chat_timeout_s: Seconds = 20.0
-    init_retries: Annotated[int, Bounds(ge=1, le=1000)] = 5
-    retry_backoff_s: Annotated[float, Bounds(ge=0, le=3600)] = 2.0
+    init_chat: Chat = Field(list(core.DEFAULT_INIT_CHAT), description="expect/send chat that initialises the modem")
+    init_chat_extra: OptionalChat = Field([], description="appended to init_chat (per-port additions)")
+    force_init_chat: Chat = Field(
+        list(core.DEFAULT_FORCE_INIT_CHAT), description="tried before every init retry: a modem stuck online"
+    )
+    chat_timeout_s: Seconds = Field(20.0, description="how long each expect may wait")
+    init_retries: int = Field(5, ge=1, le=1000, description="init attempts before giving up (exit 69)")
+    retry_backoff_s: float = Field(2.0, ge=0, le=3600, description="pause before a retry; doubles, up to 60 s")
     # --- answering
-    rings: Annotated[int, Bounds(ge=1, le=100)] = 1
-    ring_gap_s: Seconds = 10.0
-    answer_command: Annotated[str, Check(_answer_command)] = "ATA"
-    answer_timeout_s: Seconds = 80.0
+    rings: int = Field(1, ge=1, le=100, description="answer on this RING (2 or more for caller ID)")
+    ring_gap_s: Seconds = Field(10.0, description="no RING for this long means the caller gave up")
+    answer_command: AnswerCommand = Field("ATA", description="the command that picks up")
+    answer_timeout_s: Seconds = Field(80.0, description="how long CONNECT may take after answer_command")
     # --- policy, locks, busy-out, health
-    caller_filter: Annotated[list[str], Check(_filter_tokens)] = field(default_factory=_none)
-    decision_program: Annotated[list[str] | None, Check(_program)] = None
-    decision_timeout_s: Seconds = 10.0
-    decision_user: Annotated[str, Bounds(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "nobody"
-    decision_on_error: Literal["accept", "reject"] = "accept"
-    caller_init: list[CallerInit] = field(default_factory=_none)
-    locking: bool = True
-    lock_dir: AbsolutePath = "/run/lock"
-    nologin_file: AbsolutePath = "/etc/nologin.{port}"
-    health_check_s: Annotated[float, Bounds(ge=0, le=86400), Check(_health_interval)] = 300.0
-    statistics_chat: Chat = field(default_factory=_none)
+    caller_filter: CallerFilter = Field([], description="caller-ID rules: prefix, all, none, each may be negated")
+    decision_program: OptionalProgram = Field(None, description="a program that decides: exit 0 answers, 1 rejects")
+    decision_timeout_s: Seconds = Field(10.0, description="how long the decision program may take")
+    decision_user: AccountName = Field("nobody", description="the user the decision program runs as")
+    decision_on_error: Literal["accept", "reject"] = Field("accept", description="when the decision fails")
+    caller_init: list[CallerInit] = Field([], description="extra chats for matching callers, before ATA")
+    locking: bool = Field(True, description="honour and write UUCP lock files")
+    lock_dir: AbsolutePath = Field("/run/lock", description="where the UUCP lock files are")
+    nologin_file: AbsolutePath = Field("/etc/nologin.{port}", description="while it exists, calls are not answered")
+    health_check_s: HealthInterval = Field(300.0, description="idle check of the modem with AT (0: off, else >= 10)")
+    statistics_chat: OptionalChat = Field([], description="run after every connected call; lines go to the record")
     # --- after CONNECT
-    ignore_carrier: bool = False
-    settle_ms: Milliseconds = 500
-    mode: Literal["login", "direct"] = "login"
-    issue: Annotated[str, Bounds(max_length=2000)] = r"\nanswerd on @ (\P, \I)\n"
-    issue_file: Annotated[str | None, Check(_absolute_path)] = None
-    autoppp: bool = True
-    ppp_wait_ms: Annotated[int, Bounds(ge=0, le=30_000)] = 0
-    login_prompt: Annotated[str, Bounds(max_length=300)] = "@ login: "
-    login_timeout_s: Seconds = 240.0
-    login_program: Program = field(default_factory=lambda: ["/bin/login", "--", "{user}"])
-    direct_program: Annotated[list[str] | None, Check(_program)] = None
-    dispatch: list[DispatchRule] = field(default_factory=_none)
-    utmp: bool = True
-    term: Annotated[str, Bounds(pattern=r"^[A-Za-z0-9._+-]{1,64}$")] | None = "vt100"
-    stop_grace_s: Seconds = 3.0
+    ignore_carrier: bool = Field(False, description="ignore DCD during the call (broken cables only)")
+    settle_ms: Milliseconds = Field(500, description="wait after CONNECT before printing anything")
+    mode: Literal["login", "direct"] = Field("login", description="login: issue, prompt, name; direct: a program")
+    issue: str = Field(r"\nanswerd on @ (\P, \I)\n", max_length=2000, description="issue text, with mgetty's escapes")
+    issue_file: OptionalAbsolutePath = Field(None, description="read the issue text from this file instead")
+    autoppp: bool = Field(True, description="hand callers that send PPP frames to the /AutoPPP/ rule")
+    ppp_wait_ms: int = Field(0, ge=0, le=30_000, description="wait for PPP after CONNECT before printing")
+    login_prompt: str = Field("@ login: ", max_length=300, description="the login prompt, with mgetty's escapes")
+    login_timeout_s: Seconds = Field(240.0, description="the caller must enter a name within this time")
+    result_guard_ms: int = Field(
+        100,
+        ge=0,
+        le=5000,
+        validate_default=True,  # a low speed with the default guard must be refused too
+        description="after CR/LF ends a login name, wait this long for a framed modem result such as NO CARRIER "
+        r"before the name is accepted; must be longer than `\r\nNO CARRIER\r\n` takes at the slowest DTE rate",
+    )
+    login_program: Program = Field(
+        ["/bin/login", "--", "{user}"], validate_default=True, description="the program for a login, as an argv"
+    )
+    direct_program: OptionalProgram = Field(
+        None, validate_default=True, description="mode = 'direct': the argv to run right after CONNECT"
+    )
+    dispatch: list[DispatchRule] = Field([], description="rules tried in order against the entered name")
+    utmp: bool = Field(True, description="write utmp/wtmp entries for sessions whose program does not")
+    term: str | None = Field("vt100", pattern=r"^[A-Za-z0-9._+-]{1,64}$", description="TERM for the program")
+    stop_grace_s: Seconds = Field(3.0, description="ending a session: SIGHUP, then SIGTERM after this, then SIGKILL")
 
-    def __post_init__(self) -> None:
-        if self.mode == "direct" and self.direct_program is None:
-            raise ValueError("mode = 'direct' needs direct_program (the argv to run after CONNECT)")
-
+    @field_validator("result_guard_ms")
     @classmethod
-    def from_table(cls, table: Mapping[str, Any]) -> PortSettings:
-        """Build from a (merged) TOML table that the gate accepted; nested tables become their classes.
+    def _guard_outlasts_a_result(cls, value: int, info: ValidationInfo) -> int:
+        speed = info.data.get("speed")
+        # "\r\nNO CARRIER\r\n" is 14 characters of 10 bits (start, 8 data, stop) on the DTE line.
+        needed_ms = 14 * 10 * 1000 / speed if speed else 0
+        if 0 < value <= needed_ms:
+            raise ValueError(
+                f"{value} ms is not longer than a modem's NO CARRIER takes at speed {speed} ({needed_ms:.0f} ms): "
+                "raise it, or 0 turns the guard off"
+            )
+        return value
 
-        The values are copied: ports that inherit a list from ``[defaults]`` must not share it.
-        """
-        values = copy.deepcopy(dict(table))
-        if "dispatch" in values:
-            values["dispatch"] = [DispatchRule(**rule) for rule in values["dispatch"]]
-        if "caller_init" in values:
-            values["caller_init"] = [CallerInit(**rule) for rule in values["caller_init"]]
-        return cls(**values)
+    @field_validator("direct_program")
+    @classmethod
+    def _direct_needs_a_program(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        # A field validator, not a model validator: pydantic runs it even when other keys are invalid, so
+        # one run of check-config shows this problem with the others.
+        if value is None and info.data.get("mode") == "direct":
+            raise ValueError("mode = 'direct' needs direct_program (the argv to run after CONNECT)")
+        return value
+
+    @model_validator(mode="after")
+    def _core_accepts(self) -> PortSettings:
+        try:
+            self.to_profile()  # the answer machine's own checks: what passes here cannot crash the daemon
+        except ValueError as exc:
+            raise ValueError(f"the answer machine refuses these settings: {exc}") from None
+        return self
 
     def device_path(self, port: str) -> str:
         """The device to open for ``port``: ``device`` if set, else ``/dev/<port>``."""
         return self.device or f"/dev/{port}"
 
-    def to_profile(self) -> Profile:
+    def to_profile(self) -> core.Profile:
         """The answer machine's view of these settings (the only bridge into the core)."""
-        return Profile(
-            init_chat=parse_chat(self.init_chat) + (parse_chat(self.init_chat_extra) if self.init_chat_extra else ()),
-            force_init_chat=parse_chat(self.force_init_chat),
+        return core.Profile(
+            init_chat=core.parse_chat([*self.init_chat, *self.init_chat_extra]),
+            force_init_chat=core.parse_chat(self.force_init_chat),
             toggle_dtr=self.toggle_dtr,
             dtr_drop_s=self.dtr_drop_ms / 1000,
             chat_timeout_s=self.chat_timeout_s,
@@ -358,50 +210,38 @@ class PortSettings:
             answer_timeout_s=self.answer_timeout_s,
             answer_gate=True,
             health_check_s=self.health_check_s or None,
-            statistics_chat=parse_chat(self.statistics_chat) if self.statistics_chat else (),
+            statistics_chat=core.parse_chat(self.statistics_chat) if self.statistics_chat else (),
+            result_guard_s=self.result_guard_ms / 1000,
         )
 
 
-def port_tables(document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The ``[defaults]`` table and each port's table merged over it, key by key (mgetty's model).
+class Config(BaseModel):
+    """The whole file: global settings, ``[defaults]``, and each ``[ports.NAME]`` merged over the defaults.
 
-    Tables that are not tables are left out here; the gate reports them.
+    A port table overrides the defaults key by key (mgetty's "global section, then ``port ttyS0``" model). A
+    port that has no table of its own runs on the defaults with ``device = "/dev/NAME"``, so
+    ``answerd@ttyUSB1.service`` works with a config that only sets defaults.
     """
-    defaults = document.get("defaults", {})
-    defaults = dict(defaults) if isinstance(defaults, dict) else {}
-    ports = document.get("ports", {})
-    merged = {
-        name: {**defaults, **table}
-        for name, table in (ports.items() if isinstance(ports, dict) else ())
-        if isinstance(table, dict)
-    }
-    return defaults, merged
 
+    model_config = _STRICT
 
-LogLevel = Literal["debug", "info", "warning", "error"]
+    log_level: LogLevel = Field("info", description="debug (every modem line), info, warning or error")
+    defaults: PortSettings = Field(default_factory=PortSettings, description="what every port inherits")
+    ports: dict[PortName, PortSettings] = Field({}, description="one table per port: what differs from [defaults]")
 
-
-@dataclass(frozen=True)
-class Config:
-    """The whole file: global settings, defaults, and per-port settings already merged with them."""
-
-    log_level: LogLevel = "info"
-    defaults: PortSettings = field(default_factory=PortSettings)
-    ports: dict[str, PortSettings] = field(default_factory=dict)
-
+    @model_validator(mode="before")
     @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> Config:
-        """Build from a parsed TOML document that the gate (:func:`answerd.config.gate.validate_document`) accepted.
-
-        Checks nothing: an unchecked document may raise ``TypeError`` or ``ValueError`` here, or worse, build
-        settings that are wrong. Use :func:`answerd.config.gate.parse_config` unless a verdict is already in hand.
-        """
-        defaults, merged = port_tables(document)
-        return cls(
-            log_level=document.get("log_level", "info"),
-            defaults=PortSettings.from_table(defaults),
-            ports={name: PortSettings.from_table(table) for name, table in merged.items()},
-        )
+    def _merge_defaults_into_ports(cls, data: Any) -> Any:
+        # A file without [defaults] still has its defaults validated, as an empty table: the default
+        # login_program must exist too. Tables only: anything else is left for the field types to refuse.
+        if not isinstance(data, dict):
+            return data
+        defaults = data.get("defaults", {})
+        data = {**data, "defaults": defaults}
+        if isinstance(defaults, dict) and isinstance(data.get("ports"), dict):
+            ports = data["ports"].items()
+            data["ports"] = {name: {**defaults, **table} if isinstance(table, dict) else table for name, table in ports}
+        return data
 
     def port(self, name: str) -> PortSettings:
         """Settings for ``name``: its own table merged over the defaults, or just the defaults."""

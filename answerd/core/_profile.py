@@ -45,6 +45,7 @@ class Profile:
         health_timeout_s: how long the health check waits for OK.
         statistics_chat: run after each connected call, once the modem is re-initialised; the lines it
             returns are attached to the call's record (mgetty's statistics-chat).
+        result_guard_s: after CR/LF ends a login name, wait this long for a framed modem result.
     """
 
     init_chat: tuple[ChatStep, ...] = field(default_factory=lambda: parse_chat(DEFAULT_INIT_CHAT))
@@ -65,6 +66,7 @@ class Profile:
     health_check_s: float | None = None
     health_timeout_s: float = 5.0
     statistics_chat: tuple[ChatStep, ...] = ()
+    result_guard_s: float = 0.1
 
     def __post_init__(self) -> None:
         """Reject values the machine cannot work with; config gives friendlier errors first."""

@@ -55,8 +55,7 @@ from answerd.line.lock import LockDirWatch, LockError, UucpLock, wait_until_free
 from answerd.service.notify import Notifier
 from answerd.line.port import LineSettings, ModemControl, PortOpenError, SerialPort
 from answerd.call.screening import Screening, screen_call, screen_now
-from answerd.config.settings import Config, ConfigError, PortSettings, parse_toml, read_config_text
-from answerd.config.verdict import VerdictError, check_text
+from answerd.config import ConfigError, PortSettings, load_config
 
 __all__ = ["ExitCode", "PortDaemon"]
 
@@ -150,8 +149,7 @@ class PortDaemon:
     def request_reload(self) -> None:
         """Re-read the configuration (SIGHUP, ``systemctl reload``); apply it at the next idle moment.
 
-        The file is checked in a child process (:mod:`answerd.config.verdict`), so the line keeps being served
-        meanwhile. An invalid new file is logged with every problem and the running configuration is kept:
+        The file is checked in-process (:func:`answerd.config.load_config`). An invalid new file is logged with every problem and the running configuration is kept:
         a typo made while a line is in use must not take the line down.
         """
         if self._config_path is None or self._stopping:
@@ -188,18 +186,10 @@ class PortDaemon:
     async def _checked_settings(self, path: str) -> PortSettings | None:
         """This port's settings from the file at ``path``, or None (logged) if the file cannot be used."""
         try:
-            text = read_config_text(path)
-            document = parse_toml(text, path)
-            errors = await check_text(text)
-            if errors:
-                raise ConfigError(path, errors)
-            return Config.from_document(document).port(self.name)
+            return load_config(path).port(self.name)
         except ConfigError as exc:
             self._log.error("config.reload_failed", source=exc.source, errors="; ".join(exc.errors))
             self._notifier.status(f"reload failed, keeping the old configuration: {exc.errors[0]}")
-        except (VerdictError, OSError) as exc:  # no verdict: the check could not run or answer
-            self._log.error("config.reload_failed", source=path, errors=str(exc))
-            self._notifier.status(f"reload failed, keeping the old configuration: {exc}")
         except Exception as exc:  # a bug must not take a line in use down: keep what works, report it
             self._log.error("config.reload_failed", source=path, errors=repr(exc), exc_info=exc)
             self._notifier.status("reload failed (internal error), keeping the old configuration")
