@@ -3,7 +3,7 @@
 Every case runs the real command (``python -m answerd``) in a subprocess and looks at its exit status,
 stdout and stderr: a configuration problem is one line with its TOML path, never a traceback.
 
-Starting the interpreter and importing pydantic costs most of a second, so every invocation the tests need
+Starting the interpreter and importing pydantic costs a few hundred milliseconds, so every invocation the tests need
 is listed by :func:`invocations` and started at once, a few at a time, when the module's first test asks
 for one; each test then reads the result of its own. For the same reason the problem cases share one file,
 each in a table of its own: that also checks that one run reports every problem.
@@ -50,7 +50,7 @@ BAD_CASES = {
         '[ports.placeholder]\nlogin_program = ["/bin/login", "--", "{usr}"]',
         "ports.placeholder.login_program",
     ),
-    "direct without program": ('[ports.direct]\nmode = "direct"', "ports.direct"),
+    "direct without program": ('[ports.direct]\nmode = "direct"', "ports.direct.direct_program"),
     "newline in key": ('[ports.newline]\n"rin\\ngs" = 2', "ports.newline.rin\\ngs"),
 }
 #: Top-level lines must come before any table.
@@ -243,7 +243,8 @@ class TestCheckConfigInvalid:
 
     def test_direct_problem_not_masked(self, runs: Runs) -> None:
         """mode = 'direct' without direct_program is reported even when another key of the table is bad."""
-        assert ["ports.ttyS0", "ports.ttyS0.rings"] == sorted(runs["check direct masked"].problem_paths())
+        paths = sorted(runs["check direct masked"].problem_paths())
+        assert ["ports.ttyS0.direct_program", "ports.ttyS0.rings"] == paths
 
 
 class TestCheckConfigUnreadable:

@@ -110,8 +110,8 @@ def _error_lines(exc: ValidationError, document: Mapping[str, Any]) -> list[str]
     in_defaults = {(loc[1:], message) for loc, message in errors if loc[:1] == ("defaults",)}
     ports = document.get("ports")
     lines = []
-    for loc, message in errors:
-        loc = tuple(part for part in loc if part != "[key]")  # a bad port name: its own table's path
+    for raw_loc, message in errors:
+        loc = tuple(part for part in raw_loc if part != "[key]")  # a bad port name: its own table's path
         if loc[:1] == ("ports",) and len(loc) >= 2 and isinstance(ports, dict):
             own = ports.get(loc[1])
             inherited = not isinstance(own, dict) or not loc[2:] or loc[2] not in own

@@ -55,12 +55,12 @@ class DispatchRule(BaseModel):
     )
     program: Program = Field(description="argv with placeholders {user} {connect} {caller_id} {caller_name} "
                              "{device} {port}")  # fmt: skip
-    user: UserName = Field(None, description="run the program as this user (with that user's groups); "
+    user: UserName = Field(default=None, description="run the program as this user (with that user's groups); "
                            "absent: as root, like mgetty's '-'")  # fmt: skip
-    utmp: bool = Field(True, description="write utmp/wtmp entries for the session (for programs that do "
+    utmp: bool = Field(default=True, description="write utmp/wtmp entries for the session (for programs that do "
                        "not, like pppd)")  # fmt: skip
     ok_exit_codes: list[int] | None = Field(
-        None, description="exit statuses that are normal ends of a call (default: 0; for pppd: 0, 5, 15, 16)"
+        default=None, description="exit statuses that are normal ends of a call (default: 0; for pppd: 0, 5, 15, 16)"
     )
 
     @model_validator(mode="after")
@@ -94,54 +94,74 @@ class PortSettings(BaseModel):
     model_config = _STRICT
 
     # --- the device
-    device: OptionalAbsolutePath = Field(None, description="the serial device; default /dev/<port name>")
-    speed: Speed = Field(38400, description="DTE speed (computer to modem), locked: never changed after CONNECT")
-    flow_control: Literal["rtscts", "none"] = Field("rtscts", description="hardware flow control, or none")
+    device: OptionalAbsolutePath = Field(default=None, description="the serial device; default /dev/<port name>")
+    speed: Speed = Field(
+        default=38400, description="DTE speed (computer to modem), locked: never changed after CONNECT"
+    )
+    flow_control: Literal["rtscts", "none"] = Field(default="rtscts", description="hardware flow control, or none")
     modem_control: Literal["auto", "tiocm", "none"] = Field(
-        "auto", description="how DTR is driven and DCD read: tiocm (real lines), none (a pty, 3-wire), auto"
+        default="auto", description="how DTR is driven and DCD read: tiocm (real lines), none (a pty, 3-wire), auto"
     )
-    toggle_dtr: bool = Field(True, description="drop DTR for dtr_drop_ms before every init")
-    dtr_drop_ms: int = Field(500, ge=10, le=10_000, description="how long DTR stays low")
-    open_delay_ms: Milliseconds = Field(0, description="wait after opening, then discard what the modem said")
-    close_timeout_s: Seconds = Field(5.0, description="closing the device never blocks longer than this")
+    toggle_dtr: bool = Field(default=True, description="drop DTR for dtr_drop_ms before every init")
+    dtr_drop_ms: int = Field(default=500, ge=10, le=10_000, description="how long DTR stays low")
+    open_delay_ms: Milliseconds = Field(default=0, description="wait after opening, then discard what the modem said")
+    close_timeout_s: Seconds = Field(default=5.0, description="closing the device never blocks longer than this")
     # --- init
-    init_chat: Chat = Field(list(core.DEFAULT_INIT_CHAT), description="expect/send chat that initialises the modem")
-    init_chat_extra: OptionalChat = Field([], description="appended to init_chat (per-port additions)")
-    force_init_chat: Chat = Field(
-        list(core.DEFAULT_FORCE_INIT_CHAT), description="tried before every init retry: a modem stuck online"
+    init_chat: Chat = Field(
+        default=list(core.DEFAULT_INIT_CHAT), description="expect/send chat that initialises the modem"
     )
-    chat_timeout_s: Seconds = Field(20.0, description="how long each expect may wait")
-    init_retries: int = Field(5, ge=1, le=1000, description="init attempts before giving up (exit 69)")
-    retry_backoff_s: float = Field(2.0, ge=0, le=3600, description="pause before a retry; doubles, up to 60 s")
+    init_chat_extra: OptionalChat = Field(default=[], description="appended to init_chat (per-port additions)")
+    force_init_chat: Chat = Field(
+        default=list(core.DEFAULT_FORCE_INIT_CHAT), description="tried before every init retry: a modem stuck online"
+    )
+    chat_timeout_s: Seconds = Field(default=20.0, description="how long each expect may wait")
+    init_retries: int = Field(default=5, ge=1, le=1000, description="init attempts before giving up (exit 69)")
+    retry_backoff_s: float = Field(default=2.0, ge=0, le=3600, description="pause before a retry; doubles, up to 60 s")
     # --- answering
-    rings: int = Field(1, ge=1, le=100, description="answer on this RING (2 or more for caller ID)")
-    ring_gap_s: Seconds = Field(10.0, description="no RING for this long means the caller gave up")
-    answer_command: AnswerCommand = Field("ATA", description="the command that picks up")
-    answer_timeout_s: Seconds = Field(80.0, description="how long CONNECT may take after answer_command")
+    rings: int = Field(default=1, ge=1, le=100, description="answer on this RING (2 or more for caller ID)")
+    ring_gap_s: Seconds = Field(default=10.0, description="no RING for this long means the caller gave up")
+    answer_command: AnswerCommand = Field(default="ATA", description="the command that picks up")
+    answer_timeout_s: Seconds = Field(default=80.0, description="how long CONNECT may take after answer_command")
     # --- policy, locks, busy-out, health
-    caller_filter: CallerFilter = Field([], description="caller-ID rules: prefix, all, none, each may be negated")
-    decision_program: OptionalProgram = Field(None, description="a program that decides: exit 0 answers, 1 rejects")
-    decision_timeout_s: Seconds = Field(10.0, description="how long the decision program may take")
-    decision_user: AccountName = Field("nobody", description="the user the decision program runs as")
-    decision_on_error: Literal["accept", "reject"] = Field("accept", description="when the decision fails")
-    caller_init: list[CallerInit] = Field([], description="extra chats for matching callers, before ATA")
-    locking: bool = Field(True, description="honour and write UUCP lock files")
-    lock_dir: AbsolutePath = Field("/run/lock", description="where the UUCP lock files are")
-    nologin_file: AbsolutePath = Field("/etc/nologin.{port}", description="while it exists, calls are not answered")
-    health_check_s: HealthInterval = Field(300.0, description="idle check of the modem with AT (0: off, else >= 10)")
-    statistics_chat: OptionalChat = Field([], description="run after every connected call; lines go to the record")
+    caller_filter: CallerFilter = Field(
+        default=[], description="caller-ID rules: prefix, all, none, each may be negated"
+    )
+    decision_program: OptionalProgram = Field(
+        default=None, description="a program that decides: exit 0 answers, 1 rejects"
+    )
+    decision_timeout_s: Seconds = Field(default=10.0, description="how long the decision program may take")
+    decision_user: AccountName = Field(default="nobody", description="the user the decision program runs as")
+    decision_on_error: Literal["accept", "reject"] = Field(default="accept", description="when the decision fails")
+    caller_init: list[CallerInit] = Field(default=[], description="extra chats for matching callers, before ATA")
+    locking: bool = Field(default=True, description="honour and write UUCP lock files")
+    lock_dir: AbsolutePath = Field(default="/run/lock", description="where the UUCP lock files are")
+    nologin_file: AbsolutePath = Field(
+        default="/etc/nologin.{port}", description="while it exists, calls are not answered"
+    )
+    health_check_s: HealthInterval = Field(
+        default=300.0, description="idle check of the modem with AT (0: off, else >= 10)"
+    )
+    statistics_chat: OptionalChat = Field(
+        default=[], description="run after every connected call; lines go to the record"
+    )
     # --- after CONNECT
-    ignore_carrier: bool = Field(False, description="ignore DCD during the call (broken cables only)")
-    settle_ms: Milliseconds = Field(500, description="wait after CONNECT before printing anything")
-    mode: Literal["login", "direct"] = Field("login", description="login: issue, prompt, name; direct: a program")
-    issue: str = Field(r"\nanswerd on @ (\P, \I)\n", max_length=2000, description="issue text, with mgetty's escapes")
-    issue_file: OptionalAbsolutePath = Field(None, description="read the issue text from this file instead")
-    autoppp: bool = Field(True, description="hand callers that send PPP frames to the /AutoPPP/ rule")
-    ppp_wait_ms: int = Field(0, ge=0, le=30_000, description="wait for PPP after CONNECT before printing")
-    login_prompt: str = Field("@ login: ", max_length=300, description="the login prompt, with mgetty's escapes")
-    login_timeout_s: Seconds = Field(240.0, description="the caller must enter a name within this time")
+    ignore_carrier: bool = Field(default=False, description="ignore DCD during the call (broken cables only)")
+    settle_ms: Milliseconds = Field(default=500, description="wait after CONNECT before printing anything")
+    mode: Literal["login", "direct"] = Field(
+        default="login", description="login: issue, prompt, name; direct: a program"
+    )
+    issue: str = Field(
+        default=r"\nanswerd on @ (\P, \I)\n", max_length=2000, description="issue text, with mgetty's escapes"
+    )
+    issue_file: OptionalAbsolutePath = Field(default=None, description="read the issue text from this file instead")
+    autoppp: bool = Field(default=True, description="hand callers that send PPP frames to the /AutoPPP/ rule")
+    ppp_wait_ms: int = Field(default=0, ge=0, le=30_000, description="wait for PPP after CONNECT before printing")
+    login_prompt: str = Field(
+        default="@ login: ", max_length=300, description="the login prompt, with mgetty's escapes"
+    )
+    login_timeout_s: Seconds = Field(default=240.0, description="the caller must enter a name within this time")
     result_guard_ms: int = Field(
-        100,
+        default=100,
         ge=0,
         le=5000,
         validate_default=True,  # a low speed with the default guard must be refused too
@@ -149,15 +169,17 @@ class PortSettings(BaseModel):
         r"before the name is accepted; must be longer than `\r\nNO CARRIER\r\n` takes at the slowest DTE rate",
     )
     login_program: Program = Field(
-        ["/bin/login", "--", "{user}"], validate_default=True, description="the program for a login, as an argv"
+        default=["/bin/login", "--", "{user}"], validate_default=True, description="the program for a login, as an argv"
     )
     direct_program: OptionalProgram = Field(
-        None, validate_default=True, description="mode = 'direct': the argv to run right after CONNECT"
+        default=None, validate_default=True, description="mode = 'direct': the argv to run right after CONNECT"
     )
-    dispatch: list[DispatchRule] = Field([], description="rules tried in order against the entered name")
-    utmp: bool = Field(True, description="write utmp/wtmp entries for sessions whose program does not")
-    term: str | None = Field("vt100", pattern=r"^[A-Za-z0-9._+-]{1,64}$", description="TERM for the program")
-    stop_grace_s: Seconds = Field(3.0, description="ending a session: SIGHUP, then SIGTERM after this, then SIGKILL")
+    dispatch: list[DispatchRule] = Field(default=[], description="rules tried in order against the entered name")
+    utmp: bool = Field(default=True, description="write utmp/wtmp entries for sessions whose program does not")
+    term: str | None = Field(default="vt100", pattern=r"^[A-Za-z0-9._+-]{1,64}$", description="TERM for the program")
+    stop_grace_s: Seconds = Field(
+        default=3.0, description="ending a session: SIGHUP, then SIGTERM after this, then SIGKILL"
+    )
 
     @field_validator("result_guard_ms")
     @classmethod
@@ -215,6 +237,10 @@ class PortSettings(BaseModel):
         )
 
 
+def _built_in_defaults() -> PortSettings:
+    return PortSettings()  # a function, not the class itself: mypy cannot type a model class as a factory
+
+
 class Config(BaseModel):
     """The whole file: global settings, ``[defaults]``, and each ``[ports.NAME]`` merged over the defaults.
 
@@ -225,9 +251,11 @@ class Config(BaseModel):
 
     model_config = _STRICT
 
-    log_level: LogLevel = Field("info", description="debug (every modem line), info, warning or error")
-    defaults: PortSettings = Field(default_factory=PortSettings, description="what every port inherits")
-    ports: dict[PortName, PortSettings] = Field({}, description="one table per port: what differs from [defaults]")
+    log_level: LogLevel = Field(default="info", description="debug (every modem line), info, warning or error")
+    defaults: PortSettings = Field(default_factory=_built_in_defaults, description="what every port inherits")
+    ports: dict[PortName, PortSettings] = Field(
+        default={}, description="one table per port: what differs from [defaults]"
+    )
 
     @model_validator(mode="before")
     @classmethod

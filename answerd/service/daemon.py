@@ -149,7 +149,8 @@ class PortDaemon:
     def request_reload(self) -> None:
         """Re-read the configuration (SIGHUP, ``systemctl reload``); apply it at the next idle moment.
 
-        The file is checked in-process (:func:`answerd.config.load_config`). An invalid new file is logged with every problem and the running configuration is kept:
+        The file is checked in-process (:func:`answerd.config.load_config`). An invalid new
+        file is logged with every problem and the running configuration is kept:
         a typo made while a line is in use must not take the line down.
         """
         if self._config_path is None or self._stopping:
