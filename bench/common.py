@@ -1,5 +1,5 @@
-"""Pieces shared by the foundation numbers, the comparison and the pool run: answerd's config, verdict cache
-directory and process, the notify socket, /proc readers, machine description, statistics.
+"""Pieces shared by the foundation numbers, the comparison and the pool run: answerd's config and process, the
+notify socket, /proc readers, machine description, statistics.
 """
 
 from __future__ import annotations
@@ -19,18 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answerd.config.verdict import VerdictCache
-
 from .modem import ModemError, now_ns
 
 __all__ = [
     "REPO",
     "AnswerdProcess",
     "NotifyListener",
-    "clear_cache_dir",
     "cpu_snapshot",
-    "fresh_cache_dir",
-    "has_cached_verdict",
     "machine_info",
     "measure_idle",
     "memory_snapshot",
@@ -60,31 +55,6 @@ def write_answerd_config(path: Path, port: str, settings: dict[str, Any], log_le
     """Write a config file with one ``[ports.PORT]`` table."""
     body = "\n".join(f"{key} = {toml_value(value)}" for key, value in settings.items())
     path.write_text(f'log_level = "{log_level}"\n\n[ports.{port}]\n{body}\n')
-
-
-# ------------------------------------------------------------------------------------------ verdict cache
-
-
-def fresh_cache_dir(path: Path) -> Path:
-    """Create ``path`` empty for answerd's verdict cache, as systemd's ``CacheDirectory=`` makes it.
-
-    Owned by this user and mode 0700: answerd ignores a cache directory that another user owns or that group or
-    others can write. The daemon finds it through ``CACHE_DIRECTORY`` in its environment.
-    """
-    path.mkdir(mode=0o700)
-    path.chmod(0o700)  # mkdir's mode is masked by the umask
-    return path
-
-
-def has_cached_verdict(path: Path) -> bool:
-    """Whether the cache in ``path`` holds an accepted config text (then a start skips the check)."""
-    return bool(VerdictCache(path).entries())
-
-
-def clear_cache_dir(path: Path) -> None:
-    """Forget every cached verdict in ``path`` (the next start checks the config again)."""
-    for entry in VerdictCache(path).entries():
-        os.unlink(entry)
 
 
 # ------------------------------------------------------------------------------------------ notify socket
