@@ -33,6 +33,7 @@ from .compare import (
     run_single_line,
     to_jsonable,
 )
+from .floor import measure as measure_floor
 from .mgetty import MGETTY, mgetty_version
 from .modem import ModemError
 from .pool import PoolOptions, run_pool
@@ -54,13 +55,8 @@ class Row(NamedTuple):
     only: str | None = None
 
 
-#: Which samples a filtered row counts. answerd's start-ups carry ``config_cached`` (its verdict cache held the
-#: config's entry at the start, so the check was skipped); mgetty's carry nothing: it has no such cache and
-#: reads its config at every start, so all its start-ups go with answerd's checked ones, none with the cached.
-SAMPLE_FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {
-    "config_checked": lambda item: not item.get("config_cached", False),
-    "config_cached": lambda item: item.get("config_cached") is True,
-}
+#: Which samples a filtered row counts (none at present: every start-up checks its config).
+SAMPLE_FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {}
 
 ROWS: list[Row] = [
     Row("1. final RING → `ATA` at the modem", "zero", "calls", "ring_to_ata_ms"),
@@ -76,21 +72,12 @@ ROWS: list[Row] = [
     Row("4. call end → ready (modem's OK to the last init command), aligned", "zero", "calls", "end_to_ready_ms"),
     Row("   call end → first init command at the modem, aligned", "zero", "calls", "end_to_first_at_ms"),
     Row("   call end → ready, defaults (each tool's init chat)", "defaults", "calls", "end_to_ready_ms"),
-    Row("7. start → READY=1, config checked (first start or changed file); mgetty: init done at the modem, "
-        "every start", "zero", "startups", "exec_to_ready_ms", "config_checked"),
-    Row("   start → READY=1, restart with the file unchanged (verdict cached); mgetty has no such case", "zero",
-        "startups", "exec_to_ready_ms", "config_cached"),
+    Row("7. start → READY=1 (config checked at every start); mgetty: init done at the modem", "zero",
+        "startups", "exec_to_ready_ms"),
     Row("   start → init done at the modem (both), every start", "zero", "startups", "exec_to_init_done_ms"),
     Row("   start → first byte at the modem, every start", "zero", "startups", "exec_to_first_rx_ms"),
-    Row("   start → READY / init done, minus the modem's response time, config checked (mgetty: every start)",
-        "zero", "startups", "ready_overhead_ms", "config_checked"),
-    Row("   start → READY minus the modem's response time, restart with the file unchanged (verdict cached)",
-        "zero", "startups", "ready_overhead_ms", "config_cached"),
+    Row("   start → READY / init done, minus the modem's response time", "zero", "startups", "ready_overhead_ms"),
 ]  # fmt: skip
-
-
-#: The target is in MB (10^6 bytes); /proc reports KiB, the tables show MiB.
-MB_PER_MIB = 1.048576
 
 
 def _cell(v: Any, digits: int = 2) -> str:
@@ -235,19 +222,16 @@ def check_targets(out: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
         n = idle["voluntary_ctxt_switches"] + idle["nonvoluntary_ctxt_switches"]
         checks.append((f"0 context switches in {idle['seconds']:.0f} s idle", n == 0, f"{n}"))
     mem = single.get("zero", {}).get("answerd", {}).get("memory", {}).get("idle_after_calls")
-    if mem:
-        mb = mem["pss_mib"] * MB_PER_MIB
-        checks.append(("PSS ≤ 15 MB per port (single line)", mb <= 15, f"{mem['pss_mib']} MiB = {mb:.2f} MB"))
+    floor = out.get("floor", {}).get("pss")
+    if mem and floor:
+        share = round(mem["pss_mib"] - floor, 2)
+        checks.append(("answerd's PSS above the floor ≤ 4 MiB (single line)", share <= 4,
+                       f"{mem['pss_mib']} - {floor} = {share} MiB"))  # fmt: skip
     pool = out.get("pool")
-    if pool:
-        per = pool["memory"]["pss_mib_per_port_after"]
-        mb = per * MB_PER_MIB
-        checks.append(("PSS ≤ 15 MB per port (pool)", mb <= 15, f"{per} MiB = {mb:.2f} MB"))
-    for only, case in (("config_checked", "config checked"), ("config_cached", "restart, verdict cached")):
-        v = med(f"zero.ready_overhead_ms.{only}")
-        if v is not None:
-            n = s[f"zero.ready_overhead_ms.{only}"]["answerd"]["n"]
-            checks.append((f"start → READY overhead ≤ 250 ms (median), {case}", v <= 250, f"{v} ms (n={n})"))
+    v = med("zero.ready_overhead_ms")
+    if v is not None:
+        n = s["zero.ready_overhead_ms"]["answerd"]["n"]
+        checks.append(("start → READY overhead ≤ 250 ms (median)", v <= 250, f"{v} ms (n={n})"))
     if pool:
         checks.append(("0 lost calls in the pool", pool["lost"] == 0, f"{pool['lost']} of {pool['offered']}"))
     return checks
@@ -308,10 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--calls", type=int, default=30, help="calls per daemon and pass (default 30)")
     p.add_argument("--idle-seconds", type=float, default=60.0, help="idle measurement per daemon (default 60)")
-    p.add_argument("--startups", type=int, default=5,
-                   help="start-ups per daemon in the zero pass (default 5). answerd's alternate: the first "
-                        "checks its config (empty verdict cache), the second restarts with the verdict cached, the "
-                        "cache is emptied before the third, and so on: 5 gives 3 checked and 2 cached")  # fmt: skip
+    p.add_argument("--startups", type=int, default=5, help="start-ups per daemon in the zero pass (default 5)")
     p.add_argument("--gap-ms", type=float, default=1000.0,
                    help="pause between the line being ready and the next RING (default 1000: more than "
                         "mgetty's 300 ms line clearing after its init chat)")  # fmt: skip
@@ -320,9 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-imports", action="store_true", help="do not measure import times")
     p.add_argument("--no-pool", action="store_true", help="skip the pool run")
     p.add_argument("--pool-only", action="store_true", help="only the pool run")
-    p.add_argument("--pool-lines", type=int, default=32,
-                   help="answerd processes in the pool (default 32; they share one verdict cache, empty at the "
-                        "start, so every one checks its config)")  # fmt: skip
+    p.add_argument("--pool-lines", type=int, default=32, help="answerd processes in the pool (default 32)")
     p.add_argument("--pool-minutes", type=float, default=15.0, help="pool run length limit (default 15)")
     p.add_argument("--pool-calls", type=int, default=2000, help="pool call limit (default 2000)")
     p.add_argument("--pool-rate", type=float, help="calls per second (default: pool-calls / pool-minutes)")
@@ -361,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         out["machine"]["answerd_python"] = use_installed_layout(Path(nsdir, "venv"))
         warm = [answerd_python(), "-c", WARM_IMPORTS]
         subprocess.run(warm, check=True, cwd=REPO, env=env)  # compile answerd's .pyc once, as an install does
+        out["floor"] = measure_floor(answerd_python(), env, repeat=3)  # what answerd's PSS is measured against
         try:
             if single:
                 if not args.skip_imports:

@@ -17,13 +17,7 @@ answerd, mgetty (``defaults`` pass):
     Each tool's own defaults (mgetty: Debian's shipped ``mgetty.config``), changed only where a pty or the
     benchmark needs it: DTR toggling off, ``rings`` 1, the stand-in login program, the port.
 
-answerd gets, per pass, a fresh verdict cache directory (mode 0700) through ``CACHE_DIRECTORY``, as its unit's
-``CacheDirectory=answerd`` gives it: a start whose config text the cache holds skips the config check. So
-answerd's start-ups are of two kinds, and each start-up records which (``config_cached``: the cache held an
-entry when the process was started). The first start of a pass finds the cache empty (checked); the extra
-start-ups of the ``zero`` pass alternate, the cache emptied before every other one: with ``--startups 5``
-checked, cached, checked, cached, checked (3 checked, 2 cached). mgetty reads its config at every start and
-has no such cache; its start-ups carry no flag.
+Both daemons read and check their configuration at every start (answerd validates it in-process).
 
 The stand-in login program is ``/bin/dd if=/dev/zero of=FIFO bs=1 count=1``: both daemons exec it (mgetty
 from ``login.config``, answerd as ``login_program``), its one byte on the FIFO is stamped by this process
@@ -53,10 +47,7 @@ from .common import (
     AnswerdProcess,
     NotifyListener,
     answerd_python,
-    clear_cache_dir,
     cpu_snapshot,
-    fresh_cache_dir,
-    has_cached_verdict,
     measure_idle,
     memory_snapshot,
     write_answerd_config,
@@ -147,16 +138,13 @@ class Peer:
         """Context for an error message."""
         return ""
 
-    def forget_config_verdicts(self) -> None:
-        """Make the next start check its config as a first start does (nothing to do unless the daemon caches)."""
-
     def cpu_ms(self) -> float:
         """CPU time so far of the daemon and the programs it ran (user + system, ms)."""
         raise NotImplementedError
 
 
 class AnswerdPeer(Peer):
-    """``answerd run`` with a notify socket and its own verdict cache; its JSON log goes to a file."""
+    """``answerd run`` with a notify socket; its JSON log goes to a file."""
 
     tool = "answerd"
 
@@ -166,9 +154,7 @@ class AnswerdPeer(Peer):
         self.port = port
         self.log = tmp / f"{port}-{label}.log"
         self.notify = NotifyListener(tmp / f"{port}-{label}.notify")
-        #: Fresh (empty) for this peer, as ``CacheDirectory=answerd`` is on a machine answerd never ran on.
-        self.cache_dir = fresh_cache_dir(tmp / f"answerd-cache-{label}")
-        self.env = {**env, "CACHE_DIRECTORY": str(self.cache_dir)}
+        self.env = env
         self.process: AnswerdProcess | None = None
 
     @property
@@ -187,13 +173,6 @@ class AnswerdPeer(Peer):
     def close(self) -> None:
         """Close the notify socket."""
         self.notify.close()
-
-    def config_cached(self) -> bool:
-        """Whether a start now would find its config's verdict in the cache (and skip the check)."""
-        return has_cached_verdict(self.cache_dir)
-
-    def forget_config_verdicts(self) -> None:
-        clear_cache_dir(self.cache_dir)
 
     def cpu_ms(self) -> float:
         """answerd's own CPU time plus its reaped children's (the stand-in programs), from /proc."""
@@ -293,14 +272,9 @@ def sub(a: int | None, b: int | None) -> int | None:
 
 
 async def startup(peer: Peer, seq: list[str] | None, timeout: float) -> tuple[dict[str, Any], list[str]]:
-    """Start the daemon and wait until it is ready; return the start-up timings and the init sequence.
-
-    For answerd the timings carry ``config_cached``: whether its verdict cache held an entry at the start (the
-    config text is the same for every start of a pass, so an entry is this text's: the check is skipped).
-    """
+    """Start the daemon and wait until it is ready; return the start-up timings and the init sequence."""
     modem = peer.modem
     modem.t_first_rx = None
-    cached = peer.config_cached() if isinstance(peer, AnswerdPeer) else None
     t_exec = peer.start()
     if seq is None:
         seq = await learn_init(modem, t_exec, timeout)
@@ -317,10 +291,6 @@ async def startup(peer: Peer, seq: list[str] | None, timeout: float) -> tuple[di
         _, t_ready = await peer.notify.wait_for("READY=1", start, timeout)
         out["exec_to_ready_ms"] = ms(t_ready - t_exec)
         out["ready_overhead_ms"] = ms(t_ready - t_exec - init["modem_response_ns"])
-        out["config_cached"] = cached
-        if not peer.config_cached():  # READY=1 comes after the verdict is stored: answerd did not use the cache
-            raise ModemError(f"answerd left no entry in CACHE_DIRECTORY={peer.cache_dir}: it ignored the cache, "
-                             "so its start-ups cannot be told apart as checked or cached")  # fmt: skip
     else:
         out["ready_overhead_ms"] = ms(init["t_done"] - t_exec - init["modem_response_ns"])
     return out, seq
@@ -360,12 +330,7 @@ async def one_call(peer: Peer, seq: list[str], timeout: float) -> dict[str, Any]
 async def run_peer(
     peer: Peer, pass_name: str, opts: SingleLineOptions, progress: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Start-up, N calls, and (``zero`` pass) memory, idle and extra start-ups for one daemon.
-
-    The extra start-ups alternate between a restart with the config's verdict cached (answerd skips the check)
-    and one after the cache was emptied (it checks, as at a first start or after the file changed): the first
-    extra one finds the cache as the first start left it, the cache is emptied before the second, fourth, ...
-    """
+    """Start-up, N calls, and (``zero`` pass) memory, idle and extra start-ups for one daemon."""
     out: dict[str, Any] = {"startups": [], "calls": [], "memory": {}}
     try:
         first, seq = await startup(peer, None, opts.step_timeout_s)
@@ -392,9 +357,7 @@ async def run_peer(
                 out["memory"]["idle_after_idle"] = memory_snapshot(pid)
         await peer.stop()
         if pass_name == "zero":
-            for index in range(opts.startups - 1):
-                if index % 2 == 1:
-                    peer.forget_config_verdicts()
+            for _ in range(opts.startups - 1):
                 await asyncio.sleep(0.3)
                 extra, _ = await startup(peer, seq, opts.step_timeout_s)
                 out["startups"].append(extra)
@@ -408,12 +371,9 @@ async def run_peer(
 
 
 def answerd_env(pycache: Path | None) -> dict[str, str]:
-    """The daemon's environment: compiled bytecode cached (as an installed package has it), no watchdog.
-
-    No ``CACHE_DIRECTORY`` either: whoever starts ``answerd run`` sets its own (:func:`bench.common.fresh_cache_dir`).
-    """
+    """The daemon's environment: compiled bytecode cached (as an installed package has it), no watchdog."""
     env = dict(os.environ)
-    for key in ("WATCHDOG_USEC", "WATCHDOG_PID", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "CACHE_DIRECTORY"):
+    for key in ("WATCHDOG_USEC", "WATCHDOG_PID", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):
         env.pop(key, None)
     if pycache is not None:
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
@@ -509,27 +469,22 @@ IMPORT_GROUPS = (
 )
 
 
-#: What ``answerd run`` imports, in its order (answerd.cli._cmd_run): the CLI, then, once the configuration
-#: check is forked, the daemon with ssl and rich kept out.
+#: What ``answerd run`` imports, in its order (answerd.cli._cmd_run): the CLI and the configuration (pydantic),
+#: then the daemon with ssl and rich kept out.
 RUN_PATH_IMPORTS = (
-    "import answerd.cli as cli, answerd.config.verdict; cli._keep_out_unused_modules(); "
+    "import answerd.cli as cli; cli._keep_out_unused_modules(); "
     "import asyncio, answerd.service.daemon, answerd.service.journal, answerd.service.notify"
 )
 
 
-#: Every module an answerd process or its configuration check loads, to compile their .pyc files once.
+#: Every module an answerd process loads, to compile their .pyc files once.
 WARM_IMPORTS = (
-    "import answerd.cli, answerd.config.verdict, answerd.config.gate, answerd.service.daemon, answerd.service.journal, answerd.service.notify, "
-    "answerd.sim.cli"
+    "import answerd.cli, answerd.service.daemon, answerd.service.journal, answerd.service.notify, answerd.sim.cli"
 )
 
 
 def measure_imports(pycache: Path | None, runs: int = 5) -> dict[str, Any]:
-    """Interpreter start-up and the import cost of ``answerd run`` (bytecode cached), wall time and ``-X importtime``.
-
-    The configuration check's imports (pydantic) are not here: they happen in the check's child process, in
-    parallel, or not at all when the verdict is cached (see the start-up rows).
-    """
+    """Interpreter start-up and the import cost of ``answerd run`` (bytecode cached): wall time, ``-X importtime``."""
     env = answerd_env(pycache)
     code = RUN_PATH_IMPORTS
     _importtime(code, env)  # warm: write the .pyc files, fill the page cache

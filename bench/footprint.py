@@ -5,9 +5,9 @@ Each step runs in a fresh interpreter that imports the steps before it, then the
 other process shares (Python objects, mostly); private clean is file-backed pages that only this process has
 mapped so far (shared libraries: in a pool of answerd processes they are shared and divided among them).
 
-The steps follow ``answerd run``: the interpreter, what asyncio needs, the libraries answerd uses, the core,
-the daemon; then, for comparison, what the configuration check loads in its child process (pydantic), which
-the daemon does not.
+The steps follow ``answerd run``: the interpreter, what asyncio needs, the libraries answerd uses, pydantic
+with one one-field model (up to there: the floor, ``python -m bench.floor``), then answerd's own share: the
+core, the settings models and the command line, the daemon, and the example configuration loaded.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from typing import Any
 from .common import REPO, answerd_python, use_installed_layout
 from .compare import answerd_env
 
+#: Not a module: the probe loads the example configuration at this step.
+LOAD_EXAMPLE = "load:config.example.toml"
+
 #: (label, modules imported by the step). Each step's process imports every earlier step first.
 STEPS: list[tuple[str, list[str]]] = [
     ("interpreter (python -c pass, with site)", []),
@@ -30,25 +33,25 @@ STEPS: list[tuple[str, list[str]]] = [
     ("asyncio (without ssl)", ["asyncio"]),
     ("pyserial + pyserial-asyncio", ["serial", "serial_asyncio"]),
     ("structlog (without rich)", ["structlog"]),
-    ("systemd.journal", ["systemd.journal"]),
+    ("systemd.journal, systemd.daemon", ["systemd.journal", "systemd.daemon"]),
+    ("pydantic, one one-field model validated (= the floor)", ["bench._floor_model"]),
     ("answerd.core (the core)", ["answerd.core"]),
-    ("answerd.config.settings, tomllib, argparse (answerd.cli)", ["answerd.cli"]),
-    ("the rest of the daemon (answerd.service.daemon, journal, notify)", ["answerd.service.daemon", "answerd.service.journal",
-                                                                  "answerd.service.notify"]),
+    ("answerd.config (the settings models), argparse (answerd.cli)", ["answerd.cli"]),
+    ("the rest of the daemon (answerd.service.daemon, journal, notify)",
+     ["answerd.service.daemon", "answerd.service.journal", "answerd.service.notify"]),
+    ("config.example.toml loaded (answerd.config.load_config)", [LOAD_EXAMPLE]),
 ]  # fmt: skip
-
-#: Not in the daemon: what the configuration check adds in its child.
-CHECK_STEP = ("pydantic + the gate (answerd.config.gate, in the check's child only)", ["answerd.config.gate"])
 
 _PROBE = r"""
 import sys, json, importlib
 sys.modules["ssl"] = None      # as answerd run does (answerd.cli._keep_out_unused_modules)
 sys.modules["rich"] = None
 for name in json.loads(sys.argv[1]):
-    importlib.import_module(name)
-if len(sys.argv) > 2 and sys.argv[2] == "build":
-    import answerd.config.gate as c
-    c._port_validator()
+    if name.startswith("load:"):
+        from answerd.config import load_config
+        load_config(name.removeprefix("load:"))
+    else:
+        importlib.import_module(name)
 out = {}
 for line in open("/proc/self/smaps_rollup"):
     key, value = line.split()[:2]
@@ -59,9 +62,9 @@ print(json.dumps(out))
 """
 
 
-def probe(modules: list[str], env: dict[str, str], build: bool = False) -> dict[str, Any]:
+def probe(modules: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Memory (MiB) of a fresh interpreter that imported ``modules``."""
-    argv = [answerd_python(), "-c", _PROBE, json.dumps(modules)] + (["build"] if build else [])
+    argv = [answerd_python(), "-c", _PROBE, json.dumps(modules)]
     done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=REPO, env=env)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -74,15 +77,14 @@ def measure(repeat: int, pycache: Path) -> dict[str, Any]:
     package (with its ``.pyc`` files) never has.
     """
     env = answerd_env(pycache)
-    everything = [name for _, modules in [*STEPS, CHECK_STEP] for name in modules]
-    probe(everything, env, build=True)  # write every .pyc once
+    everything = [name for _, modules in STEPS for name in modules]
+    probe(everything, env)  # write every .pyc once
     rows = []
     imported: list[str] = []
     previous: dict[str, Any] | None = None
-    for label, modules in [*STEPS, CHECK_STEP]:
+    for label, modules in STEPS:
         imported = imported + modules
-        samples = sorted((probe(imported, env, build=modules == CHECK_STEP[1]) for _ in range(repeat)),
-                         key=lambda s: s["private_dirty"])  # fmt: skip
+        samples = sorted((probe(imported, env) for _ in range(repeat)), key=lambda s: s["private_dirty"])
         sample = samples[len(samples) // 2]
         row: dict[str, Any] = {"step": label, "total": sample}
         if previous is not None:

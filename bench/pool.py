@@ -13,9 +13,7 @@ ends. A call is *answered* when it went RING → ATA → program started → pro
 again; it is *lost* when any of these does not happen in time (unanswered, answered but no program, program
 never ended, line not re-initialised).
 
-All the answerd processes share one verdict cache directory (``CACHE_DIRECTORY``, mode 0700, fresh per run),
-as the instances of a templated unit share ``CacheDirectory=answerd``. They start at once with it empty, so
-every one checks its config (the start-up numbers are those of a first start).
+All the answerd processes start at once; each checks its config in-process (as every start does).
 
 Measured: outcomes, RING → ATA at the modem, CPU time of the answerd processes (their own, and separately
 their children's: the stand-ins), the sum of their PSS sampled during the run, this process's own CPU (the
@@ -40,7 +38,6 @@ from .common import (
     AnswerdProcess,
     NotifyListener,
     cpu_snapshot,
-    fresh_cache_dir,
     memory_snapshot,
     summarize,
     write_answerd_config,
@@ -202,7 +199,7 @@ async def run_pool(opts: PoolOptions, progress: Callable[[str], None]) -> dict[s
     tasks: set[asyncio.Task[None]] = set()
     with tempfile.TemporaryDirectory(prefix="answerd-pool-") as tmpdir:
         tmp = Path(tmpdir)
-        env = {**(opts.env or os.environ), "CACHE_DIRECTORY": str(fresh_cache_dir(tmp / "answerd-cache"))}
+        env = dict(opts.env or os.environ)
         lines: list[Line] = []
         try:
             for index in range(opts.lines):

@@ -8,8 +8,7 @@ The daemon runs exactly as in the ``zero`` pass of ``python -m bench`` (same set
 stand-in login program), but as ``python -m cProfile -o OUT -m answerd run ...``. The profile covers start-up
 (imports, config) and every call; the report prints the heaviest functions by cumulative time and the
 per-call share of the call path (RING handling, the login dialog, starting the program, re-initialising).
-answerd gets a fresh verdict cache (``CACHE_DIRECTORY``), so its start checks the config as a first start
-does; the check runs in a forked child, which the profile does not cover.
+The configuration is checked in-process, so the profile covers that too.
 cProfile makes everything slower (roughly 2x for Python code), so read it for proportions, not for absolute
 latencies; the latencies are in ``python -m bench``.
 """
@@ -25,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import REPO, NotifyListener, fresh_cache_dir, write_answerd_config
+from .common import REPO, NotifyListener, write_answerd_config
 from .compare import INIT_CHAT, WARM_IMPORTS, answerd_env, answerd_settings
 from .modem import Modem, now_ns
 from .sandbox import enter_private_namespace
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="answerd-prof-") as tmpdir:
         tmp = Path(tmpdir)
         enter_private_namespace(tmp)
-        env = {**answerd_env(tmp / "pycache"), "CACHE_DIRECTORY": str(fresh_cache_dir(tmp / "answerd-cache"))}
+        env = answerd_env(tmp / "pycache")
         subprocess.run([sys.executable, "-c", WARM_IMPORTS], check=True, cwd=REPO, env=env)
         ring_to_ata = asyncio.run(_run(args, tmp, env))
     ring_to_ata.sort()
