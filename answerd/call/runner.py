@@ -66,6 +66,8 @@ from answerd.core import (
 from answerd.service.notify import Notifier
 from answerd.line.port import SerialPort
 from answerd.call.session import Session, SessionResult, SpawnError, clean_environment
+from answerd.config.errors import ConfigError
+from answerd.config.files import read_user_file
 from answerd.config.settings import PortSettings
 
 __all__ = ["CallEnd", "CallLine", "CallRunner", "dispatch_rules"]
@@ -390,10 +392,10 @@ class CallRunner:
         if path is None:
             return self._settings.issue
         try:
-            with open(path, "rb") as f:
-                return f.read(MAX_ISSUE_FILE).decode("utf-8", "replace")
-        except OSError as exc:
-            self._log.warning("call.issue_file_unreadable", path=path, error=exc.strerror or str(exc))
+            # Never blocks on a FIFO or reads a device: the same limits as the configuration file.
+            return read_user_file(path)[:MAX_ISSUE_FILE].decode("utf-8", "replace")
+        except ConfigError as exc:
+            self._log.warning("call.issue_file_unreadable", path=path, error=exc.errors[0])
             return self._settings.issue
 
     async def _login_dialog(self) -> NameEntered | LoginFailed | PppDetected | None:
