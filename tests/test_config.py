@@ -283,6 +283,11 @@ class TestModels:
         assert (3, 0.25, 7.0, 0.04) == (profile.rings, profile.dtr_drop_s, profile.ring_gap_s, profile.result_guard_s)
         assert parse_chat(["", "AT", "OK"]) == profile.init_chat
 
+    def test_init_chat_extra_is_its_own_chat(self) -> None:
+        """init_chat_extra's steps follow init_chat's, each chat pairing its own expects and sends."""
+        settings = PortSettings(init_chat=["", "ATZ", "OK"], init_chat_extra=["", "ATS7=45", "OK"])
+        assert parse_chat(["", "ATZ", "OK"]) + parse_chat(["", "ATS7=45", "OK"]) == settings.to_profile().init_chat
+
     def test_config_is_frozen(self) -> None:
         """Loaded settings cannot be changed by accident."""
         config = Config()

@@ -218,7 +218,9 @@ class PortSettings(BaseModel):
     def to_profile(self) -> core.Profile:
         """The answer machine's view of these settings (the only bridge into the core)."""
         return core.Profile(
-            init_chat=core.parse_chat([*self.init_chat, *self.init_chat_extra]),
+            # Parsed apart: each chat pairs its own expects and sends (init_chat has an odd length).
+            init_chat=core.parse_chat(self.init_chat)
+            + (core.parse_chat(self.init_chat_extra) if self.init_chat_extra else ()),
             force_init_chat=core.parse_chat(self.force_init_chat),
             toggle_dtr=self.toggle_dtr,
             dtr_drop_s=self.dtr_drop_ms / 1000,
