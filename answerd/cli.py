@@ -72,8 +72,10 @@ def _build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check-config",
         help="validate a configuration file and show the effective settings of each port",
-        description="Validate FILE. Prints every problem with its TOML path and exits 6, or prints the "
-        "effective settings of each port and exits 0.",
+        description="Validate FILE as `answerd run` and a reload do: types and ranges, unknown keys, chat "
+        "scripts, and that every program it names exists and is executable (so run it on the machine that runs "
+        "answerd). Prints every problem with its TOML path and exits 6, or prints the effective settings of each "
+        "port and exits 0.",
     )
     check.add_argument("file", metavar="FILE")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -271,6 +273,34 @@ class TestHostileText:
         """Moderately deep nesting reaches validation and is refused there, with its path."""
         found = errors_of({"ports": {"a": {"init_chat": [[[["AT"]]]]}}})
         assert found[0].startswith("ports.a.init_chat[0]: Input should be a valid string"), found
+
+
+#: In a fresh interpreter: load a valid file (as ``answerd run`` does before READY), then one of each kind of
+#: bad file (as a reload might get), and print the modules the second part imported.
+_RELOAD_IMPORTS = r"""
+import sys
+from answerd.config import ConfigError, load_config_text
+load_config_text("[ports.a]\nrings = 2\n")
+before = set(sys.modules)
+for text in ["[ports.a\n", "x = " + "[" * 5000 + "]" * 5000, "rings = " + "9" * 5000, "colour = 1",
+             "[ports.a]\nrings = 0\nring = 2\ninit_chat = []\nlogin_program = ['/nope']\nspeed = 'x'\n",
+             "[ports.a]\ndispatch = [{match = '**', program = ['/bin/sh']}]\n"
+             "caller_init = [{match = 'x', chat = []}]\n",
+             "[ports.a]\nmode = 'direct'\ncaller_filter = ['-1']\nspeed = 1200\n", "ports = 3"]:
+    try:
+        load_config_text(text)
+    except ConfigError:
+        pass
+print(sorted(set(sys.modules) - before))
+"""
+
+
+class TestReloadNeedsNoNewImports:
+    def test_a_refused_file_imports_nothing_new(self) -> None:
+        """After one valid load, refusing any kind of bad file imports no module: a reload after a package
+        upgrade (new files on disk, old process) runs only code that was loaded before READY."""
+        done = subprocess.run([sys.executable, "-c", _RELOAD_IMPORTS], capture_output=True, text=True, check=True)
+        assert "[]" == done.stdout.strip(), done.stdout
 
 
 class TestModels:
