@@ -331,10 +331,11 @@ class TestModels:
         assert config.defaults.caller_filter is not config.port("a").caller_filter
 
     def test_settings_compare_by_value(self) -> None:
-        """Two loads of the same text give equal settings (a reload of an unchanged file changes nothing)."""
+        """Equal values are equal settings, written out or left to their default (a reload then changes nothing)."""
         text = '[ports.a]\nrings = 2\ncaller_init = [{match = "555", chat = ["", "AT"]}]\n'
         assert load_config_text(text).port("a") == load_config_text(text).port("a")
         assert load_config_text(text).port("a") != load_config_text(text.replace("2", "3", 1)).port("a")
+        assert load_config_text("[ports.a]\nrings = 1\n").port("a") == load_config_text("[ports.a]\n").port("a")
 
     def test_integers_for_float_settings(self) -> None:
         """TOML's 20 for a seconds setting is accepted (strict mode takes an int for a float)."""
