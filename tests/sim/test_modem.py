@@ -6,6 +6,8 @@ Time is injected: a test jumps to the next deadline with ``handle_timer(get_time
 from __future__ import annotations
 
 import itertools
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,17 +20,17 @@ from answerd.core._lines import LineSplitter
 from answerd.sim import (
     Action,
     CarrierLost,
+    CidFormat,
     DropCaller,
     Log,
     ModemMode,
+    ModemProfile,
     ResultCode,
     SimModem,
-    SimSettings,
     ToCaller,
     ToDte,
 )
-from answerd.sim._modem import CidFormat
-from answerd.sim.cli import build_parser
+from answerd.sim.cli import build_parser, build_profile
 
 OK = b"\r\nOK\r\n"
 ERROR = b"\r\nERROR\r\n"
@@ -61,8 +63,8 @@ def fire(modem: SimModem) -> tuple[float, bytes]:
 
 
 def make(**kwargs: object) -> SimModem:
-    """A modem with echo off, so outputs are results only."""
-    modem = SimModem(SimSettings(**kwargs))  # type: ignore[arg-type]
+    """A modem with echo off, so outputs are results only; ``kwargs`` are profile fields by flat name."""
+    modem = SimModem(ModemProfile().override(**kwargs))
     assert OK == to_dte(modem.dte_data(b"ATE0\r", 0.0))[-len(OK) :]
     return modem
 
@@ -94,25 +96,6 @@ def escape(modem: SimModem, start: float = 100.0) -> list[Action]:
 @pytest.fixture(name="modem")
 def _modem() -> SimModem:
     return make()
-
-
-class TestSettings:
-    @pytest.mark.parametrize(
-        "kwargs",
-        [
-            {"ring_interval": 0},
-            {"answer_delay": -1},
-            {"max_rings": -1},
-            {"error_first": -2},
-            {"cid_date": "123"},
-            {"cid_time": "12a4"},
-            {"connect_text": "33600\r\nOK"},
-        ],
-    )
-    def test_rejects_bad_values(self, kwargs: dict[str, object]) -> None:
-        """Settings that make no sense are refused when built."""
-        with pytest.raises(ValueError):
-            SimSettings(**kwargs)  # type: ignore[arg-type]
 
 
 class TestCommandLine:
@@ -489,13 +472,13 @@ class TestFaults:
 
     def test_error_first(self) -> None:
         """error_first=2: the first two command lines get ERROR, then commands work."""
-        modem = SimModem(SimSettings(error_first=2))
+        modem = SimModem(ModemProfile().override(error_first=2))
         outputs = [to_dte(modem.dte_data(b"ATE0\r", 0.0)) for _ in range(3)]
         assert [b"ATE0\r" + ERROR, b"ATE0\r" + ERROR, b"ATE0\r" + OK] == outputs
 
     def test_silent(self) -> None:
         """A silent modem neither echoes, nor answers, nor rings."""
-        modem = SimModem(SimSettings(silent=True))
+        modem = SimModem(ModemProfile().override(silent=True))
         actions = modem.dte_data(b"AT\r", 0.0) + modem.caller_arrived(0.0)
         assert ([], None) == (effects(actions), modem.get_timer())
         assert not modem.accepts_call
@@ -767,10 +750,6 @@ class TestCallerIdFormats:
         """The table has a row for every format."""
         assert set(CidFormat) == {row[0] for row in CID_FORMATS}
 
-    def test_default_is_rockwell(self) -> None:
-        """Without a format the modem sends Rockwell lines."""
-        assert CidFormat.ROCKWELL == SimSettings().cid_format
-
     def test_vcid_2_turns_rockwell_into_mdmf(self) -> None:
         """+VCID=2 asks for the raw packet; the answer decodes to the caller."""
         modem = make(caller_number="5551234", caller_name="SMITH", cid_date="0101", cid_time="1200")
@@ -804,15 +783,9 @@ class TestCallerIdFormats:
 
         assert "NMBR = P" in heard_caller(modem)[1]
 
-    @pytest.mark.parametrize("number", ["12", "55a", "+555"])
-    def test_digits_needs_three_digits(self, number: str) -> None:
-        """A digits-only line of one or two digits would be a result code, so it is refused."""
-        with pytest.raises(ValueError, match="digits"):
-            SimSettings(cid_format=CidFormat.DIGITS, caller_number=number)
-
     def test_long_name_still_makes_a_valid_packet(self) -> None:
-        """A 300-character name is cut so the MDMF length byte stays right."""
-        modem = make(caller_number="5551234", caller_name="N" * 300, cid_format=CidFormat.MDMF, force_cid=True)
+        """A 200-character name (the most a profile allows) is cut to 80 so the MDMF packet stays valid."""
+        modem = make(caller_number="5551234", caller_name="N" * 200, cid_format=CidFormat.MDMF, force_cid=True)
 
         assert CallerInfo(number="5551234", name="N" * 64, date="0101", time="1200") == heard_caller(modem)[0]
 
@@ -836,9 +809,15 @@ class TestCidFormatOption:
         """Names are case-insensitive and accept '-' for '_'."""
         assert expected == build_parser().parse_args(["--cid-format", text]).cid_format
 
-    def test_default(self) -> None:
-        """The default is rockwell."""
-        assert CidFormat.ROCKWELL == build_parser().parse_args([]).cid_format
+    def test_without_the_flag_the_profile_decides(self, tmp_path: Path) -> None:
+        """No --cid-format keeps the profile's format; the flag replaces it."""
+        (tmp_path / "zyxel.toml").write_text('[caller_id]\nformat = "zyxel"\n')
+        profile = ["--profile", str(tmp_path / "zyxel.toml")]
+        formats = [
+            build_profile(build_parser().parse_args(argv), time.localtime(0)).caller_id.format
+            for argv in ([], profile, [*profile, "--cid-format", "clip"])
+        ]
+        assert [CidFormat.ROCKWELL, CidFormat.ZYXEL, CidFormat.CLIP] == formats
 
     def test_unknown_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
         """An unknown name exits 2 with the list of names."""

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from answerd.sim import ServerConfig, SimError, SimServer, SimSettings
+from answerd.sim import ModemProfile, ServerConfig, SimError, SimServer
 from answerd.sim.cli import build_parser, main
 
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 @contextlib.asynccontextmanager
 async def started(tmp_path: Path, **kwargs: Any) -> AsyncIterator[SimServer]:
     """A running sim with short delays, its link in ``tmp_path``, on a free TCP port."""
-    settings = SimSettings(**{"ring_interval": 5.0, "answer_delay": 0.05, **kwargs})
+    settings = ModemProfile().override(**{"ring_interval": 5.0, "answer_delay": 0.05, **kwargs})
     config = ServerConfig(link=tmp_path / "ttySIM0", port=0, poll_interval=0.02)
     async with SimServer(settings, config) as server:
         yield server
