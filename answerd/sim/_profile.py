@@ -318,8 +318,8 @@ def parse_profile(text: str) -> ModemProfile:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"not valid TOML: {exc}") from None
-    except ValueError as exc:  # tomllib passes int()'s "Exceeds the limit (4300 digits)" through
-        raise ProfileError(f"not usable TOML: {exc}") from None
+    except ValueError as exc:  # tomllib passes int()'s "Exceeds the limit (4300 digits) ..." through
+        raise ProfileError(f"not usable TOML: {str(exc).partition(':')[0]}") from None
     except RecursionError:
         raise ProfileError("not usable TOML: nested too deeply") from None
     profile: ModemProfile = _build(ModemProfile, document, "")

@@ -5,6 +5,7 @@ Time is injected: a test jumps to the next deadline with ``handle_timer(get_time
 
 from __future__ import annotations
 
+import ast
 import itertools
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import answerd.sim
 from answerd.core._cid import AbsenceReason, CallerInfo, merge_caller_id
 from answerd.core._codes import classify
 from answerd.core._events import CallerIdField, Ring
@@ -21,11 +23,14 @@ from answerd.sim import (
     Action,
     CarrierLost,
     CidFormat,
+    Defaults,
     DropCaller,
+    Identity,
     Log,
     ModemMode,
     ModemProfile,
     ResultCode,
+    Results,
     SimModem,
     ToCaller,
     ToDte,
@@ -824,3 +829,87 @@ class TestCidFormatOption:
         with pytest.raises(SystemExit) as info:
             build_parser().parse_args(["--cid-format", "bogus"])
         assert (2, True) == (info.value.code, "choose one of: rockwell" in capsys.readouterr().err)
+
+
+def modem_with(**tables: object) -> SimModem:
+    """A modem whose profile has these tables (``defaults=Defaults(...)``); echo as the profile says."""
+    return SimModem(ModemProfile(**tables))  # type: ignore[arg-type]
+
+
+class TestProfileTables:
+    """Each table of the modem profile changes what the modem does."""
+
+    def test_defaults_echo_off(self) -> None:
+        """[defaults] echo = false: a fresh modem does not echo."""
+        assert OK == to_dte(modem_with(defaults=Defaults(echo=False)).dte_data(b"AT\r", 0.0))
+
+    def test_defaults_numeric(self) -> None:
+        """[defaults] verbose = false: results are numeric from power-on."""
+        assert b"0\r" == to_dte(modem_with(defaults=Defaults(echo=False, verbose=False)).dte_data(b"AT\r", 0.0))
+
+    def test_factory_reset_goes_back_to_the_profile(self) -> None:
+        """AT&F restores the profile's defaults (echo off here), not the Hayes ones."""
+        modem = modem_with(defaults=Defaults(echo=False))
+        modem.dte_data(b"ATE1\r", 0.0)
+        assert (b"AT&F\r" + OK, OK) == (cmd(modem, "AT&F"), cmd(modem, "AT"))
+
+    def test_registers_auto_answer(self) -> None:
+        """[defaults.registers] S0 = 2: the modem answers by itself on the second ring."""
+        modem = modem_with(defaults=Defaults(registers={0: 2}))
+        modem.caller_arrived(0.0)
+        advance(modem)
+        assert (ModemMode.ANSWERING, 2, 43) == (modem.mode, modem.register(0), modem.register(2))
+
+    def test_dcd_always_on(self) -> None:
+        """[defaults] dcd = 0: losing the carrier hangs no tty up, NO CARRIER still comes."""
+        modem = modem_with(defaults=Defaults(dcd=0))
+        modem.caller_arrived(0.0)
+        modem.dte_data(b"ATA\r", 0.0)
+        advance(modem)
+        assert [ToDte(data=NO_CARRIER)] == effects(modem.caller_left(5.0))
+
+    def test_dtr_ignored(self) -> None:
+        """[defaults] dtr = 0: dropping DTR online keeps the call."""
+        modem = modem_with(defaults=Defaults(dtr=0))
+        modem.caller_arrived(0.0)
+        modem.dte_data(b"ATA\r", 0.0)
+        advance(modem)
+        assert ([], ModemMode.ONLINE) == (effects(modem.dtr_changed(False, 5.0)), modem.mode)
+
+    def test_result_level_0(self) -> None:
+        """[defaults] result_level = 0 (X0): a bare CONNECT."""
+        modem = modem_with(defaults=Defaults(echo=False, result_level=0))
+        modem.caller_arrived(0.0)
+        modem.dte_data(b"ATA\r", 0.0)
+        assert b"\r\nCONNECT\r\n" == fire(modem)[1]
+
+    @pytest.mark.parametrize(("setup", "expected"), [("AT", b"\r\nRING 1\r\n"), ("ATV0", b"2\r")])
+    def test_ring_text(self, setup: str, expected: bytes) -> None:
+        """[results] ring sets the verbose RING text; numeric mode still sends 2."""
+        modem = modem_with(defaults=Defaults(echo=False), results=Results(ring="RING 1"))
+        cmd(modem, setup)
+        assert expected == to_dte(modem.caller_arrived(0.0))
+
+    def test_ident(self) -> None:
+        """[identity] ident answers ATI0 and AT+GMM."""
+        modem = modem_with(defaults=Defaults(echo=False), identity=Identity(ident="USRobotics Sportster"))
+        info = b"\r\nUSRobotics Sportster\r\n"
+        assert (info + OK, info + OK) == (cmd(modem, "ATI0"), cmd(modem, "AT+GMM"))
+
+
+#: The modules that must stay sans-IO (no clock, no I/O): everything but the shell and the CLI.
+PURE_MODULES = ["_types", "_commands", "_caller_id", "_escape", "_profile", "_modem"]
+IO_MODULES = {"asyncio", "os", "time", "socket", "select", "termios", "fcntl", "subprocess", "threading", "signal"}
+
+
+@pytest.mark.parametrize("name", PURE_MODULES)
+def test_pure_modules_import_no_io(name: str) -> None:
+    """The modem's modules import nothing that does I/O or reads the clock."""
+    source = (Path(answerd.sim.__file__).parent / f"{name}.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert set() == imported & IO_MODULES
