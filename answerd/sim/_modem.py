@@ -57,19 +57,10 @@ from answerd.sim._types import (
     ToCaller,
     ToDte,
     merge_dte_writes,
+    mute_dte,
 )
 
-__all__ = [
-    "Action",
-    "CarrierLost",
-    "DropCaller",
-    "Log",
-    "ModemMode",
-    "ResultCode",
-    "SimModem",
-    "ToCaller",
-    "ToDte",
-]
+__all__ = ["SimModem"]
 
 _RESULT_BY_TEXT = {code.text: code for code in ResultCode}
 
@@ -105,17 +96,7 @@ class SimModem:
 
     def __init__(self, settings: ModemProfile | None = None) -> None:
         self._profile = settings or ModemProfile()
-        d = self._profile.defaults
-        factory = Settings(
-            echo=d.echo,
-            quiet=d.quiet,
-            verbose=d.verbose,
-            x=d.result_level,
-            dcd=d.dcd,
-            dtr=d.dtr,
-            regs=dict(d.registers),
-        )
-        self._commands = Commands(factory, self._profile.identity.ident)
+        self._commands = Commands(self._profile.defaults.settings(), self._profile.identity.ident)
         self._mode = ModemMode.IDLE
         self._caller = False
         self._off_hook = False
@@ -290,7 +271,7 @@ class SimModem:
         while True:
             due = [(t, k) for k, t in self._timers.items() if t <= now]
             if not due:
-                return self._mute(out) if self._silent else out
+                return mute_dte(out) if self._silent else out
             when, kind = min(due, key=lambda item: item[0])
             del self._timers[kind]
             out.extend(self._fire(kind, when))
@@ -306,17 +287,6 @@ class SimModem:
         self._silent = silent
         text = "silent: the modem stops answering" if silent else "silent: off, the modem answers again"
         return [Log(text=text)]
-
-    @staticmethod
-    def _mute(actions: list[Action]) -> list[Action]:
-        """Drop what a silent modem would have sent to the DTE (a RING, caller ID, a result), with a note."""
-        out: list[Action] = []
-        for action in actions:
-            if isinstance(action, ToDte):
-                out.append(Log(text=f"silent: swallowed {len(action.data)} byte(s) for the DTE"))
-            else:
-                out.append(action)
-        return out
 
     def _fire(self, kind: _Timer | _ReportTimer, when: float) -> list[Action]:
         match kind:

@@ -40,7 +40,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
 from answerd.sim._caller_id import CidFormat
-from answerd.sim._commands import HAYES_REGISTERS
+from answerd.sim._commands import HAYES_REGISTERS, Settings
 
 __all__ = [
     "CallerIdProfile",
@@ -135,6 +135,18 @@ class Defaults:
             _count(f"registers.S{n}", value, 0, 255)
         merged = {**HAYES_REGISTERS, **self.registers}
         object.__setattr__(self, "registers", types.MappingProxyType(dict(sorted(merged.items()))))
+
+    def settings(self) -> Settings:
+        """The command-mode settings this table describes (a fresh, mutable copy)."""
+        return Settings(
+            echo=self.echo,
+            quiet=self.quiet,
+            verbose=self.verbose,
+            x=self.result_level,
+            dcd=self.dcd,
+            dtr=self.dtr,
+            regs=dict(self.registers),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

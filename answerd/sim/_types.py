@@ -19,6 +19,7 @@ __all__ = [
     "ToCaller",
     "ToDte",
     "merge_dte_writes",
+    "mute_dte",
 ]
 
 
@@ -93,3 +94,10 @@ def merge_dte_writes(actions: list[Action]) -> list[Action]:
         else:
             out.append(action)
     return out
+
+
+def mute_dte(actions: list[Action]) -> list[Action]:
+    """Drop what a silent modem would have sent to the DTE (a RING, caller ID, a result), with a note."""
+    return [
+        Log(text=f"silent: swallowed {len(a.data)} byte(s) for the DTE") if isinstance(a, ToDte) else a for a in actions
+    ]

@@ -118,7 +118,7 @@ _EPILOG = f"""modem profiles:
     [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
     [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result
     [[faults.online_reports]]  after_s, text, repeat (1), interval_s (0.0): the modem itself sends
-                 \r\n<text>\r\n to the computer while online, e.g. text = "OK" (a modem that resets at the
+                 \\r\\n<text>\\r\\n to the computer while online, e.g. text = "OK" (a modem that resets at the
                  login prompt) or text = "RING", repeat = 200, interval_s = 0.005 (a RING storm)
   An unknown key or a bad value is one error line naming its TOML path, and exit status 2.
 
