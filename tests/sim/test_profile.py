@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from answerd.sim import (
     DEFAULT_PROFILE,
@@ -317,3 +319,44 @@ class TestCli:
         assert 2 == main(argv)
         expected = "answerd sim: error: number: must be 3 or more digits with format = 'digits' (got '12')\n"
         assert expected == capsys.readouterr().err
+
+
+#: Field names of every table, plus names no table has.
+_KEYS = {
+    "identity": ["ident"],
+    "defaults": ["echo", "verbose", "quiet", "result_level", "dcd", "dtr", "registers"],
+    "results": ["connect", "ring"],
+    "caller_id": ["format", "force", "number", "name", "date", "time"],
+    "timings": ["ring_interval_s", "answer_delay_s", "idle_answer_timeout_s", "max_rings"],
+    "faults": ["error_first", "silent", "never_connect", "unsolicited_connect", "answer_result", "online_reports"],
+    "bogus": ["x"],
+}
+#: TOML values of every kind, valid and not, for any key.
+_VALUES = [
+    "true", "0", "1", "4", "-1", "256", "1e400", "nan", "0.5", '"OK"', '""', '"5551234"', '"rockwell"',
+    '"a\\u0007b"', "[1, 2]", "[]", '[{after_s = 0, text = "OK"}]', '[{after_s = -1, text = "OK"}]', "{S0 = 2}",
+    "{S999 = 2}", "{after_s = 1}", "1979-05-27",
+]  # fmt: skip
+
+
+@given(
+    entries=st.lists(
+        st.tuples(st.sampled_from(sorted(_KEYS)), st.data(), st.sampled_from(_VALUES)), min_size=1, max_size=4
+    )
+)
+def test_any_document_gives_a_profile_or_one_error_line(entries: list[tuple[str, st.DataObject, str]]) -> None:
+    """Whatever keys and values a file holds, the loader builds a profile or raises one ProfileError line."""
+    tables: dict[str, dict[str, str]] = {}
+    for table, data, value in entries:
+        tables.setdefault(table, {})[data.draw(st.sampled_from(_KEYS[table]))] = value
+    text = "".join(
+        f"[{table}]\n" + "".join(f"{key} = {value}\n" for key, value in keys.items()) for table, keys in tables.items()
+    )
+    try:
+        assert isinstance(parse_profile(text), ModemProfile)
+    except ProfileError as exc:
+        message = str(exc)
+        assert (1, True) == (
+            len(message.splitlines()),
+            message.startswith((*tables, "not valid TOML")),
+        )
