@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-The modem itself is pure (:mod:`answerd.sim._modem`); this module owns every file descriptor and clock and
-turns them into the modem's inputs, then carries out the actions it returns, in order:
+The modem itself is pure (:mod:`answerd.sim._modem`, its behaviour one :class:`~answerd.sim.ModemProfile`);
+this module owns every file descriptor and clock and turns them into the modem's inputs, then carries out
+the actions it returns, in order:
 
 * **The DTE side** is the master of a pseudo-terminal. The slave is published at a stable symlink
   (``/dev/ttySIM0`` by default) for answerd, mgetty or a terminal program to open. The slave is made raw
@@ -46,7 +47,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from answerd.sim._modem import Action, CarrierLost, DropCaller, Log, ModemMode, SimModem, SimSettings, ToCaller, ToDte
+from answerd.sim._modem import SimModem
+from answerd.sim._profile import ModemProfile
+from answerd.sim._types import Action, CarrierLost, DropCaller, Log, ModemMode, ToCaller, ToDte
 
 __all__ = ["ServerConfig", "SimError", "SimServer", "escape_bytes"]
 
@@ -97,7 +100,7 @@ class SimServer:
     prints once everything is up.
     """
 
-    def __init__(self, settings: SimSettings, config: ServerConfig, *, log: TextIO | None = None) -> None:
+    def __init__(self, settings: ModemProfile, config: ServerConfig, *, log: TextIO | None = None) -> None:
         self._config = config
         self._modem = SimModem(settings)
         self._log_stream = log if log is not None else sys.stderr

@@ -12,6 +12,10 @@ status 2, never a traceback.
 
 SIGUSR1 toggles ``--silent`` while the sim runs: the modem goes dead (answers nothing, reports no RING) and
 comes back at the next SIGUSR1, so answerd's idle health check and its recovery can be tried.
+
+How the modem behaves is a modem profile (:class:`~answerd.sim.ModemProfile`): the built-in default modem,
+or ``--profile FILE.toml`` (``answerd/sim/profiles/default.toml`` spells out every key). The other modem
+flags override single fields of the profile, so ``--profile rockwell.toml --ring-interval 0.3`` works.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from answerd.sim._modem import CidFormat, SimSettings
+from answerd.sim._caller_id import CidFormat
+from answerd.sim._profile import ModemProfile, ProfileError
+from answerd.sim._profile_file import DEFAULT_PROFILE, load_profile
 from answerd.sim._server import ServerConfig, SimError, SimServer
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "build_profile", "main"]
 
 _PROG = "answerd sim"
 
@@ -78,22 +84,59 @@ def _printable(text: str) -> str:
 
 def _cid_format(text: str) -> CidFormat:
     try:
-        return CidFormat[text.strip().upper().replace("-", "_")]
-    except KeyError:
-        names = ", ".join(name.lower() for name in CidFormat.__members__)
-        raise argparse.ArgumentTypeError(f"unknown caller-ID format {text!r}; choose one of: {names}") from None
+        return CidFormat.from_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+#: ``answerd sim``'s modem flags: the argparse ``dest`` of each, and the profile field it overrides (flat name).
+_OVERRIDES = {
+    "ring_interval": "ring_interval",
+    "max_rings": "max_rings",
+    "answer_delay": "answer_delay",
+    "connect": "connect_text",
+    "caller_id": "caller_number",
+    "caller_name": "caller_name",
+    "cid": "force_cid",
+    "cid_format": "cid_format",
+    "cid_date": "cid_date",
+    "cid_time": "cid_time",
+    "answer_result": "answer_result",
+    "never_connect": "never_connect",
+    "error_first": "error_first",
+    "silent": "silent",
+    "unsolicited_connect": "unsolicited_connect",
+}
+
+_EPILOG = f"""modem profiles:
+  --profile FILE.toml describes the whole modem; the flags above override single fields of it.
+  Tables and keys (every key optional; the default modem is {DEFAULT_PROFILE}):
+    [identity]   ident
+    [defaults]   echo, verbose, quiet, result_level, dcd, dtr; [defaults.registers] S0 = 0 ...
+    [results]    connect, ring
+    [caller_id]  format, force, number, name, date (MMDD), time (HHMM)
+    [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
+    [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result
+    [[faults.online_reports]]  after_s, text, repeat (1), interval_s (0.0): the modem itself sends
+                 \\r\\n<text>\\r\\n to the computer while online, e.g. text = "OK" (a modem that resets at the
+                 login prompt) or text = "RING", repeat = 200, interval_s = 0.005 (a RING storm)
+  An unknown key or a bad value is one error line naming its TOML path, and exit status 2.
+
+signals: SIGTERM/SIGINT stop the sim; SIGUSR1 toggles --silent (the modem dies or comes back).
+"""
 
 
 def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     """The argument parser for ``answerd sim`` (``prog`` is the name shown in help and errors)."""
-    now = time.localtime()
     parser = _Parser(
         prog=prog,
         description=(
             "Emulate a Hayes data modem on a pseudo-terminal. The computer side is the pty published at "
-            "--link; the phone line is TCP: connect with telnet or nc to call in."
+            "--link; the phone line is TCP: connect with telnet or nc to call in. Defaults below are the "
+            "default profile's."
         ),
-        epilog="Signals: SIGTERM/SIGINT stop the sim; SIGUSR1 toggles --silent (the modem dies or comes back).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--link",
@@ -110,32 +153,34 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
         help="TCP address of the phone line; port 0 picks a free port (default: 127.0.0.1:2323)",
     )
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="the modem profile to run (TOML; see 'modem profiles' below); default: the built-in default modem",
+    )
+    parser.add_argument(
         "--ring-interval",
         type=_seconds,
-        default=6.0,
         metavar="SECONDS",
-        help="time from one RING to the next (default: %(default)s, US 2 s on / 4 s off)",
+        help="time from one RING to the next (default: 6.0, US 2 s on / 4 s off)",
     )
     parser.add_argument(
         "--max-rings",
         type=_count,
-        default=0,
         metavar="N",
         help="the caller gives up after N unanswered rings; 0 rings until the caller leaves (default: 0)",
     )
     parser.add_argument(
         "--answer-delay",
         type=_seconds,
-        default=1.0,
         metavar="SECONDS",
-        help="handshake time from ATA (or auto-answer) to CONNECT (default: %(default)s)",
+        help="handshake time from ATA (or auto-answer) to CONNECT (default: 1.0)",
     )
     parser.add_argument(
         "--connect",
         type=_printable,
-        default="33600/ARQ/V34/LAPM/V42BIS",
         metavar="TEXT",
-        help="text after CONNECT; its leading number picks the numeric code (default: %(default)s)",
+        help="text after CONNECT; its leading number picks the numeric code (default: 33600/ARQ/V34/LAPM/V42BIS)",
     )
     parser.add_argument(
         "--caller-id",
@@ -152,12 +197,12 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--cid",
         action="store_true",
+        default=None,
         help="send caller ID lines even if the computer did not enable them with AT+VCID=1 or AT#CID=1",
     )
     parser.add_argument(
         "--cid-format",
         type=_cid_format,
-        default=CidFormat.ROCKWELL,
         metavar="NAME",
         help=(
             "how caller ID is presented: "
@@ -168,16 +213,14 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--cid-date",
         type=_digits4,
-        default=time.strftime("%m%d", now),
         metavar="MMDD",
-        help="the DATE = value of caller ID (default: today)",
+        help="the DATE = value of caller ID (default: the profile's, else today)",
     )
     parser.add_argument(
         "--cid-time",
         type=_digits4,
-        default=time.strftime("%H%M", now),
         metavar="HHMM",
-        help="the TIME = value of caller ID (default: the time the sim started)",
+        help="the TIME = value of caller ID (default: the profile's, else the time the sim started)",
     )
     parser.add_argument(
         "--answer-result",
@@ -188,18 +231,19 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--never-connect",
         action="store_true",
+        default=None,
         help="fault: ATA never gets a result (for answer-timeout tests)",
     )
     parser.add_argument(
         "--error-first",
         type=_count,
-        default=0,
         metavar="N",
         help="fault: the first N command lines get ERROR (default: 0)",
     )
     parser.add_argument(
         "--silent",
         action="store_true",
+        default=None,
         help=(
             "fault: a dead modem that answers nothing and never rings; SIGUSR1 to the running sim toggles "
             "this at run time (the modem dies, and comes back at the next SIGUSR1)"
@@ -208,6 +252,7 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--unsolicited-connect",
         action="store_true",
+        default=None,
         help="fault: a caller gets CONNECT at once with no RING (a modem auto-answering on its own)",
     )
     parser.add_argument(
@@ -219,6 +264,24 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     return parser
 
 
+def build_profile(args: argparse.Namespace, started: time.struct_time) -> ModemProfile:
+    """The profile ``answerd sim`` runs: ``--profile`` (or the default modem), then each flag given over it.
+
+    Caller ID's date and time, where neither the profile nor a flag sets them, are ``started``'s.
+
+    Raises:
+        ProfileError: the profile file cannot be used (one line, with the file and the TOML path).
+        ValueError: a flag's value does not fit the profile (e.g. ``--cid-format digits --caller-id 12``).
+    """
+    profile = load_profile(args.profile) if args.profile is not None else ModemProfile()
+    flat = {field: getattr(args, dest) for dest, field in _OVERRIDES.items() if getattr(args, dest) is not None}
+    if profile.caller_id.date is None:
+        flat.setdefault("cid_date", time.strftime("%m%d", started))
+    if profile.caller_id.time is None:
+        flat.setdefault("cid_time", time.strftime("%H%M", started))
+    return profile.override(**flat)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``answerd sim`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
@@ -228,29 +291,16 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     host, port = args.listen
     try:
-        settings = SimSettings(
-            ring_interval=args.ring_interval,
-            max_rings=args.max_rings,
-            answer_delay=args.answer_delay,
-            connect_text=args.connect,
-            caller_number=args.caller_id,
-            caller_name=args.caller_name,
-            force_cid=args.cid,
-            cid_date=args.cid_date,
-            cid_time=args.cid_time,
-            cid_format=args.cid_format,
-            answer_result=args.answer_result,
-            never_connect=args.never_connect,
-            error_first=args.error_first,
-            silent=args.silent,
-            unsolicited_connect=args.unsolicited_connect,
-        )
+        profile = build_profile(args, time.localtime())
+    except ProfileError as exc:
+        print(f"{parser.prog}: error: profile {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     config = ServerConfig(link=args.link, host=host, port=port, verbose=args.verbose)
     try:
-        asyncio.run(_serve(settings, config))
+        asyncio.run(_serve(profile, config))
     except SimError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -259,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _serve(settings: SimSettings, config: ServerConfig) -> None:
+async def _serve(settings: ModemProfile, config: ServerConfig) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     async with SimServer(settings, config) as sim:

@@ -5,12 +5,16 @@ Time is injected: a test jumps to the next deadline with ``handle_timer(get_time
 
 from __future__ import annotations
 
+import ast
 import itertools
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import answerd.sim
 from answerd.core._cid import AbsenceReason, CallerInfo, merge_caller_id
 from answerd.core._codes import classify
 from answerd.core._events import CallerIdField, Ring
@@ -18,17 +22,20 @@ from answerd.core._lines import LineSplitter
 from answerd.sim import (
     Action,
     CarrierLost,
+    CidFormat,
+    Defaults,
     DropCaller,
+    Identity,
     Log,
     ModemMode,
+    ModemProfile,
     ResultCode,
+    Results,
     SimModem,
-    SimSettings,
     ToCaller,
     ToDte,
 )
-from answerd.sim._modem import CidFormat
-from answerd.sim.cli import build_parser
+from answerd.sim.cli import build_parser, build_profile
 
 OK = b"\r\nOK\r\n"
 ERROR = b"\r\nERROR\r\n"
@@ -61,8 +68,8 @@ def fire(modem: SimModem) -> tuple[float, bytes]:
 
 
 def make(**kwargs: object) -> SimModem:
-    """A modem with echo off, so outputs are results only."""
-    modem = SimModem(SimSettings(**kwargs))  # type: ignore[arg-type]
+    """A modem with echo off, so outputs are results only; ``kwargs`` are profile fields by flat name."""
+    modem = SimModem(ModemProfile().override(**kwargs))
     assert OK == to_dte(modem.dte_data(b"ATE0\r", 0.0))[-len(OK) :]
     return modem
 
@@ -94,25 +101,6 @@ def escape(modem: SimModem, start: float = 100.0) -> list[Action]:
 @pytest.fixture(name="modem")
 def _modem() -> SimModem:
     return make()
-
-
-class TestSettings:
-    @pytest.mark.parametrize(
-        "kwargs",
-        [
-            {"ring_interval": 0},
-            {"answer_delay": -1},
-            {"max_rings": -1},
-            {"error_first": -2},
-            {"cid_date": "123"},
-            {"cid_time": "12a4"},
-            {"connect_text": "33600\r\nOK"},
-        ],
-    )
-    def test_rejects_bad_values(self, kwargs: dict[str, object]) -> None:
-        """Settings that make no sense are refused when built."""
-        with pytest.raises(ValueError):
-            SimSettings(**kwargs)  # type: ignore[arg-type]
 
 
 class TestCommandLine:
@@ -489,13 +477,13 @@ class TestFaults:
 
     def test_error_first(self) -> None:
         """error_first=2: the first two command lines get ERROR, then commands work."""
-        modem = SimModem(SimSettings(error_first=2))
+        modem = SimModem(ModemProfile().override(error_first=2))
         outputs = [to_dte(modem.dte_data(b"ATE0\r", 0.0)) for _ in range(3)]
         assert [b"ATE0\r" + ERROR, b"ATE0\r" + ERROR, b"ATE0\r" + OK] == outputs
 
     def test_silent(self) -> None:
         """A silent modem neither echoes, nor answers, nor rings."""
-        modem = SimModem(SimSettings(silent=True))
+        modem = SimModem(ModemProfile().override(silent=True))
         actions = modem.dte_data(b"AT\r", 0.0) + modem.caller_arrived(0.0)
         assert ([], None) == (effects(actions), modem.get_timer())
         assert not modem.accepts_call
@@ -767,10 +755,6 @@ class TestCallerIdFormats:
         """The table has a row for every format."""
         assert set(CidFormat) == {row[0] for row in CID_FORMATS}
 
-    def test_default_is_rockwell(self) -> None:
-        """Without a format the modem sends Rockwell lines."""
-        assert CidFormat.ROCKWELL == SimSettings().cid_format
-
     def test_vcid_2_turns_rockwell_into_mdmf(self) -> None:
         """+VCID=2 asks for the raw packet; the answer decodes to the caller."""
         modem = make(caller_number="5551234", caller_name="SMITH", cid_date="0101", cid_time="1200")
@@ -804,15 +788,9 @@ class TestCallerIdFormats:
 
         assert "NMBR = P" in heard_caller(modem)[1]
 
-    @pytest.mark.parametrize("number", ["12", "55a", "+555"])
-    def test_digits_needs_three_digits(self, number: str) -> None:
-        """A digits-only line of one or two digits would be a result code, so it is refused."""
-        with pytest.raises(ValueError, match="digits"):
-            SimSettings(cid_format=CidFormat.DIGITS, caller_number=number)
-
     def test_long_name_still_makes_a_valid_packet(self) -> None:
-        """A 300-character name is cut so the MDMF length byte stays right."""
-        modem = make(caller_number="5551234", caller_name="N" * 300, cid_format=CidFormat.MDMF, force_cid=True)
+        """A 200-character name (the most a profile allows) is cut to 80 so the MDMF packet stays valid."""
+        modem = make(caller_number="5551234", caller_name="N" * 200, cid_format=CidFormat.MDMF, force_cid=True)
 
         assert CallerInfo(number="5551234", name="N" * 64, date="0101", time="1200") == heard_caller(modem)[0]
 
@@ -836,12 +814,102 @@ class TestCidFormatOption:
         """Names are case-insensitive and accept '-' for '_'."""
         assert expected == build_parser().parse_args(["--cid-format", text]).cid_format
 
-    def test_default(self) -> None:
-        """The default is rockwell."""
-        assert CidFormat.ROCKWELL == build_parser().parse_args([]).cid_format
+    def test_without_the_flag_the_profile_decides(self, tmp_path: Path) -> None:
+        """No --cid-format keeps the profile's format; the flag replaces it."""
+        (tmp_path / "zyxel.toml").write_text('[caller_id]\nformat = "zyxel"\n')
+        profile = ["--profile", str(tmp_path / "zyxel.toml")]
+        formats = [
+            build_profile(build_parser().parse_args(argv), time.localtime(0)).caller_id.format
+            for argv in ([], profile, [*profile, "--cid-format", "clip"])
+        ]
+        assert [CidFormat.ROCKWELL, CidFormat.ZYXEL, CidFormat.CLIP] == formats
 
     def test_unknown_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
         """An unknown name exits 2 with the list of names."""
         with pytest.raises(SystemExit) as info:
             build_parser().parse_args(["--cid-format", "bogus"])
         assert (2, True) == (info.value.code, "choose one of: rockwell" in capsys.readouterr().err)
+
+
+def modem_with(**tables: object) -> SimModem:
+    """A modem whose profile has these tables (``defaults=Defaults(...)``); echo as the profile says."""
+    return SimModem(ModemProfile(**tables))  # type: ignore[arg-type]
+
+
+class TestProfileTables:
+    """Each table of the modem profile changes what the modem does."""
+
+    def test_defaults_echo_off(self) -> None:
+        """[defaults] echo = false: a fresh modem does not echo."""
+        assert OK == to_dte(modem_with(defaults=Defaults(echo=False)).dte_data(b"AT\r", 0.0))
+
+    def test_defaults_numeric(self) -> None:
+        """[defaults] verbose = false: results are numeric from power-on."""
+        assert b"0\r" == to_dte(modem_with(defaults=Defaults(echo=False, verbose=False)).dte_data(b"AT\r", 0.0))
+
+    def test_factory_reset_goes_back_to_the_profile(self) -> None:
+        """AT&F restores the profile's defaults (echo off here), not the Hayes ones."""
+        modem = modem_with(defaults=Defaults(echo=False))
+        modem.dte_data(b"ATE1\r", 0.0)
+        assert (b"AT&F\r" + OK, OK) == (cmd(modem, "AT&F"), cmd(modem, "AT"))
+
+    def test_registers_auto_answer(self) -> None:
+        """[defaults.registers] S0 = 2: the modem answers by itself on the second ring."""
+        modem = modem_with(defaults=Defaults(registers={0: 2}))
+        modem.caller_arrived(0.0)
+        advance(modem)
+        assert (ModemMode.ANSWERING, 2, 43) == (modem.mode, modem.register(0), modem.register(2))
+
+    def test_dcd_always_on(self) -> None:
+        """[defaults] dcd = 0: losing the carrier hangs no tty up, NO CARRIER still comes."""
+        modem = modem_with(defaults=Defaults(dcd=0))
+        modem.caller_arrived(0.0)
+        modem.dte_data(b"ATA\r", 0.0)
+        advance(modem)
+        assert [ToDte(data=NO_CARRIER)] == effects(modem.caller_left(5.0))
+
+    def test_dtr_ignored(self) -> None:
+        """[defaults] dtr = 0: dropping DTR online keeps the call."""
+        modem = modem_with(defaults=Defaults(dtr=0))
+        modem.caller_arrived(0.0)
+        modem.dte_data(b"ATA\r", 0.0)
+        advance(modem)
+        assert ([], ModemMode.ONLINE) == (effects(modem.dtr_changed(False, 5.0)), modem.mode)
+
+    def test_result_level_0(self) -> None:
+        """[defaults] result_level = 0 (X0): a bare CONNECT."""
+        modem = modem_with(defaults=Defaults(echo=False, result_level=0))
+        modem.caller_arrived(0.0)
+        modem.dte_data(b"ATA\r", 0.0)
+        assert b"\r\nCONNECT\r\n" == fire(modem)[1]
+
+    @pytest.mark.parametrize(("setup", "expected"), [("AT", b"\r\nRING 1\r\n"), ("ATV0", b"2\r")])
+    def test_ring_text(self, setup: str, expected: bytes) -> None:
+        """[results] ring sets the verbose RING text; numeric mode still sends 2."""
+        modem = modem_with(defaults=Defaults(echo=False), results=Results(ring="RING 1"))
+        cmd(modem, setup)
+        assert expected == to_dte(modem.caller_arrived(0.0))
+
+    def test_ident(self) -> None:
+        """[identity] ident answers ATI0 and AT+GMM."""
+        modem = modem_with(defaults=Defaults(echo=False), identity=Identity(ident="USRobotics Sportster"))
+        info = b"\r\nUSRobotics Sportster\r\n"
+        assert (info + OK, info + OK) == (cmd(modem, "ATI0"), cmd(modem, "AT+GMM"))
+
+
+#: The modules that must stay sans-IO (no clock, no I/O): everything but the shell and the CLI.
+PURE_MODULES = ["_types", "_commands", "_caller_id", "_escape", "_profile", "_modem"]
+IO_MODULES = {"asyncio", "os", "time", "socket", "select", "termios", "fcntl", "subprocess", "threading", "signal"}
+
+
+@pytest.mark.parametrize("name", PURE_MODULES)
+def test_pure_modules_import_no_io(name: str) -> None:
+    """The modem's modules import nothing that does I/O or reads the clock."""
+    source = (Path(answerd.sim.__file__).parent / f"{name}.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert set() == imported & IO_MODULES

@@ -1,6 +1,8 @@
 """The asyncio shell on a real pty and real TCP: link, DTR detection, the phone line, SIGHUP, the CLI.
 
-Each test runs its own event loop with ``asyncio.run`` and waits with short, bounded timeouts.
+Each test runs its own event loop with ``asyncio.run``. Waits are for an event (bytes on the pty, a line in
+the transcript), each bounded only so that a broken sim fails the test instead of hanging it: no test
+sleeps to see that something did *not* happen.
 """
 
 from __future__ import annotations
@@ -14,35 +16,40 @@ import signal
 import subprocess
 import sys
 import termios
+import time
 import tty
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import pytest
 
-from answerd.sim import ServerConfig, SimError, SimServer, SimSettings
+from answerd.sim import Faults, ModemProfile, OnlineReport, ServerConfig, SimError, SimServer
 from answerd.sim.cli import build_parser, main
 
 T = TypeVar("T")
 READY = re.compile(r"^answerd-sim: ready tty=(\S+) pty=(/dev/pts/\d+) listen=127\.0\.0\.1:(\d+)$")
 
 
+#: How long a wait may take before the sim counts as broken (a bound against hanging, not a speed target).
+PATIENCE = 10.0
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run one test body in a fresh event loop, never longer than 3 s."""
-    return asyncio.run(asyncio.wait_for(coro, 3.0))
+    """Run one test body in a fresh event loop, failing instead of hanging if the sim is stuck."""
+    return asyncio.run(asyncio.wait_for(coro, 2 * PATIENCE))
 
 
 @contextlib.asynccontextmanager
-async def started(tmp_path: Path, **kwargs: Any) -> AsyncIterator[SimServer]:
+async def started(tmp_path: Path, profile: ModemProfile | None = None, **kwargs: Any) -> AsyncIterator[SimServer]:
     """A running sim with short delays, its link in ``tmp_path``, on a free TCP port."""
-    settings = SimSettings(**{"ring_interval": 5.0, "answer_delay": 0.05, **kwargs})
+    settings = (profile or ModemProfile()).override(**{"ring_interval": 5.0, "answer_delay": 0.05, **kwargs})
     config = ServerConfig(link=tmp_path / "ttySIM0", port=0, poll_interval=0.02)
     async with SimServer(settings, config) as server:
         yield server
 
 
-async def until(predicate: Any, timeout: float = 1.0) -> None:
+async def until(predicate: Any, timeout: float = PATIENCE) -> None:
     """Wait (polling every 10 ms) until ``predicate()`` is true."""
     async with asyncio.timeout(timeout):
         while not predicate():
@@ -64,7 +71,7 @@ class Dte:
         with contextlib.suppress(BlockingIOError):
             self.buf += os.read(self.fd, 4096)
 
-    async def expect(self, needle: bytes, timeout: float = 1.0) -> bytes:
+    async def expect(self, needle: bytes, timeout: float = PATIENCE) -> bytes:
         """Everything up to and including ``needle``; fails after ``timeout``."""
         try:
             async with asyncio.timeout(timeout):
@@ -200,7 +207,7 @@ class TestPhoneLine:
                     writer.write(bytes(range(256)))
                     assert bytes(range(256)) == (await dte.expect(b"\xfe\xff"))[-256:]
                     dte.write(b"login: \x00\xff")
-                    assert b"login: \x00\xff" == await asyncio.wait_for(reader.readexactly(9), 1.0)
+                    assert b"login: \x00\xff" == await asyncio.wait_for(reader.readexactly(9), PATIENCE)
                     writer.close()
                     await dte.expect(b"\r\nNO CARRIER\r\n")
                 finally:
@@ -216,7 +223,7 @@ class TestPhoneLine:
                 _, first = await call(server)
                 await until(lambda: not server.modem.accepts_call)
                 reader, second = await call(server)
-                got = await asyncio.wait_for(reader.read(), 1.0)
+                got = await asyncio.wait_for(reader.read(), PATIENCE)
                 first.close()
                 second.close()
                 return got
@@ -235,7 +242,7 @@ class TestPhoneLine:
                     await dte.expect(b"CONNECT")
                     dte.speed(termios.B0)
                     await dte.expect(b"\r\nNO CARRIER\r\n")
-                    rest = await asyncio.wait_for(reader.read(), 1.0)
+                    rest = await asyncio.wait_for(reader.read(), PATIENCE)
                     writer.close()
                     return rest
                 finally:
@@ -274,6 +281,47 @@ class TestPhoneLine:
         assert b"SIGHUP\n" == run(body())
 
 
+class Transcript:
+    """The ``-v`` transcript of a running ``answerd sim`` (its stderr), read line by line as it comes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def wait_for(self, text: str) -> str:
+        """Read lines until one contains ``text``; fail after :data:`PATIENCE` seconds without it."""
+        deadline = time.monotonic() + PATIENCE
+        while select.select([self._stream], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            line = self._stream.readline()
+            if not line:
+                break
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} never appeared in the transcript")
+
+
+class TestFaults:
+    def test_online_report_reaches_the_dte_after_connect(self, tmp_path: Path) -> None:
+        """A profile's online report comes through the pty as framed text after CONNECT, caller data too."""
+        report = OnlineReport(after_s=0.05, text="OK")
+        profile = ModemProfile(faults=Faults(online_reports=(report,)))
+
+        async def body() -> bytes:
+            async with started(tmp_path, profile, unsolicited_connect=True) as server:
+                dte = Dte(tmp_path / "ttySIM0")
+                try:
+                    await until(lambda: server.dtr)
+                    _, writer = await call(server)
+                    got = await dte.expect(b"\r\nOK\r\n")
+                    writer.write(b"after")
+                    got += await dte.expect(b"after")
+                    writer.close()
+                    return got + await dte.expect(b"\r\nNO CARRIER\r\n")
+                finally:
+                    dte.close()
+
+        assert b"\r\nCONNECT 33600/ARQ/V34/LAPM/V42BIS\r\n\r\nOK\r\nafter\r\nNO CARRIER\r\n" == run(body())
+
+
 class TestCli:
     def test_sigterm_exits_cleanly(self, tmp_path: Path) -> None:
         """`python -m answerd.sim` prints the ready line, and SIGTERM exits 0 and removes the link."""
@@ -287,14 +335,14 @@ class TestCli:
             assert proc.stdout is not None
             assert proc.stderr is not None
             try:
-                assert select.select([proc.stdout], [], [], 1.5)[0], "no ready line"
+                assert select.select([proc.stdout], [], [], PATIENCE)[0], "no ready line"
                 line = proc.stdout.readline().rstrip("\n")
                 match = READY.match(line)
                 assert match is not None, line
                 assert str(link) == match[1]
                 assert os.readlink(link) == match[2]
                 proc.send_signal(signal.SIGTERM)
-                assert 0 == proc.wait(timeout=1.5)
+                assert 0 == proc.wait(timeout=PATIENCE)
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -313,21 +361,25 @@ class TestCli:
             assert proc.stdout is not None
             assert proc.stderr is not None
             try:
-                assert select.select([proc.stdout], [], [], 1.5)[0], "no ready line"
+                assert select.select([proc.stdout], [], [], PATIENCE)[0], "no ready line"
                 proc.stdout.readline()
+
+                transcript = Transcript(proc.stderr)
 
                 async def body() -> bytes:
                     dte = Dte(link)
                     dte.write(b"ATE0\r")
                     await dte.expect(b"OK\r\n")
                     proc.send_signal(signal.SIGUSR1)
-                    await asyncio.sleep(0.2)
+                    transcript.wait_for("silent: the modem stops answering")
                     dte.write(b"AT\r")
-                    await asyncio.sleep(0.3)
+                    # This line says the modem has handled the AT (silently): an answer, had there been one,
+                    # would have been written to the pty in that same step, before the line was logged.
+                    transcript.wait_for("silent: ignored 3 byte(s) from the DTE")
                     dte._read()
                     silent, dte.buf = dte.buf, b""
                     proc.send_signal(signal.SIGUSR1)
-                    await asyncio.sleep(0.2)
+                    transcript.wait_for("silent: off, the modem answers again")
                     dte.write(b"AT\r")
                     await dte.expect(b"OK\r\n")
                     os.close(dte.fd)
@@ -335,14 +387,10 @@ class TestCli:
 
                 assert b"" == run(body())
                 proc.send_signal(signal.SIGTERM)
-                assert 0 == proc.wait(timeout=1.5)
+                assert 0 == proc.wait(timeout=PATIENCE)
             finally:
                 if proc.poll() is None:
                     proc.kill()
-            transcript = proc.stderr.read()
-        assert "silent: the modem stops answering" in transcript
-        assert "silent: ignored 3 byte(s) from the DTE" in transcript
-        assert "silent: off, the modem answers again" in transcript
 
     @pytest.mark.parametrize(
         ("args", "message"),

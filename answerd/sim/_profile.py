@@ -1,0 +1,414 @@
+"""The modem profile: one description of how the simulated modem behaves, loadable from TOML.
+
+A profile has one table per concern; every key is optional and falls back to the default modem's value
+(``answerd/sim/profiles/default.toml`` spells every one of them out):
+
+``[identity]``
+    ``ident``: the ``ATI0``/``+GMM`` text.
+``[defaults]``
+    The factory settings (``&F``), which are also the power-on and stored (``&W``) ones: ``echo`` (E),
+    ``verbose`` (V; false: numeric result codes), ``quiet`` (Q), ``result_level`` (X), ``dcd`` (&C),
+    ``dtr`` (&D), and ``[defaults.registers]`` (``S0 = 0``, ...) over the Hayes factory table.
+``[results]``
+    ``connect``: the text after ``CONNECT`` (its leading number is the rate for numeric codes);
+    ``ring``: the ``RING`` text.
+``[caller_id]``
+    ``format`` (:class:`~answerd.sim._caller_id.CidFormat` name), ``force`` (send it even when the computer
+    did not enable it), ``number``, ``name``, ``date`` (MMDD), ``time`` (HHMM).
+``[timings]``
+    ``ring_interval_s``, ``answer_delay_s`` (ATA to CONNECT), ``idle_answer_timeout_s`` (ATA with nobody
+    calling to NO CARRIER), ``max_rings`` (the caller gives up after that many; 0 never).
+``[faults]``
+    The modem misbehaving on purpose: ``error_first``, ``silent``, ``never_connect``, ``unsolicited_connect``,
+    ``answer_result``, and ``[[faults.online_reports]]`` (text the modem itself sends while online). A new
+    fault is a new key or table here, with its check in :class:`Faults`.
+
+Rules: each table is a frozen dataclass whose fields are the keys (type and default) and whose
+``__post_init__`` holds the checks, so a profile built in Python is checked exactly like one read from a
+file. :func:`parse_profile` turns a TOML document into a profile; an unknown key or a bad value is a
+:class:`ProfileError` naming the key's TOML path (``faults.online_reports[0].repeat: ...``).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from typing import Any, ClassVar
+
+from answerd.sim._caller_id import CidFormat
+from answerd.sim._commands import HAYES_REGISTERS, Settings
+
+__all__ = [
+    "CallerIdProfile",
+    "Defaults",
+    "Faults",
+    "Identity",
+    "ModemProfile",
+    "OnlineReport",
+    "ProfileError",
+    "Results",
+    "SimSettings",
+    "Timings",
+    "parse_profile",
+]
+
+# Texts the modem sends are bounded: a profile must not make it write a megabyte per RING.
+_MAX_TEXT = 200
+_MAX_REPORTS = 64
+_MAX_REPEAT = 100_000
+_MAX_COUNT = 1_000_000
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message is one line, ``toml.path: problem (got value)``."""
+
+
+class _Invalid(ValueError):
+    """A field's check failed; :func:`parse_profile` puts the table's path in front of the key."""
+
+    def __init__(self, key: str, problem: str, value: object) -> None:
+        super().__init__(f"{key}: {problem} (got {_shown(value)})")
+        self.key = key
+        self.problem = problem
+        self.value = value
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(key: str, value: str | None, *, empty: bool = False) -> None:
+    if value is None:
+        return
+    if not value and not empty:
+        raise _Invalid(key, "must not be empty", value)
+    if len(value) > _MAX_TEXT:
+        raise _Invalid(key, f"must be at most {_MAX_TEXT} characters", value)
+    if any(not 32 <= ord(c) < 127 for c in value):
+        raise _Invalid(key, "must be printable ASCII (no CR, LF or control characters)", value)
+
+
+def _seconds(key: str, value: float, *, positive: bool = False) -> None:
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise _Invalid(key, f"must be a number of seconds {'> 0' if positive else '>= 0'}", value)
+
+
+def _count(key: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise _Invalid(key, f"must be {low}..{high}", value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """``[identity]``: what the modem says it is."""
+
+    ident: str = "answerd simulated modem"
+
+    def __post_init__(self) -> None:
+        _text("ident", self.ident)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Defaults:
+    """``[defaults]``: the factory (``&F``) settings, also the power-on and stored (``&W``) ones."""
+
+    echo: bool = True
+    verbose: bool = True
+    quiet: bool = False
+    result_level: int = 4
+    dcd: int = 1
+    dtr: int = 2
+    #: Listed registers replace the Hayes factory value; the others keep it.
+    registers: Mapping[int, int] = field(default_factory=lambda: types.MappingProxyType(dict(HAYES_REGISTERS)))
+
+    def __post_init__(self) -> None:
+        _count("result_level", self.result_level, 0, 4)
+        _count("dcd", self.dcd, 0, 1)
+        _count("dtr", self.dtr, 0, 3)
+        for n, value in self.registers.items():
+            _count("registers", n, 0, 255)
+            _count(f"registers.S{n}", value, 0, 255)
+        merged = {**HAYES_REGISTERS, **self.registers}
+        object.__setattr__(self, "registers", types.MappingProxyType(dict(sorted(merged.items()))))
+
+    def settings(self) -> Settings:
+        """The command-mode settings this table describes (a fresh, mutable copy)."""
+        return Settings(
+            echo=self.echo,
+            quiet=self.quiet,
+            verbose=self.verbose,
+            x=self.result_level,
+            dcd=self.dcd,
+            dtr=self.dtr,
+            regs=dict(self.registers),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Results:
+    """``[results]``: the text of the results that differ between modems."""
+
+    connect: str = "33600/ARQ/V34/LAPM/V42BIS"
+    ring: str = "RING"
+
+    def __post_init__(self) -> None:
+        _text("connect", self.connect, empty=True)
+        _text("ring", self.ring)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerIdProfile:
+    """``[caller_id]``: what the network tells about the caller, and how the modem presents it.
+
+    ``date``/``time`` left out: ``answerd sim`` uses the moment it started; a modem built in Python sends
+    ``0101``/``1200`` (the pure modem reads no clock).
+    """
+
+    format: CidFormat = CidFormat.ROCKWELL
+    force: bool = False
+    number: str | None = None
+    name: str | None = None
+    date: str | None = None
+    time: str | None = None
+
+    def __post_init__(self) -> None:
+        _text("number", self.number)
+        _text("name", self.name)
+        for key, value in (("date", self.date), ("time", self.time)):
+            if value is not None and (len(value) != 4 or not value.isascii() or not value.isdigit()):
+                raise _Invalid(key, "must be four digits (MMDD for date, HHMM for time)", value)
+        number = self.number
+        if self.format is CidFormat.DIGITS and number is not None and (len(number) < 3 or not number.isdigit()):
+            # One or two digits alone on a line are numeric result codes, not a caller.
+            raise _Invalid("number", "must be 3 or more digits with format = 'digits'", number)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timings:
+    """``[timings]``: the ring cadence, the handshake, and the caller's patience."""
+
+    ring_interval_s: float = 6.0
+    answer_delay_s: float = 1.0
+    idle_answer_timeout_s: float = 2.0
+    max_rings: int = 0
+
+    def __post_init__(self) -> None:
+        _seconds("ring_interval_s", self.ring_interval_s, positive=True)
+        _seconds("answer_delay_s", self.answer_delay_s)
+        _seconds("idle_answer_timeout_s", self.idle_answer_timeout_s)
+        _count("max_rings", self.max_rings, 0, _MAX_COUNT)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OnlineReport:
+    """``[[faults.online_reports]]``: text the modem itself sends to the computer while online.
+
+    ``text`` goes out framed as a verbose result, ``\\r\\n<text>\\r\\n``, ``after_s`` seconds after
+    ``CONNECT``, ``repeat`` times, ``interval_s`` apart; whatever ``Q``/``V`` say (it is a fault, not a
+    result). A modem that resets itself at the login prompt is ``text = "OK"``; a RING storm after CONNECT is
+    ``text = "RING"``, ``repeat = 200``, ``interval_s = 0.005``. Reports stop when the call ends, and one
+    due while the modem is not in data mode (escaped with ``+++``) is skipped.
+    """
+
+    after_s: float
+    text: str
+    repeat: int = 1
+    interval_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        _seconds("after_s", self.after_s)
+        _text("text", self.text)
+        _count("repeat", self.repeat, 1, _MAX_REPEAT)
+        _seconds("interval_s", self.interval_s)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Faults:
+    """``[faults]``: the modem misbehaving on purpose (all off in the default profile).
+
+    ``error_first``: the first N command lines get ``ERROR`` without being run. ``silent``: a dead modem at
+    start (no echo, no results, no RING; ``SimModem.set_silent`` revives it). ``never_connect``: ``ATA`` gets
+    no result at all. ``unsolicited_connect``: a caller gets ``CONNECT`` at once, with no RING.
+    ``answer_result``: answer with this result instead of ``CONNECT ...`` (e.g. ``"NO CARRIER"``; a text
+    starting with ``CONNECT`` is a successful connect with that exact line). ``online_reports``: see
+    :class:`OnlineReport`.
+    """
+
+    error_first: int = 0
+    silent: bool = False
+    never_connect: bool = False
+    unsolicited_connect: bool = False
+    answer_result: str | None = None
+    online_reports: tuple[OnlineReport, ...] = ()
+
+    def __post_init__(self) -> None:
+        _count("error_first", self.error_first, 0, _MAX_COUNT)
+        _text("answer_result", self.answer_result)
+        if len(self.online_reports) > _MAX_REPORTS:
+            raise _Invalid("online_reports", f"at most {_MAX_REPORTS} entries", len(self.online_reports))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModemProfile:
+    """How the simulated modem behaves: one table per concern (see the module docstring)."""
+
+    name: str = "default"
+    identity: Identity = field(default_factory=Identity)
+    defaults: Defaults = field(default_factory=Defaults)
+    results: Results = field(default_factory=Results)
+    caller_id: CallerIdProfile = field(default_factory=CallerIdProfile)
+    timings: Timings = field(default_factory=Timings)
+    faults: Faults = field(default_factory=Faults)
+
+    #: The flat names of the old ``SimSettings`` (and of ``answerd sim``'s flags): (table, key).
+    FLAT: ClassVar[Mapping[str, tuple[str, str]]] = types.MappingProxyType(
+        {
+            "ring_interval": ("timings", "ring_interval_s"),
+            "max_rings": ("timings", "max_rings"),
+            "answer_delay": ("timings", "answer_delay_s"),
+            "idle_answer_timeout": ("timings", "idle_answer_timeout_s"),
+            "connect_text": ("results", "connect"),
+            "caller_number": ("caller_id", "number"),
+            "caller_name": ("caller_id", "name"),
+            "force_cid": ("caller_id", "force"),
+            "cid_date": ("caller_id", "date"),
+            "cid_time": ("caller_id", "time"),
+            "cid_format": ("caller_id", "format"),
+            "ident": ("identity", "ident"),
+            "answer_result": ("faults", "answer_result"),
+            "never_connect": ("faults", "never_connect"),
+            "error_first": ("faults", "error_first"),
+            "silent": ("faults", "silent"),
+            "unsolicited_connect": ("faults", "unsolicited_connect"),
+        }
+    )
+
+    def __post_init__(self) -> None:
+        _text("name", self.name)
+
+    def override(self, **flat: object) -> ModemProfile:
+        """This profile with some fields replaced, named the flat way (``ring_interval=0.3``, ``silent=True``).
+
+        Raises:
+            TypeError: a name that is not in :attr:`FLAT`.
+            ValueError: a value the field's check refuses.
+        """
+        tables: dict[str, dict[str, object]] = {}
+        for name, value in flat.items():
+            if name not in self.FLAT:
+                raise TypeError(f"unknown modem setting {name!r}")
+            table, key = self.FLAT[name]
+            tables.setdefault(table, {})[key] = value
+        changed = {table: replace(getattr(self, table), **keys) for table, keys in tables.items()}
+        return replace(self, **changed)
+
+
+def SimSettings(**flat: object) -> ModemProfile:  # the old class's name, kept for its callers
+    """The default profile with fields named the old flat way (``SimSettings(error_first=2)``).
+
+    Every old field name keeps its meaning (see :attr:`ModemProfile.FLAT`); new code uses
+    :class:`ModemProfile` and its tables.
+    """
+    return ModemProfile().override(**flat)
+
+
+# --- from a TOML document --------------------------------------------------------------------------------
+
+
+def parse_profile(text: str) -> ModemProfile:
+    """Check a profile's TOML text and build the profile.
+
+    Raises:
+        ProfileError: not TOML, an unknown key, a value of the wrong type or out of range; one line.
+    """
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"not valid TOML: {exc}") from None
+    except ValueError as exc:  # tomllib passes int()'s "Exceeds the limit (4300 digits) ..." through
+        raise ProfileError(f"not usable TOML: {str(exc).partition(':')[0]}") from None
+    except RecursionError:
+        raise ProfileError("not usable TOML: nested too deeply") from None
+    profile: ModemProfile = _build(ModemProfile, document, "")
+    return profile
+
+
+def _build(cls: type[Any], table: object, path: str) -> Any:
+    """An instance of the dataclass ``cls`` from a TOML table, every key checked; errors carry ``path``."""
+    if not isinstance(table, dict):
+        raise ProfileError(f"{path}: must be a table (got {_shown(table)})")
+    hints = typing.get_type_hints(cls)
+    keys = [f.name for f in fields(cls)]
+    for key in table:
+        if key not in keys:
+            raise ProfileError(f"{_join(path, key)}: unknown key (known: {', '.join(keys)})")
+    for f in fields(cls):
+        if f.name not in table and f.default is MISSING and f.default_factory is MISSING:
+            raise ProfileError(f"{_join(path, f.name)}: missing (this table needs it)")
+    values = {key: _value(hints[key], value, _join(path, key)) for key, value in table.items()}
+    try:
+        return cls(**values)
+    except _Invalid as exc:
+        raise ProfileError(f"{_join(path, exc.key)}: {exc.problem} (got {_shown(exc.value)})") from None
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _value(kind: Any, value: object, path: str) -> object:
+    """``value`` checked against the field type ``kind`` (strictly: ``"2"`` is not 2, 1 is not true)."""
+    origin = typing.get_origin(kind)
+    if origin is types.UnionType:  # ``str | None``: TOML has no null, so only the str can come
+        (kind,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        origin = typing.get_origin(kind)
+    if origin is tuple:
+        (item,) = typing.get_args(kind)[:1]
+        if not isinstance(value, list):
+            raise ProfileError(f"{path}: must be an array of tables ([[{path}]]) (got {_shown(value)})")
+        return tuple(_build(item, entry, f"{path}[{i}]") for i, entry in enumerate(value))
+    if origin is Mapping:
+        return _registers(value, path)
+    if is_dataclass(kind):
+        return _build(typing.cast(type[Any], kind), value, path)
+    if kind is CidFormat:
+        if not isinstance(value, str):
+            raise ProfileError(f"{path}: must be a string (got {_shown(value)})")
+        try:
+            return CidFormat.from_name(value)
+        except ValueError as exc:
+            raise ProfileError(f"{path}: {exc}") from None
+    expected, accepted = _SCALARS[kind]
+    # bool is an int in Python, but `rings = true` is a mistake in a file.
+    if not isinstance(value, accepted) or (kind is not bool and isinstance(value, bool)):
+        raise ProfileError(f"{path}: must be {expected} (got {_shown(value)})")
+    return float(value) if kind is float and isinstance(value, int) else value
+
+
+#: What a TOML value of each scalar field type may be, and how to say so; TOML's integers are numbers too.
+_SCALARS: dict[object, tuple[str, type | tuple[type, ...]]] = {
+    bool: ("true or false", bool),
+    int: ("a whole number", int),
+    float: ("a number", (int, float)),
+    str: ("a string", str),
+}
+
+
+def _registers(value: object, path: str) -> dict[int, int]:
+    """``{"S0": 2, "S7": 30}`` from ``[defaults.registers]``."""
+    if not isinstance(value, dict):
+        raise ProfileError(f"{path}: must be a table of S-registers (S0 = 0) (got {_shown(value)})")
+    registers: dict[int, int] = {}
+    for key, number in value.items():
+        digits = key[1:] if key[:1] in ("S", "s") else ""
+        if not digits.isascii() or not digits.isdigit() or int(digits) > 255:
+            raise ProfileError(f"{path}.{key}: not an S-register name (S0 .. S255)")
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 255:
+            raise ProfileError(f"{path}.{key}: must be a whole number 0..255 (got {_shown(number)})")
+        registers[int(digits)] = number
+    return registers
