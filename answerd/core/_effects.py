@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from answerd.core._events import Connect
+from answerd.core.hayes.events import Connect
 
 __all__ = [
     "AnswerPending",

@@ -42,9 +42,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
-from answerd.core._chat import ChatStep, Pause, parse_chat
-from answerd.core._cid import CallerInfo, merge_caller_id
-from answerd.core._codes import classify
 from answerd.core._effects import (
     Answered,
     AnswerPending,
@@ -66,7 +63,11 @@ from answerd.core._effects import (
     Write,
 )
 from answerd.core._errors import LocalProtocolError
-from answerd.core._events import (
+from answerd.core._profile import Profile
+from answerd.core.hayes.chat import ChatStep, Pause, parse_chat
+from answerd.core.hayes.cid import CallerInfo, merge_caller_id
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
     Connect,
@@ -78,8 +79,7 @@ from answerd.core._events import (
     RingCadence,
     Verdict,
 )
-from answerd.core._lines import LineSplitter
-from answerd.core._profile import Profile
+from answerd.core.hayes.lines import LineSplitter
 
 __all__ = ["LEGAL_INPUTS", "AnswerMachine", "Phase"]
 
