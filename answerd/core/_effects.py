@@ -50,7 +50,8 @@ class Outcome(enum.Enum):
     CARRIER_LOST = "carrier-lost"
     #: The caller never entered a name within the login timeout.
     LOGIN_TIMEOUT = "login-timeout"
-    #: Modem text (``NO CARRIER``, ``ERROR``) arrived as the login name: the line dropped during the prompt.
+    #: The modem spoke at the login prompt (``OK`` after a reset, a ``RING`` storm, ``ERROR``...): it is
+    #: confused or the call is over. (``NO CARRIER`` there is ``CARRIER_LOST``: the caller hung up.)
     MODEM_ERROR = "modem-error"
     #: The caller ended the prompt (Ctrl-D on an empty line).
     LOGIN_ABORTED = "login-aborted"
