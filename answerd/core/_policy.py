@@ -71,7 +71,6 @@ __all__ = [
     "decide",
     "decision_program_argv",
     "interpret_exit",
-    "parse_dialin_config",
     "parse_rules",
     "select_caller_init",
 ]
@@ -208,27 +207,6 @@ def parse_rules(tokens: Iterable[str]) -> tuple[Rule, ...]:
         if not pieces:
             raise ValueError(f"empty caller-ID rule {clean_text(token, 40)!r}")
         rules.extend(_parse_one(piece) for piece in pieces)
-    return tuple(rules)
-
-
-def parse_dialin_config(text: str) -> tuple[Rule, ...]:
-    """Parse the text of an mgetty ``dialin.config`` (lines starting with ``#`` are comments).
-
-    Tokens are separated by blanks, tabs, commas and newlines (cnd.c 241-244). Invalid tokens raise
-    ``ValueError`` with the line number, where mgetty would silently never match them.
-
-    >>> [rule.token for rule in parse_dialin_config("# friends\\n3433535, 555\\n!all\\n")]
-    ['3433535', '555', '!all']
-    """
-    rules: list[Rule] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        try:
-            rules.extend(parse_rules([stripped]))
-        except ValueError as exc:
-            raise ValueError(f"line {number}: {exc}") from None
     return tuple(rules)
 
 
