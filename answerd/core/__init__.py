@@ -49,7 +49,8 @@ from answerd.core._effects import (
 from answerd.core._errors import LocalProtocolError
 from answerd.core._escapes import EscapeContext, expand_escapes, to_line_bytes
 from answerd.core._login import FailReason, LineEnd, LoginDialog, LoginFailed, NameEntered
-from answerd.core._machine import AnswerMachine, Phase
+from answerd.core._machine import AnswerMachine
+from answerd.core._phases import Phase
 from answerd.core._policy import (
     CallerInitRule,
     cid_needs_rings,

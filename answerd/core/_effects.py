@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from answerd.core.hayes.cid import CallerInfo
 from answerd.core.hayes.events import Connect
 
 __all__ = [
@@ -158,16 +159,20 @@ class Report:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallRecord:
-    """Everything known about one call, for the canonical ``call.ended`` log record."""
+    """Everything known about one call, for the canonical ``call.ended`` log record.
+
+    ``caller`` is the core's own :class:`CallerInfo`, as caller ID delivered it from the RING on: screening
+    and the record get all of it (the reason a number is missing, the date and time), not a flattened
+    string. ``caller_id``, ``caller_name`` and ``called_id`` are the flat views the log and the program's
+    environment use.
+    """
 
     call_id: int
     outcome: Outcome
     started_at: float
     ended_at: float
     rings: int = 0
-    caller_id: str | None = None
-    caller_name: str | None = None
-    called_id: str | None = None
+    caller: CallerInfo | None = None
     distinctive_ring: int = 0
     connect: str | None = None
     user: str | None = None
@@ -177,6 +182,21 @@ class CallRecord:
     detail: str | None = None
     #: Lines the modem gave to the post-call statistics chat (``ATI6``, ``AT&V1``...), printable.
     statistics: tuple[str, ...] = ()
+
+    @property
+    def caller_id(self) -> str | None:
+        """The caller's number, ``P``/``O`` when withheld or out of area, or ``None`` when unknown."""
+        return None if self.caller is None else self.caller.number_or_reason
+
+    @property
+    def caller_name(self) -> str | None:
+        """The caller's name, or ``None``."""
+        return None if self.caller is None else self.caller.name
+
+    @property
+    def called_id(self) -> str | None:
+        """The number that was dialled (ISDN MSN), or ``None``."""
+        return None if self.caller is None else self.caller.called
 
     @property
     def duration_s(self) -> float:

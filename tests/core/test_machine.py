@@ -27,7 +27,7 @@ from answerd.core import (
     Write,
     parse_chat,
 )
-from answerd.core._machine import LEGAL_INPUTS
+from answerd.core._phases import LEGAL_INPUTS
 
 from .effects import of, one, writes
 

@@ -201,6 +201,13 @@ class CallerInfo:
         object.__setattr__(self, "time", _digits(self.time, 4))
 
     @property
+    def number_or_reason(self) -> str | None:
+        """The number; else the reason marker ``P``/``O``; else ``None`` (the call record's ``caller_id``)."""
+        if self.number is not None:
+            return self.number
+        return None if self.reason_number is None else self.reason_number.value
+
+    @property
     def identified(self) -> bool:
         """Whether a caller number is known (``False`` is what the policy keyword ``none`` matches)."""
         return self.number is not None
@@ -215,13 +222,8 @@ def caller_id_text(caller: CallerInfo | None) -> str:
     >>> caller_id_text(None), caller_id_text(CallerInfo(number="O")), caller_id_text(CallerInfo(number="42"))
     ('none', 'O', '42')
     """
-    if caller is None:
-        return "none"
-    if caller.number is not None:
-        return caller.number
-    if caller.reason_number is not None:
-        return caller.reason_number.value
-    return "none"
+    text = None if caller is None else caller.number_or_reason
+    return "none" if text is None else text
 
 
 # --- MESG (SDMF / MDMF) -------------------------------------------------------------------------------
