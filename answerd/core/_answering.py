@@ -130,6 +130,7 @@ class CallHandling(ModemUpkeep):
         assert call is not None
         self._phase = Phase.CONNECTED
         self._timer = None
+        call.awaiting_decision = False  # the modem answered by itself: a decision still coming is late
         self._connect_text = connect.text or connect.line
         trailing = self._splitter.take_rest()
         record = call.record(Outcome.ANSWERED, now, connect=self._connect_text)

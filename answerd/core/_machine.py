@@ -52,6 +52,7 @@ from answerd.core._effects import (
     Decision,
     Effect,
     Outcome,
+    ReleaseLine,
     Reopen,
     Report,
     SetDtr,
@@ -417,7 +418,9 @@ class AnswerMachine(CallHandling):
                     self._chat = None
                     self._chat_kind = None
                     self._phase = Phase.IDLE
-                    return self._on_event_waiting(event, now)
+                    effects = self._on_event_waiting(event, now)
+                    # Still idle (a caller-ID line without its RING yet): the line is not needed any more.
+                    return [*effects, ReleaseLine()] if self._phase is Phase.IDLE else effects
                 return self._on_event_chatting(event, now)
             case Phase.IDLE | Phase.RINGING:
                 return self._on_event_waiting(event, now)

@@ -185,3 +185,17 @@ class TestClaiming:
         machine.port_opened(6.0)
         machine.receive_data(INIT_OK, 6.1)
         assert [] == writes(machine.receive_data(b"RING\r\n", 7.0))
+
+
+class TestHealthCheckInterrupted:
+    """Modem output that interrupts the health check decides who needs the line."""
+
+    def test_caller_id_line_during_the_check_releases_the_line(self) -> None:
+        """A caller-ID line without its RING ends the check idle: the line is released again."""
+        effects = probing().receive_data(b"NMBR = 5551234\r\n", 60.2)
+        assert [ReleaseLine()] == of(ReleaseLine, effects)
+
+    def test_ring_during_the_check_keeps_the_line(self) -> None:
+        """A RING ends the check into the call: no release, the call needs the line."""
+        effects = probing().receive_data(b"RING\r\n", 60.2)
+        assert [] == of(ReleaseLine, effects)
