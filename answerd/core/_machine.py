@@ -239,6 +239,9 @@ class AnswerMachine(CallHandling):
     def receive_data(self, data: bytes, now: float) -> list[Effect]:
         """Bytes the modem sent.
 
+        While idle the shell reads only after taking the line; if the bytes leave the machine idle, the
+        effects end with ``ReleaseLine`` (once), so the line is let go again.
+
         Raises:
             LocalProtocolError: in a phase where the machine does not read the line (check :attr:`reading`).
         """
@@ -257,6 +260,10 @@ class AnswerMachine(CallHandling):
                 Report(event="modem.line", fields=(("line", item), ("kind", type(event).__name__)), level="debug")
             )
             effects += self._on_event(event, now)
+        if self._phase is Phase.IDLE and not any(isinstance(effect, ReleaseLine) for effect in effects):
+            # The shell took the line to read these bytes; they were no call (a caller-ID line before its RING,
+            # a stray result, noise, the health check cut short), so the machine has settled idle again.
+            effects.append(ReleaseLine())
         return effects
 
     def handle_timer(self, now: float) -> list[Effect]:
@@ -418,9 +425,7 @@ class AnswerMachine(CallHandling):
                     self._chat = None
                     self._chat_kind = None
                     self._phase = Phase.IDLE
-                    effects = self._on_event_waiting(event, now)
-                    # Still idle (a caller-ID line without its RING yet): the line is not needed any more.
-                    return [*effects, ReleaseLine()] if self._phase is Phase.IDLE else effects
+                    return self._on_event_waiting(event, now)
                 return self._on_event_chatting(event, now)
             case Phase.IDLE | Phase.RINGING:
                 return self._on_event_waiting(event, now)

@@ -20,6 +20,7 @@ from answerd.core import (
     Phase,
     Profile,
     Ready,
+    ReleaseLine,
     Reopen,
     Report,
     SetDtr,
@@ -488,9 +489,9 @@ class TestPhaseRinging:
         assert [3, 2] == [reports(e, "call.ring")[0]["distinctive"] for e in (first, second)]
 
     def test_stray_result_codes_while_idle_are_ignored(self, idle: AnswerMachine) -> None:
-        """NO CARRIER, OK or ERROR with no call change nothing."""
+        """NO CARRIER, OK or ERROR with no call change nothing: the line is only let go again."""
         effects = idle.receive_data(lines("NO CARRIER", "OK", "ERROR", "garbage text"), 5.0)
-        assert [] == [e for e in effects if not isinstance(e, Report)]
+        assert [ReleaseLine()] == [e for e in effects if not isinstance(e, Report)]
         assert (Phase.IDLE, None) == (idle.phase, idle.get_timer())
 
     def test_overlong_line_does_not_hide_the_ring(self, idle: AnswerMachine) -> None:

@@ -127,6 +127,10 @@ ROWS = [
     Row("rejected-call-releases", rejected, lambda m: m.handle_timer(11.0), ("ReleaseLine",), Phase.IDLE, False),
     Row("statistics-done-releases", after_call_with_statistics, lambda m: m.receive_data(b"OK\r\n", 10.7),
         ("ReleaseLine",), Phase.IDLE, False),
+    Row("caller-id-while-idle-releases-again", idle, lambda m: m.receive_data(b"NMBR = 5551234\r\n", 1.0),
+        ("ReleaseLine",), Phase.IDLE, False),
+    Row("noise-while-idle-releases-again", idle, lambda m: m.receive_data(b"\x00~~\r\nOK\r\n", 1.0),
+        ("ReleaseLine",), Phase.IDLE, False),
     Row("ring-counted-keeps-the-line", ringing_three, lambda m: m.receive_data(b"RING\r\n", 2.0), (), Phase.RINGING,
         False),
 ]  # fmt: skip

@@ -72,11 +72,12 @@ class AnswerMachineRules(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def apply(self, effects: list[Effect], phase_before: Phase, *, claimed: bool = False) -> None:
+    def apply(self, effects: list[Effect], phase_before: Phase, *, claimed: bool = False, data: bool = False) -> None:
         """Check one input's effects against the invariants and update the model.
 
         Args:
             claimed: the input was ``line_claimed``, the one that may write after CLAIMING.
+            data: the input was ``receive_data`` (the shell took the line to read it, even while idle).
         """
         writes = [e for e in effects if isinstance(e, Write)]
         if phase_before is Phase.CONNECTED:
@@ -85,7 +86,9 @@ class AnswerMachineRules(RuleBasedStateMachine):
             assert [] == writes, "Write while the line is being claimed"
         phase_after = self.machine.phase
         released = any(isinstance(e, ReleaseLine) for e in effects)
-        assert released == (phase_after is Phase.IDLE and phase_before is not Phase.IDLE), "ReleaseLine"
+        settled = phase_after is Phase.IDLE and (phase_before is not Phase.IDLE or data)
+        assert released == settled, "ReleaseLine exactly when the input left the machine settled idle"
+        assert sum(isinstance(e, ReleaseLine) for e in effects) <= 1, "ReleaseLine twice"
         claim = any(isinstance(e, ClaimLine) for e in effects)
         assert claim == (phase_after is Phase.CLAIMING and phase_before is not Phase.CLAIMING), "ClaimLine"
         assert not (claim and writes), "Write together with ClaimLine"
@@ -126,7 +129,7 @@ class AnswerMachineRules(RuleBasedStateMachine):
         """Send one terminated line to the machine at the current time."""
         phase = self.machine.phase
         effects = self.machine.receive_data(line, self.now)
-        self.apply(effects, phase)
+        self.apply(effects, phase, data=True)
         if self.awaiting and self.screen_now is not None:
             # The shell's quick screening (no decision program) answers in the same step, as the daemon does.
             self.decide_now(self.screen_now, with_chat=False)
@@ -456,10 +459,16 @@ def run(chunks: list[bytes]) -> tuple[list[Effect], bytes]:
 
 
 def without_trailing(effects: list[Effect]) -> tuple[list[Effect], bytes]:
-    """Split off Answered.trailing_data (and its count in call.connected) so chunkings that cut it compare."""
+    """Split off what depends on the reads, so chunkings compare.
+
+    That is Answered.trailing_data (and its count in call.connected), and the ReleaseLine after each read
+    that leaves the machine idle (the shell took the line for that read; the stateful model checks those).
+    """
     rest = b""
     out: list[Effect] = []
     for effect in effects:
+        if isinstance(effect, ReleaseLine):
+            continue
         if isinstance(effect, Answered):
             rest = effect.trailing_data
             out.append(Answered(connect=effect.connect, call=effect.call, carrier_details=effect.carrier_details))
