@@ -125,7 +125,7 @@ class ModemUpkeep:
 
     def _after_chat(self, outputs: list[ChatOutput], now: float) -> list[Effect]:
         """Pass the chat's writes on; act on its result if it has one (always last)."""
-        effects: list[Effect] = [output for output in outputs if isinstance(output, Write)]
+        effects: list[Effect] = [Write(data=output) for output in outputs if isinstance(output, bytes)]
         match outputs[-1] if outputs else None:
             case ChatSucceeded():
                 return effects + self._chat_done(now)

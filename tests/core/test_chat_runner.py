@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 
-from answerd.core._effects import Write
 from answerd.core._errors import LocalProtocolError
+from answerd.core.hayes import chat_runner
 from answerd.core.hayes.chat import parse_chat
 from answerd.core.hayes.chat_runner import MAX_COLLECTED_LINES, ChatFailed, ChatOutput, ChatRunner, ChatSucceeded
 from answerd.core.hayes.codes import classify
@@ -31,7 +33,7 @@ class TestSteps:
         """Each expected OK sends the next command; the last OK is ChatSucceeded."""
         chat = ChatRunner(INIT, timeout_s=5.0, abort_codes=ABORT)
         outputs = chat.start(0.0) + said(chat, "OK") + said(chat, "OK")
-        assert [Write(data=b"ATZ\r"), Write(data=b"ATE0\r"), ChatSucceeded()] == outputs
+        assert [b"ATZ\r", b"ATE0\r", ChatSucceeded()] == outputs
 
     def test_expect_arms_the_timeout(self) -> None:
         """Waiting for an expect string arms timeout_s from now."""
@@ -49,7 +51,7 @@ class TestSteps:
         """A ``\\d`` pause arms the timer; the send follows when it ends."""
         chat = runner(["", r"\d+++\c", "OK"])
         assert [] == chat.start(0.0)
-        assert (0.5, [Write(data=b"+++")]) == (chat.timer, chat.handle_timer(0.5))
+        assert (0.5, [b"+++"]) == (chat.timer, chat.handle_timer(0.5))
 
 
 class TestResults:
@@ -109,3 +111,8 @@ class TestResults:
         chat.start(0.0)
         with pytest.raises(LocalProtocolError):
             chat.start(1.0)
+
+
+def test_doctests() -> None:
+    """The module's example holds."""
+    assert 0 == doctest.testmod(chat_runner).failed

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from answerd.core.hayes import framed
 from answerd.core.hayes.framed import MAX_RESULT_LENGTH, FramedResult, FramedResultDetector, modem_text
 
 
@@ -112,3 +115,8 @@ class TestDetector:
             start += cut
         chunked += detector.feed(stream[start:])
         assert whole == chunked
+
+
+def test_doctests() -> None:
+    """The module's examples hold."""
+    assert 0 == doctest.testmod(framed).failed

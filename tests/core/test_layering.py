@@ -95,6 +95,38 @@ class TestHayesPackage:
         assert [] == clock_reads(path.read_text(encoding="utf-8"))
 
 
+#: What the Hayes protocol layer may use of the rest of the core: only the error type (a leaf module).
+HAYES_MAY_IMPORT = frozenset({"answerd.core._errors"})
+
+
+def core_imports(source: str) -> set[str]:
+    """The answerd.core modules ``source`` imports by absolute name."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("answerd.core"):
+            found.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("answerd.core"))
+    return found
+
+
+HAYES_SOURCES = sorted((HAYES_DIR / "hayes").glob("*.py"))
+
+
+class TestLayers:
+    """The Hayes protocol is the bottom layer: the answer machine and dialog build on it, never the reverse."""
+
+    @pytest.mark.parametrize("path", HAYES_SOURCES, ids=[p.name for p in HAYES_SOURCES])
+    def test_hayes_imports_only_hayes(self, path: Path) -> None:
+        """A hayes module imports from the core only other hayes modules (and the error type)."""
+        imports = core_imports(path.read_text(encoding="utf-8"))
+        assert set() == {name for name in imports if not name.startswith("answerd.core.hayes")} - HAYES_MAY_IMPORT
+
+    def test_checker_sees_a_machine_import(self) -> None:
+        """The check would catch a hayes module importing the machine's effects."""
+        assert {"answerd.core._effects"} == core_imports("from answerd.core._effects import Write")
+
+
 class TestChecker:
     """The checker itself catches what it should (so a pass above means something)."""
 

@@ -7,8 +7,9 @@ ends with :class:`ChatSucceeded` or :class:`ChatFailed` (always last in the list
 owner decides what that means (the login dialog's ``NameEntered`` / ``LoginFailed`` pattern).
 
 Inputs, each with ``now``: :meth:`ChatRunner.start`, :meth:`ChatRunner.receive_event` (one classified modem
-line) and :meth:`ChatRunner.handle_timer` (at :attr:`ChatRunner.timer`). Outputs: :class:`~.._effects.Write`
-for the bytes to send, then at most one result. After the result the runner takes no more input.
+line) and :meth:`ChatRunner.handle_timer` (at :attr:`ChatRunner.timer`). Outputs: ``bytes`` to send, in
+order, then at most one result. After the result the runner takes no more input. (Plain bytes, not the
+core's ``Write`` effect: the Hayes layer does not depend on the machine built on it.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from answerd.core._effects import Write
 from answerd.core._errors import LocalProtocolError
 from answerd.core.hayes.chat import ChatStep, Pause
 from answerd.core.hayes.events import Echo, ModemEvent, Ok, Verdict
@@ -40,11 +40,17 @@ class ChatFailed:
 
 
 #: Everything an input of :class:`ChatRunner` can return.
-ChatOutput = Write | ChatSucceeded | ChatFailed
+ChatOutput = bytes | ChatSucceeded | ChatFailed
 
 
 class ChatRunner:
     """Runs one parsed chat script.
+
+    >>> from answerd.core.hayes.chat import parse_chat
+    >>> from answerd.core.hayes.events import Ok
+    >>> chat = ChatRunner(parse_chat(["", "AT", "OK"]), timeout_s=5.0, abort_codes=frozenset({"ERROR"}))
+    >>> chat.start(now=0.0), chat.receive_event(Ok(), now=0.1)
+    ([b'AT\\r'], [ChatSucceeded()])
 
     Args:
         steps: the script (see :func:`~.chat.parse_chat`).
@@ -186,5 +192,5 @@ class ChatRunner:
             if isinstance(op, Pause):
                 self._timer = now + op.seconds
                 return outputs
-            outputs.append(Write(data=op))
+            outputs.append(op)
         return outputs + self._enter_step(now)
