@@ -5,9 +5,11 @@ Nothing in this package does I/O, reads a clock, logs, or imports asyncio: the s
 every state transition testable as plain function calls (see ``tests/core``), and lets the same core drive
 a real modem, the simulated one, or a recorded transcript.
 
-Layout: :mod:`.hayes` is the Hayes protocol itself (lines, result codes, caller ID, chat scripts, framed
-results); the ``_`` modules build on it — the answer machine (``_machine``, with its chat runner and
-per-call record), the login dialog, PPP detection, dispatch and caller policy.
+Layout: :mod:`.hayes` is the Hayes protocol itself (lines, result codes, caller ID, chat scripts and their
+runner, framed results) and imports nothing else of the core; the ``_`` modules build on it — the answer
+machine (``_machine`` with ``_answering`` and ``_upkeep``; its phases and legal inputs in ``_phases``, each
+call in ``_call``), the effects it returns, the login dialog (``_login``, ``_login_results``), PPP
+detection, dispatch, caller policy, the profile and the issue escapes.
 
 This module exports what the shell uses, and nothing else (h11 style); tests may import the private
 modules.
