@@ -75,10 +75,16 @@ class TestHangUpWhileTyping:
         assert isinstance(failed, LoginFailed)
         assert (Outcome.CARRIER_LOST, "NO CARRIER at the login prompt") == failed.call_outcome()
 
-    def test_ppp_frame_then_hang_up_ends_the_call(self) -> None:
+    @pytest.mark.parametrize(
+        ("autoppp", "frame"),
+        [
+            (False, b'~\xff}#\xc0!}!}!} }4}"}&} } } } }%}&^\x1c\xf8o~'),  # LCP, with AutoPPP off
+            (True, b'~\xff}#\x80!}!}!} }4}"}&} } } } }%}&^\x1c\xf8o~'),  # IPCP: no start AutoPPP knows
+        ],
+    )
+    def test_ppp_frame_then_hang_up_ends_the_call(self, autoppp: bool, frame: bytes) -> None:
         """An unrecognised PPP frame put junk into the name; the hang-up's CR must not submit it."""
-        dialog = started(autoppp=False)
-        frame = b'~\xff}#\xc0!}!}!} }4}"}&} } } } }%}&^\x1c\xf8o~'
+        dialog = started(autoppp=autoppp)
         found = feed_all(dialog, [(1.0, frame), (3.0, b"\r"), (3.02, b"\nNO CARRIER\r\n")])
         assert [LoginFailed(reason=FailReason.MODEM_ERROR, detail="NO CARRIER")] == found
 
