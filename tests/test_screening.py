@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import answerd.call.screening as screening
-from answerd.core import CallRecord, Outcome
+from answerd.core import CallerInfo, CallRecord, Outcome
 
 MFD_NOEXEC_SEAL = 0x0008
 
@@ -103,7 +103,9 @@ def run_decision(script: str, *, timeout_s: float = 10.0) -> tuple[tuple[int | N
     settings: Any = SimpleNamespace(
         decision_program=["/bin/sh", "-c", script, "decide"], decision_user="nobody", decision_timeout_s=timeout_s
     )
-    record = CallRecord(call_id=1, outcome=Outcome.ANSWERED, started_at=0.0, ended_at=0.0, caller_id="5551234")
+    record = CallRecord(
+        call_id=1, outcome=Outcome.ANSWERED, started_at=0.0, ended_at=0.0, caller=CallerInfo(number="5551234")
+    )
     log = RecordingLog()
     result = asyncio.run(screening._run_decision_program(settings, "ttyS0", record, None, log))
     return result, log

@@ -39,6 +39,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from answerd.call import utmp
+from answerd.call.session import Session, SessionResult, SpawnError, clean_environment
+from answerd.config.errors import ConfigError
+from answerd.config.files import read_user_file
+from answerd.config.settings import PortSettings
 from answerd.core import (
     AUTOPPP,
     DEFAULT_RULE,
@@ -63,12 +67,8 @@ from answerd.core import (
     select_rule,
     to_line_bytes,
 )
-from answerd.service.notify import Notifier
 from answerd.line.port import SerialPort
-from answerd.call.session import Session, SessionResult, SpawnError, clean_environment
-from answerd.config.errors import ConfigError
-from answerd.config.files import read_user_file
-from answerd.config.settings import PortSettings
+from answerd.service.notify import Notifier
 
 __all__ = ["CallEnd", "CallLine", "CallRunner", "dispatch_rules"]
 

@@ -1,29 +1,30 @@
-"""The sans-IO Hayes core: bytes and ``now`` in, events and effects out.
+"""The sans-IO core: bytes and ``now`` in, events and effects out.
 
-Nothing in this package does I/O, reads a clock, logs, or imports asyncio: the shell (``answerd.service.daemon``)
-feeds it and carries out what it returns. That keeps every RING dialect, every timer and every state
-transition testable as plain function calls (see ``tests/core``), and lets the same core drive a real
-modem, the simulated one, or a recorded transcript.
+Nothing in this package does I/O, reads a clock, logs, or imports asyncio: the shell (``answerd.service``,
+``answerd.call``) feeds it and carries out what it returns. That keeps every RING dialect, every timer and
+every state transition testable as plain function calls (see ``tests/core``), and lets the same core drive
+a real modem, the simulated one, or a recorded transcript.
 
-Everything public is re-exported here (h11 style); the ``_`` modules are private.
+Layout: :mod:`.hayes` is the Hayes protocol itself (lines, result codes, caller ID, chat scripts and their
+runner, framed results) and imports nothing else of the core; the ``_`` modules build on it — the answer
+machine (``_machine`` with ``_answering`` and ``_upkeep``; its phases and legal inputs in ``_phases``, each
+call in ``_call``), the effects it returns, the login dialog (``_login``, ``_login_results``), PPP
+detection, dispatch, caller policy, the profile and the issue escapes.
+
+This module exports what the shell uses, and nothing else (h11 style); tests may import the private
+modules.
 """
 
 from __future__ import annotations
 
-from answerd.core._chat import ChatError, ChatStep, Pause, parse_chat
-from answerd.core._cid import CallerInfo, caller_id_text, decode_mesg
-from answerd.core._codes import classify
 from answerd.core._dispatch import (
     AUTOPPP,
     DEFAULT_RULE,
-    PPPD_EXIT,
     PPPD_NORMAL_EXITS,
     ArgvError,
     DispatchRule,
     NoPppRuleError,
     classify_pppd_exit,
-    expand_argv,
-    from_login_config_line,
     has_ppp_rule,
     select_rule,
 )
@@ -32,6 +33,7 @@ from answerd.core._effects import (
     AnswerPending,
     CallEnded,
     CallRecord,
+    ClaimLine,
     Decision,
     Effect,
     Fatal,
@@ -39,60 +41,53 @@ from answerd.core._effects import (
     FlushInput,
     Outcome,
     Ready,
+    ReleaseLine,
     Reopen,
     Report,
     SetDtr,
     Status,
     Write,
 )
-from answerd.core._errors import HayesError, LocalProtocolError
-from answerd.core._escapes import MAX_EXPANDED_LENGTH, EscapeContext, expand_escapes, to_line_bytes
-from answerd.core._events import (
-    CallerIdField,
-    CarrierReport,
-    Connect,
-    Echo,
-    Garbage,
-    ModemEvent,
-    Ok,
-    Ring,
-    RingCadence,
-    Unknown,
-    Verdict,
+from answerd.core._errors import LocalProtocolError
+from answerd.core._escapes import EscapeContext, expand_escapes, to_line_bytes
+from answerd.core._login import FailReason, LineEnd, LoginDialog, LoginFailed, NameEntered
+from answerd.core._machine import AnswerMachine
+from answerd.core._phases import Phase
+from answerd.core._policy import (
+    CallerInitRule,
+    cid_needs_rings,
+    decision_program_argv,
+    interpret_exit,
+    parse_rules,
+    select_caller_init,
 )
-from answerd.core._lines import LineSplitter
-from answerd.core._login import DialogResult, FailReason, LineEnd, LoginDialog, LoginFailed, LoginPhase, NameEntered
-from answerd.core._machine import AnswerMachine, Phase
-from answerd.core._policy import CallerInitRule, PolicyDecision, decision_program_argv, interpret_exit, parse_rules
 from answerd.core._policy import decide as policy_decide
-from answerd.core._ppp import Expired, LcpDetector, PppDetected, SilentWindow
+from answerd.core._ppp import Expired, PppDetected, SilentWindow
 from answerd.core._profile import DEFAULT_FORCE_INIT_CHAT, DEFAULT_INIT_CHAT, Profile
+from answerd.core.hayes.chat import ChatError, ChatStep, parse_chat
+from answerd.core.hayes.cid import AbsenceReason, CallerInfo
+from answerd.core.hayes.framed import FramedResult, FramedResultDetector, modem_text
 
 __all__ = [
     "AUTOPPP",
     "DEFAULT_FORCE_INIT_CHAT",
     "DEFAULT_INIT_CHAT",
     "DEFAULT_RULE",
-    "MAX_EXPANDED_LENGTH",
-    "PPPD_EXIT",
     "PPPD_NORMAL_EXITS",
+    "AbsenceReason",
     "AnswerMachine",
     "AnswerPending",
     "Answered",
     "ArgvError",
     "CallEnded",
     "CallRecord",
-    "CallerIdField",
     "CallerInfo",
     "CallerInitRule",
-    "CarrierReport",
     "ChatError",
     "ChatStep",
-    "Connect",
+    "ClaimLine",
     "Decision",
-    "DialogResult",
     "DispatchRule",
-    "Echo",
     "Effect",
     "EscapeContext",
     "Expired",
@@ -100,49 +95,37 @@ __all__ = [
     "Fatal",
     "FatalReason",
     "FlushInput",
-    "Garbage",
-    "HayesError",
-    "LcpDetector",
+    "FramedResult",
+    "FramedResultDetector",
     "LineEnd",
-    "LineSplitter",
     "LocalProtocolError",
     "LoginDialog",
     "LoginFailed",
-    "LoginPhase",
-    "ModemEvent",
     "NameEntered",
     "NoPppRuleError",
-    "Ok",
     "Outcome",
-    "Pause",
     "Phase",
-    "PolicyDecision",
     "PppDetected",
     "Profile",
     "Ready",
+    "ReleaseLine",
     "Reopen",
     "Report",
-    "Ring",
-    "RingCadence",
     "SetDtr",
     "SilentWindow",
     "Status",
-    "Unknown",
-    "Verdict",
     "Write",
-    "caller_id_text",
-    "classify",
+    "cid_needs_rings",
     "classify_pppd_exit",
     "decision_program_argv",
-    "decode_mesg",
-    "expand_argv",
     "expand_escapes",
-    "from_login_config_line",
     "has_ppp_rule",
     "interpret_exit",
+    "modem_text",
     "parse_chat",
     "parse_rules",
     "policy_decide",
+    "select_caller_init",
     "select_rule",
     "to_line_bytes",
 ]

@@ -39,10 +39,9 @@ come from the caller or the modem, so :func:`expand_argv` makes every character 
 element with ``-`` (``--cid={caller_id}``). pppd reads *every* argument as an option, dashes or not, so
 never hand it a value the caller controls.
 
-mgetty's ``login.config`` lines convert with :func:`from_login_config_line`: ``@``, ``\I`` and ``\Y`` (as
-whole arguments, as mgetty substitutes them) become ``{user}``, ``{connect}`` and ``{caller_id}``. For
-parity, the shell should pass ``??`` for an unknown CONNECT text and ``none`` for an unknown caller ID (what
-mgetty substitutes), and ``/AutoPPP/`` as ``user`` for a PPP call.
+mgetty's ``login.config`` lines convert with ``answerd.mgetty.from_login_config_line`` (the importer's
+module, outside the core). For parity, the shell should pass ``??`` for an unknown CONNECT text and ``none``
+for an unknown caller ID (what mgetty substitutes), and ``/AutoPPP/`` as ``user`` for a PPP call.
 """
 
 from __future__ import annotations
@@ -56,27 +55,22 @@ from typing import Final, NamedTuple
 __all__ = [
     "AUTOPPP",
     "DEFAULT_RULE",
-    "MAX_LOGIN_ARGS",
     "MAX_VALUE_LENGTH",
     "PPPD_EXIT",
     "PPPD_NORMAL_EXITS",
     "ArgvError",
     "DispatchRule",
-    "LoginConfigError",
     "NoPppRuleError",
     "Placeholder",
     "PppdExit",
     "classify_pppd_exit",
     "expand_argv",
-    "from_login_config_line",
     "has_ppp_rule",
     "select_rule",
 ]
 
 #: The match that only a detected PPP peer selects (mgetty's special login name; case-sensitive).
 AUTOPPP: Final = "/AutoPPP/"
-#: mgetty passes at most 9 arguments after the program (``MAX_LOGIN_ARGS`` in ``login.c``).
-MAX_LOGIN_ARGS: Final = 9
 #: The longest value :func:`expand_argv` accepts for one placeholder.
 MAX_VALUE_LENGTH: Final = 256
 #: utmp's ``ut_user`` holds 32 bytes on Linux.
@@ -89,10 +83,6 @@ _BAD_NAME: Final = re.compile(r"[^\x21-\x7e]")
 
 class ArgvError(ValueError):
     """An argv template is malformed, or a value would make an unsafe argument."""
-
-
-class LoginConfigError(ValueError):
-    """A ``login.config`` line cannot be converted into a rule (the message says why)."""
 
 
 class NoPppRuleError(LookupError):
@@ -315,77 +305,6 @@ def expand_argv(template: Sequence[str], values: Mapping[str, str]) -> list[str]
             raise ArgvError(f"{element!r} would become the option-like argument {result[:40]!r}")
         argv.append(result)
     return argv
-
-
-# --- mgetty's login.config ------------------------------------------------------------------------------
-
-_MGETTY_ARGS: Final = {"@": "{user}", "\\I": "{connect}", "\\Y": "{caller_id}"}
-
-
-def from_login_config_line(line: str, *, version: int = 1) -> DispatchRule:
-    r"""Convert one mgetty ``login.config`` line into a rule.
-
-    The format (mgetty ``login.c``): ``name userid utmp_entry program [args]``, separated by blanks.
-    ``userid`` ``-`` keeps root (→ ``user=None``); ``utmp_entry`` ``-`` writes none (→ ``utmp=False``), ``@``
-    the login name, anything else that text (→ ``utmp_name``). At most 9 arguments; the arguments ``@``,
-    ``\I`` and ``\Y`` become ``{user}``, ``{connect}`` and ``{caller_id}`` (mgetty substitutes only whole
-    arguments; other braces are escaped). Two changes for safety: ``--`` is put before the first ``{user}``
-    of a ``login`` program, and a ``pppd`` rule gets :data:`PPPD_NORMAL_EXITS` as its normal exits.
-
-    The caller reading a whole file skips blank and ``#`` lines, joins lines ending in ``\`` (mgetty's
-    continuation), and handles ``!version 2`` by passing ``version=2`` for the lines after it: then a
-    callback column (``Y``/``N``/``-``) follows the name.
-
-    >>> rule = from_login_config_line("/AutoPPP/ -\ta_ppp\t/usr/sbin/pppd auth -chap +pap login debug")
-    >>> rule.program, rule.user, rule.utmp, rule.utmp_name, rule.ok_exit_codes
-    (('/usr/sbin/pppd', 'auth', '-chap', '+pap', 'login', 'debug'), None, True, 'a_ppp', (0, 5, 15, 16))
-    >>> from_login_config_line("*\t-\t-\t/bin/login @").program
-    ('/bin/login', '--', '{user}')
-
-    Raises:
-        LoginConfigError: the line is not a rule (blank, comment, ``!version``), has too few fields or more
-            than 9 arguments (mgetty drops the extras; the importer should make someone look), uses
-            ``/FIDO/`` (FidoNet is not supported), is a callback-only ``Y`` line (no callback in answerd),
-            or its pattern or program is not acceptable to :class:`DispatchRule`.
-    """
-    fields = line.split()
-    if not fields or fields[0].startswith("#"):
-        raise LoginConfigError("not a rule: blank line or comment")
-    if fields[0] == "!version":
-        raise LoginConfigError("not a rule: '!version' sets the format of the lines that follow")
-    if version not in (1, 2):
-        raise LoginConfigError(f"unknown login.config version {version}")
-    key, rest = fields[0], fields[1:]
-    if version == 2:
-        if not rest:
-            raise LoginConfigError(f"{key!r}: the callback column is missing")
-        if rest[0][:1].upper() == "Y":
-            raise LoginConfigError(f"{key!r}: callback-only rule; answerd does not call back")
-        rest = rest[1:]
-    if len(rest) < 3:
-        raise LoginConfigError(f"{key!r}: needs userid, utmp entry and program (mgetty skips this line)")
-    if key == "/FIDO/":
-        raise LoginConfigError("/FIDO/: FidoNet mailer calls are not supported")
-    userid, utmp_entry, program, *args = rest
-    if len(args) > MAX_LOGIN_ARGS:
-        raise LoginConfigError(
-            f"{key!r}: {len(args)} arguments; mgetty passes only {MAX_LOGIN_ARGS} and drops {args[MAX_LOGIN_ARGS:]}"
-        )
-    argv = [_MGETTY_ARGS.get(arg) or arg.replace("{", "{{").replace("}", "}}") for arg in args]
-    basename = program.rsplit("/", 1)[-1]
-    if basename == "login" and "{user}" in argv and "--" not in argv[: argv.index("{user}")]:
-        argv.insert(argv.index("{user}"), "--")
-    try:
-        return DispatchRule(
-            key,
-            (program, *argv),
-            user=None if userid == "-" else userid,
-            utmp=utmp_entry != "-",
-            ok_exit_codes=tuple(sorted(PPPD_NORMAL_EXITS)) if basename == "pppd" else (0,),
-            utmp_name=None if utmp_entry in ("-", "@") else utmp_entry,
-        )
-    except ValueError as error:
-        raise LoginConfigError(f"{key!r}: {error}") from error
 
 
 # --- pppd's exit status -----------------------------------------------------------------------------------

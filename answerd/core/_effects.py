@@ -11,13 +11,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from answerd.core._events import Connect
+from answerd.core.hayes.cid import CallerInfo
+from answerd.core.hayes.events import Connect
 
 __all__ = [
     "AnswerPending",
     "Answered",
     "CallEnded",
     "CallRecord",
+    "ClaimLine",
     "Decision",
     "Effect",
     "Fatal",
@@ -25,6 +27,7 @@ __all__ = [
     "FlushInput",
     "Outcome",
     "Ready",
+    "ReleaseLine",
     "Reopen",
     "Report",
     "SetDtr",
@@ -48,7 +51,8 @@ class Outcome(enum.Enum):
     CARRIER_LOST = "carrier-lost"
     #: The caller never entered a name within the login timeout.
     LOGIN_TIMEOUT = "login-timeout"
-    #: Modem text (``NO CARRIER``, ``ERROR``) arrived as the login name: the line dropped during the prompt.
+    #: The modem spoke at the login prompt (``OK`` after a reset, a ``RING`` storm, ``ERROR``...): it is
+    #: confused or the call is over. (``NO CARRIER`` there is ``CARRIER_LOST``: the caller hung up.)
     MODEM_ERROR = "modem-error"
     #: The caller ended the prompt (Ctrl-D on an empty line).
     LOGIN_ABORTED = "login-aborted"
@@ -113,6 +117,26 @@ class Reopen:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseLine:
+    """The machine has settled in ``IDLE``: nothing to send, nothing pending, waiting for a RING.
+
+    The shell may give the line's UUCP lock back and stop reading the port until it becomes readable. It
+    claims the lock again *before* reading a byte (a RING needs no claim from the core), and, whenever the
+    core wants the line for its own output, on :class:`ClaimLine`.
+    """
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimLine:
+    """The idle machine wants the line for its own output (health check, re-init after a reload).
+
+    The machine is in ``CLAIMING`` and writes nothing until the shell answers: ``line_claimed`` once it holds
+    the line (the machine then does what it wanted), or ``suspend`` if a dial-out program has it. What the
+    line is wanted for is in the ``line.claim`` report that comes with it.
+    """
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ready:
     """The modem initialised for the first time: the port is ready to answer (sd_notify ``READY=1``)."""
 
@@ -135,16 +159,20 @@ class Report:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallRecord:
-    """Everything known about one call, for the canonical ``call.ended`` log record."""
+    """Everything known about one call, for the canonical ``call.ended`` log record.
+
+    ``caller`` is the core's own :class:`CallerInfo`, as caller ID delivered it from the RING on: screening
+    and the record get all of it (the reason a number is missing, the date and time), not a flattened
+    string. ``caller_id``, ``caller_name`` and ``called_id`` are the flat views the log and the program's
+    environment use.
+    """
 
     call_id: int
     outcome: Outcome
     started_at: float
     ended_at: float
     rings: int = 0
-    caller_id: str | None = None
-    caller_name: str | None = None
-    called_id: str | None = None
+    caller: CallerInfo | None = None
     distinctive_ring: int = 0
     connect: str | None = None
     user: str | None = None
@@ -154,6 +182,21 @@ class CallRecord:
     detail: str | None = None
     #: Lines the modem gave to the post-call statistics chat (``ATI6``, ``AT&V1``...), printable.
     statistics: tuple[str, ...] = ()
+
+    @property
+    def caller_id(self) -> str | None:
+        """The caller's number, ``P``/``O`` when withheld or out of area, or ``None`` when unknown."""
+        return None if self.caller is None else self.caller.number_or_reason
+
+    @property
+    def caller_name(self) -> str | None:
+        """The caller's name, or ``None``."""
+        return None if self.caller is None else self.caller.name
+
+    @property
+    def called_id(self) -> str | None:
+        """The number that was dialled (ISDN MSN), or ``None``."""
+        return None if self.caller is None else self.caller.called
 
     @property
     def duration_s(self) -> float:
@@ -203,4 +246,18 @@ class Fatal:
     detail: str = ""
 
 
-Effect = Write | SetDtr | FlushInput | Reopen | Ready | Status | Report | Answered | AnswerPending | CallEnded | Fatal
+Effect = (
+    Write
+    | SetDtr
+    | FlushInput
+    | Reopen
+    | ReleaseLine
+    | ClaimLine
+    | Ready
+    | Status
+    | Report
+    | Answered
+    | AnswerPending
+    | CallEnded
+    | Fatal
+)

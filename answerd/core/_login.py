@@ -50,8 +50,17 @@ Rules the dialog enforces (the ``-f root`` class, CVE-2026-24061 and agetty's SE
    never returned.
 3. Memory is bounded whatever arrives: the name buffer never exceeds ``max_name`` bytes, and the output of
    one call is proportional to its input.
-4. ``NO CARRIER`` or ``ERROR`` "typed" as a name is the modem talking: the line dropped while the prompt was
-   up (a modem that does not drop DCD properly). That ends the dialog as ``MODEM_ERROR``.
+4. Nothing the modem itself says becomes a name (:func:`~.hayes.framed.modem_text`: every result code and
+   report the core knows, verbose; numeric codes only when the modem is in ``V0``). ``NO CARRIER``, ``OK``
+   or ``RING`` "typed" as a name is the modem talking: the line dropped while the prompt was up, or the
+   modem was reset or is confused. That ends the dialog as ``MODEM_ERROR``, with the modem's words.
+5. A name is not final the moment its CR or LF arrives: that CR may be the first byte of the modem's
+   ``CR LF NO CARRIER CR LF`` after a caller hung up while typing. The name is held for ``result_guard_s``
+   (phase ``CONFIRMING``; its deadline is :meth:`~LoginDialog.get_timer`), and a framed modem result
+   (:class:`~.hayes.framed.FramedResultDetector`, which sees every raw byte of the dialog) arriving by then
+   ends the dialog as ``MODEM_ERROR`` instead. Bytes that arrive while the name is held are the program's
+   (:attr:`~LoginDialog.trailing_data`), as bytes after the name always were. The guard is what the
+   dialog adds to the time from Enter to the program: ``result_guard_s`` exactly, nothing more.
 
 Time: the dialog lasts at most ``timeout_s`` from :meth:`~LoginDialog.start` (mgetty's ``login-time``,
 240 s). ``warning_s`` before the end (if ``0 < warning_s < timeout_s``) it writes mgetty's warning and
@@ -61,14 +70,28 @@ then the prompt and the name typed so far again.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from answerd.core._effects import Write
 from answerd.core._errors import LocalProtocolError
+from answerd.core._login_results import (
+    DEFAULT_MAX_NAME,
+    DEFAULT_RESULT_GUARD_S,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WARNING_S,
+    DialogOutput,
+    DialogResult,
+    FailReason,
+    LineEnd,
+    LoginFailed,
+    LoginPhase,
+    NameEntered,
+)
 from answerd.core._ppp import LcpDetector, LcpMatch, PppDetected
+from answerd.core.hayes.framed import FramedResultDetector, modem_text
 
 __all__ = [
     "DEFAULT_MAX_NAME",
+    "DEFAULT_RESULT_GUARD_S",
     "DEFAULT_TIMEOUT_S",
     "DEFAULT_WARNING_S",
     "DialogOutput",
@@ -81,71 +104,13 @@ __all__ = [
     "NameEntered",
 ]
 
-#: mgetty's default ``login-time``.
-DEFAULT_TIMEOUT_S = 240.0
-#: How long before the end mgetty warns ("You have one minute left").
-DEFAULT_WARNING_S = 60.0
-#: agetty's limit on a login name (util-linux 2.39); mgetty has no documented one.
-DEFAULT_MAX_NAME = 42
+#: Most bytes kept for the program while a name is held (a flood is cut, the frame check goes on).
+_MAX_HELD_TRAILING = 4096
 
 _INVALID_NAME = b"Invalid login name.\r\n"
-_MODEM_ERRORS = frozenset({"NO CARRIER", "ERROR"})
 _ERASE_ONE = b"\b \b"
 _BEL = b"\a"
 _NEWLINE = b"\r\n"
-
-
-class LineEnd(enum.Enum):
-    """How the caller's terminal ended the name, which decides the child's CR/NL mapping."""
-
-    #: The name ended with CR: set ICRNL and ONLCR on the tty (a terminal that sends CR for Enter).
-    CR = "cr"
-    #: The name ended with LF: leave CR/NL unmapped.
-    LF = "lf"
-
-
-class FailReason(enum.Enum):
-    """Why the dialog ended without a login name."""
-
-    #: Nobody entered a name within ``timeout_s``.
-    TIMEOUT = "timeout"
-    #: ``NO CARRIER`` or ``ERROR`` arrived as the name: modem text, the line dropped.
-    MODEM_ERROR = "modem-error"
-    #: The caller pressed Ctrl-D on an empty name.
-    ABORTED = "aborted"
-
-
-class LoginPhase(enum.Enum):
-    """Where the dialog is."""
-
-    #: Created; waiting for :meth:`LoginDialog.start`.
-    NEW = "new"
-    #: The prompt is up; bytes are read and timers run.
-    READING = "reading"
-    #: A :class:`NameEntered`, :class:`LoginFailed` or :class:`PppDetected` was produced; no more input.
-    DONE = "done"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NameEntered:
-    """The caller entered an acceptable login name (printable, not ``-``-led, within the length limit)."""
-
-    name: str
-    line_end: LineEnd
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoginFailed:
-    """The dialog ended without a name. ``detail`` carries the modem text for ``MODEM_ERROR``."""
-
-    reason: FailReason
-    detail: str = ""
-
-
-#: How the dialog ends: a name, a failure, or a PPP peer.
-DialogResult = NameEntered | LoginFailed | PppDetected
-#: Everything an input of :class:`LoginDialog` can return.
-DialogOutput = Write | NameEntered | LoginFailed | PppDetected
 
 
 class _Input(enum.Enum):
@@ -160,6 +125,7 @@ class _Input(enum.Enum):
 _ACCEPTS: dict[LoginPhase, frozenset[_Input]] = {
     LoginPhase.NEW: frozenset({_Input.START}),
     LoginPhase.READING: frozenset({_Input.DATA, _Input.TIMER}),
+    LoginPhase.CONFIRMING: frozenset({_Input.DATA, _Input.TIMER}),
     LoginPhase.DONE: frozenset(),
 }
 
@@ -183,7 +149,9 @@ class LoginDialog:
     >>> dialog.start(now=0.0)
     [Write(data=b'Welcome\\r\\n\\r\\nlogin: ')]
     >>> dialog.receive_data(b"joe\\r", now=1.0)
-    [Write(data=b'joe\\r\\n'), NameEntered(name='joe', line_end=<LineEnd.CR: 'cr'>)]
+    [Write(data=b'joe\\r\\n')]
+    >>> dialog.handle_timer(now=dialog.get_timer())
+    [NameEntered(name='joe', line_end=<LineEnd.CR: 'cr'>)]
     """
 
     def __init__(
@@ -195,6 +163,8 @@ class LoginDialog:
         warning_s: float = DEFAULT_WARNING_S,
         max_name: int = DEFAULT_MAX_NAME,
         autoppp: bool = True,
+        result_guard_s: float = DEFAULT_RESULT_GUARD_S,
+        numeric_results: bool = False,
     ) -> None:
         """Create a dialog; nothing is written until :meth:`start`.
 
@@ -206,9 +176,12 @@ class LoginDialog:
             max_name: the longest acceptable name, in characters.
             autoppp: detect a PPP peer (mgetty's AutoPPP) and end with :class:`PppDetected`; turn it off
                 when no ``/AutoPPP/`` dispatch rule exists.
+            result_guard_s: how long an entered name is held for a framed modem result (0: not at all).
+            numeric_results: the modem sends numeric (``V0``) result codes, so ``3`` is its NO CARRIER.
 
         Raises:
-            ValueError: ``timeout_s`` is not positive, ``warning_s`` is negative or ``max_name`` < 1.
+            ValueError: ``timeout_s`` is not positive, ``warning_s`` or ``result_guard_s`` is negative, or
+                ``max_name`` < 1.
         """
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be positive, not {timeout_s!r}")
@@ -216,6 +189,8 @@ class LoginDialog:
             raise ValueError(f"warning_s must not be negative, not {warning_s!r}")
         if max_name < 1:
             raise ValueError(f"max_name must be at least 1, not {max_name!r}")
+        if not result_guard_s >= 0:
+            raise ValueError(f"result_guard_s must not be negative, not {result_guard_s!r}")
         self._issue = bytes(issue)
         self._prompt = bytes(prompt)
         self._timeout_s = timeout_s
@@ -230,6 +205,12 @@ class LoginDialog:
         self._trailing = b""
         self._lcp = LcpDetector() if autoppp else None
         self._leftover = b""
+        self._numeric = numeric_results
+        self._framed = FramedResultDetector(numeric=numeric_results)
+        self._guard_s = result_guard_s
+        self._held: NameEntered | None = None
+        self._guard_at: float | None = None
+        self._held_trailing = bytearray()
 
     @property
     def phase(self) -> LoginPhase:
@@ -298,17 +279,31 @@ class LoginDialog:
         self._require(_Input.DATA)
         outputs = self._run_timers(now)
         if self.done:
-            # Bytes still held as a possible LCP frame start were never used either.
-            self._trailing = (self._lcp.held if self._lcp is not None else b"") + bytes(data)
+            if self._trailing or any(isinstance(output, NameEntered) for output in outputs):
+                self._trailing += bytes(data)  # the held name was accepted: the chunk is the program's
+            else:
+                # Bytes still held as a possible LCP frame start were never used either.
+                self._trailing = (self._lcp.held if self._lcp is not None else b"") + bytes(data)
             return outputs
+        if self._phase is LoginPhase.CONFIRMING:
+            failed = self._confirm(bytes(data))
+            return outputs if failed is None else [*outputs, failed]
         echo = bytearray()
         result: DialogResult | None = None
         for index, raw in enumerate(data):
             found = self._on_byte(raw, echo)
             if found is None:
                 continue
-            self._finish()
             rest = bytes(data[index + 1 :])
+            if isinstance(found, NameEntered) and self._guard_s > 0:
+                # Not final yet: this CR may have begun the modem's "CR LF NO CARRIER CR LF".
+                self._phase = LoginPhase.CONFIRMING
+                self._held = found
+                self._guard_at = now + self._guard_s
+                self._held_trailing = bytearray(self._leftover[:_MAX_HELD_TRAILING])
+                result = self._confirm(rest)
+                break
+            self._finish()
             if isinstance(found, LcpMatch):
                 result = PppDetected(trailing=found.header + rest)
                 self._trailing = result.trailing
@@ -324,6 +319,8 @@ class LoginDialog:
 
     def get_timer(self) -> float | None:
         """Return when :meth:`handle_timer` should next be called, or ``None`` when no timer is armed."""
+        if self._phase is LoginPhase.CONFIRMING:
+            return self._guard_at
         if self._phase is not LoginPhase.READING:
             return None
         assert self._deadline is not None
@@ -332,17 +329,18 @@ class LoginDialog:
         return min(self._warn_at, self._deadline)
 
     def handle_timer(self, now: float) -> list[DialogOutput]:
-        """Run the timers due at ``now``: the warning, or the end of the login time.
+        """Run the timers due at ``now``: the warning, the end of the login time, or the end of the guard.
 
         An early call (``now`` before :meth:`get_timer`) does nothing. If both are due, only the timeout
-        happens; a warning is pointless then.
+        happens; a warning is pointless then. While a name is held, only the guard runs: the name was entered
+        in time.
 
         Args:
             now: monotonic time, in seconds.
 
         Returns:
-            Nothing, the warning (one :class:`Write`), or a goodbye :class:`Write` and
-            ``LoginFailed(TIMEOUT)``.
+            Nothing, the warning (one :class:`Write`), a goodbye :class:`Write` and ``LoginFailed(TIMEOUT)``,
+            or the held :class:`NameEntered`.
 
         Raises:
             LocalProtocolError: the dialog is not started, or is done.
@@ -363,9 +361,32 @@ class LoginDialog:
         self._phase = LoginPhase.DONE
         self._warn_at = None
         self._deadline = None
+        self._guard_at = None
+
+    def _confirm(self, data: bytes) -> LoginFailed | None:
+        """While a name is held: look for a framed modem result; keep the rest for the program."""
+        room = _MAX_HELD_TRAILING - len(self._held_trailing)
+        for index, raw in enumerate(data):
+            said = self._framed.step(raw)
+            if said is not None:
+                self._finish()
+                self._held = None
+                self._trailing = data[index + 1 :]
+                return LoginFailed(reason=FailReason.MODEM_ERROR, detail=said.text)
+        self._held_trailing += data[: max(0, room)]
+        return None
 
     def _run_timers(self, now: float) -> list[DialogOutput]:
         """Fire whatever is due at ``now``."""
+        if self._phase is LoginPhase.CONFIRMING:
+            assert self._guard_at is not None
+            assert self._held is not None
+            if now < self._guard_at:
+                return []
+            held, self._held = self._held, None
+            self._finish()
+            self._trailing = bytes(self._held_trailing)
+            return [held]
         assert self._deadline is not None
         if now >= self._deadline:
             self._finish()
@@ -382,11 +403,15 @@ class LoginDialog:
     def _on_byte(self, raw: int, echo: bytearray) -> NameEntered | LoginFailed | LcpMatch | None:
         """Process one received byte, appending what to echo; return the result if this byte ends it all.
 
-        This is the single place every byte passes. The AutoPPP detector sees the raw 8-bit byte first and
-        releases to the editor only the bytes that cannot start an LCP frame (see the module docstring).
-        If the editor ends the dialog before all released bytes were used, the rest is kept in
-        ``_leftover`` for :attr:`trailing_data`.
+        This is the single place every byte passes while the prompt is up. The framed-result detector sees
+        the raw byte first (a modem result ends the dialog whatever the editor made of its bytes), then the
+        AutoPPP detector, which releases to the editor only the bytes that cannot start an LCP frame (see
+        the module docstring). If the editor ends the dialog before all released bytes were used, the rest
+        is kept in ``_leftover`` for :attr:`trailing_data`.
         """
+        said = self._framed.step(raw)
+        if said is not None:
+            return LoginFailed(reason=FailReason.MODEM_ERROR, detail=said.text)
         if self._lcp is None:
             return self._edit(raw, echo)
         step = self._lcp.step(raw)
@@ -439,8 +464,9 @@ class LoginDialog:
         name = self._name.decode("ascii").strip(" ")
         refused = self._overflowed or name.startswith("-")
         self._clear()
-        if name in _MODEM_ERRORS and not refused:
-            return LoginFailed(reason=FailReason.MODEM_ERROR, detail=name)
+        said = None if refused else modem_text(name, numeric=self._numeric)
+        if said is not None:
+            return LoginFailed(reason=FailReason.MODEM_ERROR, detail=said.text)
         echo += _NEWLINE
         if refused:
             echo += _INVALID_NAME + self._prompt

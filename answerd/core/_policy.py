@@ -13,7 +13,7 @@ value none") and the ``Caller-ID`` node of the info manual:
 * ``all`` matches every call, with or without caller ID (cnd.c 254: ``strcmp(token, "all")``).
 * ``none`` matches a call without a caller number. In mgetty that is the literal default ``CallerId =
   "none"`` (cnd.c 15) matched as a prefix, so it covers only calls with no caller-ID line at all; answerd
-  also counts withheld (``P``) and out-of-area (``O``) numbers as ``none`` (see :mod:`._cid`). Two
+  also counts withheld (``P``) and out-of-area (``O``) numbers as ``none`` (see :mod:`.hayes.cid`). Two
   answerd keywords split them: ``private`` and ``out-of-area``, each matching only its reason.
 * **No match accepts** (cnd.c 262: ``match = 1`` after the last token; the sample file: "There is an
   implicit ``all`` at the end of the file"); so do no rules at all (cnd.c 234: no file, answer).
@@ -53,7 +53,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from answerd.core._cid import MAX_NAME_LENGTH, MAX_NUMBER_LENGTH, AbsenceReason, CallerInfo, caller_id_text, clean_text
+from answerd.core.hayes.cid import (
+    MAX_NAME_LENGTH,
+    MAX_NUMBER_LENGTH,
+    AbsenceReason,
+    CallerInfo,
+    caller_id_text,
+    clean_text,
+)
 
 __all__ = [
     "CallerInitRule",
@@ -64,7 +71,6 @@ __all__ = [
     "decide",
     "decision_program_argv",
     "interpret_exit",
-    "parse_dialin_config",
     "parse_rules",
     "select_caller_init",
 ]
@@ -201,27 +207,6 @@ def parse_rules(tokens: Iterable[str]) -> tuple[Rule, ...]:
         if not pieces:
             raise ValueError(f"empty caller-ID rule {clean_text(token, 40)!r}")
         rules.extend(_parse_one(piece) for piece in pieces)
-    return tuple(rules)
-
-
-def parse_dialin_config(text: str) -> tuple[Rule, ...]:
-    """Parse the text of an mgetty ``dialin.config`` (lines starting with ``#`` are comments).
-
-    Tokens are separated by blanks, tabs, commas and newlines (cnd.c 241-244). Invalid tokens raise
-    ``ValueError`` with the line number, where mgetty would silently never match them.
-
-    >>> [rule.token for rule in parse_dialin_config("# friends\\n3433535, 555\\n!all\\n")]
-    ['3433535', '555', '!all']
-    """
-    rules: list[Rule] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        try:
-            rules.extend(parse_rules([stripped]))
-        except ValueError as exc:
-            raise ValueError(f"line {number}: {exc}") from None
     return tuple(rules)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from answerd.core._chat import ChatStep, parse_chat
+from answerd.core._login_results import DEFAULT_RESULT_GUARD_S
+from answerd.core.hayes.chat import ChatStep, parse_chat
 
 __all__ = ["DEFAULT_FORCE_INIT_CHAT", "DEFAULT_INIT_CHAT", "Profile"]
 
@@ -45,7 +46,10 @@ class Profile:
         health_timeout_s: how long the health check waits for OK.
         statistics_chat: run after each connected call, once the modem is re-initialised; the lines it
             returns are attached to the call's record (mgetty's statistics-chat).
-        result_guard_s: after CR/LF ends a login name, wait this long for a framed modem result.
+        result_guard_s: how long the login dialog holds an entered name in case its CR began the modem's
+            ``CR LF NO CARRIER CR LF`` (``LoginDialog(result_guard_s=...)``); 0 turns the guard off.
+        numeric_results: the init chat leaves the modem in ``V0`` (numeric result codes), so a ``3`` at the
+            login prompt is the modem's NO CARRIER, not a name (``LoginDialog(numeric_results=...)``).
     """
 
     init_chat: tuple[ChatStep, ...] = field(default_factory=lambda: parse_chat(DEFAULT_INIT_CHAT))
@@ -66,7 +70,8 @@ class Profile:
     health_check_s: float | None = None
     health_timeout_s: float = 5.0
     statistics_chat: tuple[ChatStep, ...] = ()
-    result_guard_s: float = 0.1
+    result_guard_s: float = DEFAULT_RESULT_GUARD_S
+    numeric_results: bool = False
 
     def __post_init__(self) -> None:
         """Reject values the machine cannot work with; config gives friendlier errors first."""
@@ -85,3 +90,5 @@ class Profile:
             raise ValueError("health_check_s must be positive (or None for no health check)")
         if self.health_timeout_s <= 0:
             raise ValueError("health_timeout_s must be positive")
+        if not self.result_guard_s >= 0:
+            raise ValueError("result_guard_s must not be negative")

@@ -30,7 +30,8 @@ from typing import Any
 import structlog
 
 from answerd.call.runner import CallEnd, CallLine, CallRunner
-from answerd.service.exitcodes import ExitCode
+from answerd.call.screening import Screening, screen_call, screen_now
+from answerd.config import ConfigError, PortSettings, load_config
 from answerd.core import (
     Answered,
     AnswerMachine,
@@ -52,10 +53,9 @@ from answerd.core import (
 )
 from answerd.core._policy import cid_needs_rings
 from answerd.line.lock import LockDirWatch, LockError, UucpLock, wait_until_free
-from answerd.service.notify import Notifier
 from answerd.line.port import LineSettings, ModemControl, PortOpenError, SerialPort
-from answerd.call.screening import Screening, screen_call, screen_now
-from answerd.config import ConfigError, PortSettings, load_config
+from answerd.service.exitcodes import ExitCode
+from answerd.service.notify import Notifier
 
 __all__ = ["ExitCode", "PortDaemon"]
 

@@ -226,7 +226,7 @@ class TestLcpDetector:
 
 def _dialog(**kwargs: bool) -> LoginDialog:
     """A started dialog with AutoPPP on (unless told otherwise)."""
-    dialog = LoginDialog(issue=b"", prompt=PROMPT, **kwargs)
+    dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, **kwargs)
     dialog.start(now=0.0)
     return dialog
 

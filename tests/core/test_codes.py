@@ -6,9 +6,9 @@ import doctest
 
 import pytest
 
-from answerd.core import _codes
-from answerd.core._codes import classify
-from answerd.core._events import (
+from answerd.core.hayes import codes as _codes
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
     Connect,
@@ -187,10 +187,6 @@ ALL_ROWS = RESULT_CODES + CONNECTS + RINGS + CADENCES + CALLER_ID + CARRIER_REPO
 
 class TestCorpus:
     """Every dialect in the table is recognised."""
-
-    def test_corpus_is_large(self) -> None:
-        """The table covers at least 60 lines."""
-        assert 60 <= len(ALL_ROWS)
 
     @pytest.mark.parametrize(("line", "expected"), ALL_ROWS, ids=[repr(row[0]) for row in ALL_ROWS])
     def test_line(self, line: str, expected: ModemEvent) -> None:

@@ -81,7 +81,8 @@ class TestHayesPackage:
 
     def test_sources_are_found(self) -> None:
         """The walk sees the package's modules (an empty glob would pass vacuously)."""
-        assert {"_codes.py", "_events.py", "_lines.py"} <= {path.name for path in SOURCES}
+        found = {str(path.relative_to(HAYES_DIR)) for path in SOURCES}
+        assert {"hayes/codes.py", "hayes/events.py", "_machine.py"} <= found
 
     @pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(HAYES_DIR)) for p in SOURCES])
     def test_imports_are_allowed(self, path: Path) -> None:
@@ -92,6 +93,38 @@ class TestHayesPackage:
     def test_clock_is_never_read(self, path: Path) -> None:
         """The module never reads the clock; time comes in as ``now``."""
         assert [] == clock_reads(path.read_text(encoding="utf-8"))
+
+
+#: What the Hayes protocol layer may use of the rest of the core: only the error type (a leaf module).
+HAYES_MAY_IMPORT = frozenset({"answerd.core._errors"})
+
+
+def core_imports(source: str) -> set[str]:
+    """The answerd.core modules ``source`` imports by absolute name."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("answerd.core"):
+            found.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("answerd.core"))
+    return found
+
+
+HAYES_SOURCES = sorted((HAYES_DIR / "hayes").glob("*.py"))
+
+
+class TestLayers:
+    """The Hayes protocol is the bottom layer: the answer machine and dialog build on it, never the reverse."""
+
+    @pytest.mark.parametrize("path", HAYES_SOURCES, ids=[p.name for p in HAYES_SOURCES])
+    def test_hayes_imports_only_hayes(self, path: Path) -> None:
+        """A hayes module imports from the core only other hayes modules (and the error type)."""
+        imports = core_imports(path.read_text(encoding="utf-8"))
+        assert set() == {name for name in imports if not name.startswith("answerd.core.hayes")} - HAYES_MAY_IMPORT
+
+    def test_checker_sees_a_machine_import(self) -> None:
+        """The check would catch a hayes module importing the machine's effects."""
+        assert {"answerd.core._effects"} == core_imports("from answerd.core._effects import Write")
 
 
 class TestChecker:
@@ -134,7 +167,7 @@ class TestChecker:
             "import itertools",
             "from ._events import Ring",
             "from . import _events",
-            "from answerd.core._events import Ring",
+            "from answerd.core.hayes.events import Ring",
         ],
     )
     def test_allowed_import_passes(self, source: str) -> None:

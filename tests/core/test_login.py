@@ -35,7 +35,7 @@ WARNING = b"\r\n\aHey! Please login now. You have one minute left\r\n"
 @pytest.fixture(name="dialog")
 def _dialog() -> LoginDialog:
     """A started dialog with mgetty's default timing, at t=0."""
-    dialog = LoginDialog(issue=ISSUE, prompt=PROMPT)
+    dialog = LoginDialog(result_guard_s=0.0, issue=ISSUE, prompt=PROMPT)
     dialog.start(now=0.0)
     return dialog
 
@@ -55,7 +55,7 @@ class TestStart:
 
     def test_writes_issue_then_prompt_on_a_fresh_line(self) -> None:
         """The issue comes first, then CR LF and the prompt, as in mgetty."""
-        dialog = LoginDialog(issue=ISSUE, prompt=PROMPT)
+        dialog = LoginDialog(result_guard_s=0.0, issue=ISSUE, prompt=PROMPT)
         assert [Write(data=ISSUE + b"\r\n" + PROMPT)] == dialog.start(now=0.0)
 
     def test_enters_reading(self, dialog: LoginDialog) -> None:
@@ -64,7 +64,7 @@ class TestStart:
 
     def test_new_dialog_has_no_timer(self) -> None:
         """Before start nothing is armed."""
-        assert LoginDialog(issue=b"", prompt=PROMPT).get_timer() is None
+        assert LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT).get_timer() is None
 
     def test_start_twice_raises_and_keeps_phase(self, dialog: LoginDialog) -> None:
         """Starting again is a shell bug; the phase does not change."""
@@ -74,14 +74,14 @@ class TestStart:
 
     def test_data_before_start_raises(self) -> None:
         """Bytes before start are a shell bug; the phase stays NEW."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT)
         with pytest.raises(LocalProtocolError):
             dialog.receive_data(b"x", now=0.0)
         assert LoginPhase.NEW == dialog.phase
 
     def test_timer_before_start_raises(self) -> None:
         """A timer before start is a shell bug; the phase stays NEW."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT)
         with pytest.raises(LocalProtocolError):
             dialog.handle_timer(now=0.0)
         assert LoginPhase.NEW == dialog.phase
@@ -97,7 +97,7 @@ class TestConstructor:
     def test_bad_setting_raises(self, kwargs: dict[str, float]) -> None:
         """A zero timeout, a negative warning or an empty name limit is a ValueError."""
         with pytest.raises(ValueError):
-            LoginDialog(issue=b"", prompt=PROMPT, **kwargs)  # type: ignore[arg-type]
+            LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, **kwargs)  # type: ignore[arg-type]
 
 
 class TestNameEntry:
@@ -316,7 +316,7 @@ class TestNameSafety:
     @given(data=st.binary(max_size=300))
     def test_no_unsafe_name_is_ever_returned(self, data: bytes) -> None:
         """Whatever arrives, a returned name is printable, short and never starts with a dash or space."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT, max_name=8)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, max_name=8)
         dialog.start(now=0.0)
         for result in _results(dialog.receive_data(data, now=1.0)):
             if isinstance(result, NameEntered):
@@ -411,26 +411,26 @@ class TestTimers:
 
     def test_no_warning_when_it_would_not_come_first(self) -> None:
         """With a warning as long as the timeout, the only timer is the end."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT, timeout_s=60.0, warning_s=60.0)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, timeout_s=60.0, warning_s=60.0)
         dialog.start(now=5.0)
         assert 65.0 == dialog.get_timer()
 
     def test_zero_warning_disables_it(self) -> None:
         """``warning_s=0`` means no warning."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT, timeout_s=30.0, warning_s=0.0)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, timeout_s=30.0, warning_s=0.0)
         dialog.start(now=0.0)
         assert 30.0 == dialog.get_timer()
 
     def test_other_warning_lengths_are_worded(self) -> None:
         """A warning that is not one minute names the time that is left."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT, timeout_s=300.0, warning_s=120.0)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, timeout_s=300.0, warning_s=120.0)
         dialog.start(now=0.0)
         assert b"You have 2 minutes left" in _echo(dialog.handle_timer(now=180.0))
 
     @given(steps=st.lists(st.tuples(st.floats(min_value=0.0, max_value=100.0), st.binary(max_size=8)), max_size=12))
     def test_timer_is_never_in_the_past(self, steps: list[tuple[float, bytes]]) -> None:
         """After any input at ``now``, the next deadline is later than ``now`` (or there is none)."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT)
         dialog.start(now=0.0)
         now = 0.0
         for delta, data in steps:
@@ -495,7 +495,7 @@ _PIECES = [
 
 def _run_chunked(data: bytes, cuts: list[int]) -> tuple[list[NameEntered | LoginFailed], bytes, bytes]:
     """Feed ``data`` split at ``cuts``; return results, all written bytes, and what the dialog did not use."""
-    dialog = LoginDialog(issue=b"", prompt=PROMPT, max_name=8)
+    dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, max_name=8)
     written = bytearray(_echo(list(dialog.start(now=0.0))))
     results: list[NameEntered | LoginFailed] = []
     unused: list[bytes] = []
@@ -564,13 +564,13 @@ class TestAutoPppOption:
 
     def test_autoppp_off_echoes_tilde_at_once(self) -> None:
         """With ``autoppp=False`` a ``~`` is echoed straight away."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT, autoppp=False)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, autoppp=False)
         dialog.start(now=0.0)
         assert [Write(data=b"~")] == dialog.receive_data(b"~", now=1.0)
 
     def test_autoppp_off_never_detects(self) -> None:
         """With ``autoppp=False`` an LCP header is only text: no PppDetected."""
-        dialog = LoginDialog(issue=b"", prompt=PROMPT, autoppp=False)
+        dialog = LoginDialog(result_guard_s=0.0, issue=b"", prompt=PROMPT, autoppp=False)
         dialog.start(now=0.0)
         outputs = dialog.receive_data(b"\x7e\xff\x7d\x23\xc0\x21\r", now=1.0)
         assert not any(isinstance(item, PppDetected) for item in outputs)

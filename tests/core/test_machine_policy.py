@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from answerd.core import (
+    AbsenceReason,
     Answered,
     AnswerMachine,
     AnswerPending,
     CallEnded,
+    CallerInfo,
     Decision,
     Effect,
     Fatal,
@@ -137,7 +139,8 @@ class TestHealthCheck:
         """Idle for health_check_s: AT is sent and OK brings it back to idle with a new deadline."""
         machine = idle(health_check_s=300.0)
         assert 300.0 == machine.get_timer()
-        assert [b"AT\r"] == writes(machine.handle_timer(300.0))
+        assert [] == writes(machine.handle_timer(300.0))
+        assert [b"AT\r"] == writes(machine.line_claimed(300.0))
         assert Phase.PROBING == machine.phase
         machine.receive_data(b"OK\r\n", 300.1)
         assert (Phase.IDLE, 600.1) == (machine.phase, machine.get_timer())
@@ -146,12 +149,14 @@ class TestHealthCheck:
         """A RING that arrives while the check waits for OK starts the call."""
         machine = idle(health_check_s=300.0)
         machine.handle_timer(300.0)
+        machine.line_claimed(300.0)
         assert [b"ATA\r"] == writes(machine.receive_data(b"RING\r\n", 300.1))
 
     def test_no_answer_reopens_and_marks_unhealthy(self) -> None:
         """No OK within the timeout: recovery (reopen, DTR drop, re-init), and the line is unhealthy."""
         machine = idle(health_check_s=300.0, health_timeout_s=5.0)
         machine.handle_timer(300.0)
+        machine.line_claimed(300.0)
         effects = machine.handle_timer(305.0)
         assert ["modem.health.failed"] == events(effects)
         assert 1 == len(of(Reopen, effects))
@@ -165,6 +170,7 @@ class TestHealthCheck:
         """If re-init after a failed check fails too, the port gives up with MODEM_DEAD."""
         machine = idle(health_check_s=300.0, init_retries=1)
         machine.handle_timer(300.0)
+        machine.line_claimed(300.0)
         machine.handle_timer(machine.get_timer() or 0.0)
         machine.port_opened(306.0)
         fatal = of(Fatal, machine.receive_data(b"ERROR\r\n", 306.1))
@@ -223,3 +229,32 @@ class TestEarlyCallerId:
         machine.receive_data(b"RING\r\n", 100.0)
         effects = machine.receive_data(b"CONNECT\r\n", 101.0)
         assert of(Answered, effects)[0].call.caller_id is None
+
+
+class TestCallerTravels:
+    """Caller ID reaches screening and the record as the core's CallerInfo, with nothing flattened away."""
+
+    def test_withheld_number_keeps_its_reason(self) -> None:
+        """``NMBR = P``: the pending call says *why* there is no number, not only ``P``."""
+        machine = idle(answer_gate=True)
+        machine.receive_data(b"DATE = 1204\r\nTIME = 1930\r\nNMBR = P\r\n", 0.5)
+        pending = of(AnswerPending, machine.receive_data(b"RING\r\n", 1.0))[0]
+        caller = pending.call.caller
+        assert caller is not None
+        assert (None, AbsenceReason.PRIVATE, "P") == (caller.number, caller.reason_number, pending.call.caller_id)
+
+    def test_date_and_time_reach_the_answered_record(self) -> None:
+        """What only CallerInfo holds (date, time, name) is in the record the shell gets at CONNECT."""
+        machine = idle()
+        machine.receive_data(b"DATE = 1204\r\nTIME = 1930\r\nNMBR = 5551234\r\nNAME = SMITH\r\n", 0.5)
+        machine.receive_data(b"RING\r\n", 1.0)
+        call = of(Answered, machine.receive_data(b"CONNECT 9600\r\n", 2.0))[0].call
+        assert CallerInfo(number="5551234", name="SMITH", date="1204", time="1930") == call.caller
+        assert ("5551234", "SMITH") == (call.caller_id, call.caller_name)
+
+    def test_abandoned_call_record_has_the_caller(self) -> None:
+        """The call.ended record of an unanswered call carries the same CallerInfo."""
+        machine = idle(rings=3)
+        machine.receive_data(b"RING;0891234;5678\r\n", 1.0)
+        record = of(CallEnded, machine.handle_timer(11.0))[0].record
+        assert (CallerInfo(number="0891234", called="5678"), "5678") == (record.caller, record.called_id)

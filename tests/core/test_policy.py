@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from answerd.core import _policy
-from answerd.core._cid import AbsenceReason, CallerInfo
 from answerd.core._policy import (
     CallerInitRule,
     PolicyDecision,
@@ -19,10 +18,10 @@ from answerd.core._policy import (
     decide,
     decision_program_argv,
     interpret_exit,
-    parse_dialin_config,
     parse_rules,
     select_caller_init,
 )
+from answerd.core.hayes.cid import AbsenceReason, CallerInfo
 
 NUMBER = CallerInfo(number="5551234")
 OTHER = CallerInfo(number="4441234")
@@ -183,19 +182,6 @@ class TestParseRules:
         with pytest.raises(ValueError) as info:
             parse_rules(["\x1b[2J" + "x" * 1000])
         assert (True, True) == (str(info.value).isprintable(), len(str(info.value)) < 200)
-
-    def test_dialin_config(self) -> None:
-        """mgetty's sample dialin.config (with answerd's out-of-area keyword) parses in order."""
-        text = "# friends\n3433535, 7445343, 5551212\n\n  # dad's fax\n4164646777\n!416\n!none\nout-of-area\n!all\n"
-
-        assert ["3433535", "7445343", "5551212", "4164646777", "!416", "!none", "out-of-area", "!all"] == [
-            rule.token for rule in parse_dialin_config(text)
-        ]
-
-    def test_dialin_config_error_has_the_line(self) -> None:
-        """An invalid token in a dialin.config names its line."""
-        with pytest.raises(ValueError, match=r"^line 3: invalid caller-ID rule 'OUT_OF_AREA'"):
-            parse_dialin_config("# x\n555\nOUT_OF_AREA\n")
 
 
 class TestCallerInit:
