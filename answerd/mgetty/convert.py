@@ -22,7 +22,7 @@ from answerd.mgetty.errors import MgettyImportError
 from answerd.mgetty.keywords import Fate, Keyword
 from answerd.mgetty.syntax import parse_bool, parse_int, split_chat
 
-__all__ = ["STANDARD_SPEEDS", "Comment", "Context", "Setting", "convert", "to_answerd_chat"]
+__all__ = ["STANDARD_SPEEDS", "Comment", "Context", "Line", "Setting", "Value", "convert", "to_answerd_chat"]
 
 #: Speeds termios can set (what answerd's speed key accepts).
 STANDARD_SPEEDS: Final = frozenset(
@@ -220,7 +220,7 @@ def _check_time(line: Line) -> list[Item]:
         return [Setting("health_check_s", 0.0, line.origin, "negative: mgetty does not check the modem")]
     if seconds < 900:
         note = (
-            f"mgetty silently raised {seconds} s to 900 s (undocumented floor); answerd would check every "
+            f"mgetty silently raised {seconds} s to 900 s, an undocumented floor; answerd would check every "
             f"{max(seconds, 10)} s if you set that"
         )
         return [Setting("health_check_s", 900.0, line.origin, note)]

@@ -21,7 +21,7 @@ from typing import Final
 from answerd import core
 from answerd.mgetty import LoginConfigError, from_login_config_line
 from answerd.mgetty.args import CommandLine, Option, parse_command_line
-from answerd.mgetty.convert import Comment, Context, Setting, convert
+from answerd.mgetty.convert import Comment, Context, Setting, Value, convert
 from answerd.mgetty.errors import MgettyImportError
 from answerd.mgetty.files import read_file
 from answerd.mgetty.keywords import keyword
@@ -280,16 +280,18 @@ class _Importer:
                 self._warn(f"{where}: not imported: the program {rule.program[0]} does not exist here")
                 out.append(comment(f"{where} {key} {rest}: not imported: {rule.program[0]} does not exist here"))
                 continue
-            table: dict[str, object] = {"match": rule.match, "program": list(rule.program)}
+            table: dict[str, Value] = {"match": rule.match, "program": list(rule.program)}
             if rule.user is not None:
                 table["user"] = rule.user
             table["utmp"] = rule.utmp
             body = [f"[[{toml_path}.dispatch]]  {comment(f'{where} {key} {rest}')}"]
-            body += [f"{k} = {toml_value(v)}" for k, v in table.items()]  # type: ignore[arg-type]
+            body += [f"{k} = {toml_value(v)}" for k, v in table.items()]
             if rule.utmp_name is not None:
                 body.append(comment(f"utmp name {rule.utmp_name!r}: no answerd key (the login name is recorded)"))
             if rule.program[0].endswith("/pppd") and "local" in rule.program:
                 self._warn(f"{where}: pppd 'local' ignores DCD, so a caller hanging up goes unnoticed: use 'modem'")
+            if out:
+                out.append("")
             if ignored:
                 out += [comment(line) for line in body]
             else:
