@@ -39,7 +39,7 @@ def _m(name: str, keys: str, note: str, option: str | None = None) -> Keyword:
 
 
 def _fax(
-    name: str, note: str = "answerd answers data calls only (use HylaFAX or efax)", option: str | None = None
+    name: str, note: str = "answerd answers data calls only (HylaFAX, efax)", option: str | None = None
 ) -> Keyword:
     return Keyword(name, Fate.FAX, (), note, option)
 
@@ -129,7 +129,7 @@ def mgetty_keyword_hint(key: str) -> str | None:
     >>> mgetty_keyword_hint("toggle-dtr")
     "'toggle-dtr' is an mgetty keyword: in answerd it is toggle_dtr"
     >>> mgetty_keyword_hint("fax_id")
-    "'fax_id' is mgetty's fax-id, which answerd has no equivalent for (answerd answers data calls only (use HylaFAX or efax))"
+    "'fax_id' is mgetty's fax-id; answerd has no equivalent (fax): answerd answers data calls only (HylaFAX, efax)"
     >>> mgetty_keyword_hint("speed") is None, mgetty_keyword_hint("colour") is None
     (True, True)
     """
@@ -142,7 +142,7 @@ def mgetty_keyword_hint(key: str) -> str | None:
         keys = " or ".join(entry.keys)
         named = "an mgetty keyword" if entry.name == key else f"mgetty's {entry.name}"
         return f"{key!r} is {named}: in answerd it is {keys}"
-    return f"{key!r} is mgetty's {entry.name}, which answerd has no equivalent for ({entry.note})"
+    return f"{key!r} is mgetty's {entry.name}; answerd has no equivalent ({entry.fate.value}): {entry.note}"
 
 
 def markdown_table() -> str:
