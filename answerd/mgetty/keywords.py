@@ -112,7 +112,7 @@ KEYWORDS: Final[tuple[Keyword, ...]] = (
 )
 
 _BY_NAME: Final = {entry.name: entry for entry in KEYWORDS}
-_ALL_KEYS: Final = frozenset(key for entry in KEYWORDS for key in entry.keys)
+_ALL_KEYS: Final = frozenset(key for entry in KEYWORDS for key in entry.keys) - {"log_level"}
 
 
 def keyword(name: str) -> Keyword | None:
@@ -123,18 +123,21 @@ def keyword(name: str) -> Keyword | None:
 def mgetty_keyword_hint(key: str) -> str | None:
     """For an unknown answerd key that is an mgetty keyword, say what to write instead; else ``None``.
 
-    ``modem_check_time`` is found as well as ``modem-check-time`` (TOML users type underscores). A key that
-    is itself an answerd key gets no hint.
+    ``modem_check_time`` is found as well as ``modem-check-time`` (TOML users type underscores). A port
+    setting written where answerd does not look for one (at the top of the file, where mgetty's global
+    section is) gets the table it belongs in.
 
     >>> mgetty_keyword_hint("toggle-dtr")
     "'toggle-dtr' is an mgetty keyword: in answerd it is toggle_dtr"
     >>> mgetty_keyword_hint("fax_id")
     "'fax_id' is mgetty's fax-id; answerd has no equivalent (fax): answerd answers data calls only (HylaFAX, efax)"
-    >>> mgetty_keyword_hint("speed") is None, mgetty_keyword_hint("colour") is None
-    (True, True)
+    >>> mgetty_keyword_hint("rings")
+    "'rings' is a port setting: mgetty's global section is answerd's [defaults] table"
+    >>> mgetty_keyword_hint("colour") is None
+    True
     """
     if key in _ALL_KEYS:
-        return None
+        return f"{key!r} is a port setting: mgetty's global section is answerd's [defaults] table"
     entry = _BY_NAME.get(key.replace("_", "-").lower())
     if entry is None:
         return None
