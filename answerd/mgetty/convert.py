@@ -292,6 +292,11 @@ def _issue_file(line: Line) -> list[Item]:
     return [Setting("issue_file", line.value, line.origin)]
 
 
+def _open_delay(line: Line) -> list[Item]:
+    wait = _number(line)
+    return [Setting("open_delay_ms", min(max(wait, 0), 600_000), line.origin)]
+
+
 def _settle(line: Line) -> list[Item]:
     wait = _number(line)
     return [Setting("settle_ms", min(max(wait, 0), 600_000), line.origin)]
@@ -325,6 +330,7 @@ _CONVERTERS: Final[dict[str, Callable[[Line], list[Item]]]] = {
     "speed": _speed,
     "toggle-dtr": _bool_key("toggle_dtr"),
     "toggle-dtr-waittime": _dtr_wait,
+    "open-delay": _open_delay,
     "init-chat": _chat_key("init_chat"),
     "force-init-chat": _chat_key("force_init_chat"),
     "post-init-chat": _post_init,

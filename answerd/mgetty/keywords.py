@@ -2,7 +2,7 @@
 
 The importer converts with it, the configuration loader's "unknown key" message asks
 :func:`mgetty_keyword_hint` about a key it does not know, and ``docs/migrating-from-mgetty.md`` shows it
-(:func:`markdown_table`; a test compares the two). The list is mgetty's own (``conf_mg.c``), in its order.
+(:func:`markdown_table`; a test compares the two). The list is mgetty's own (``conf_mg.c`` of 1.2.1, as in Debian's binary), in its order.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ KEYWORDS: Final[tuple[Keyword, ...]] = (
     _na("port-mode", "answerd leaves owner and group to udev and makes the tty 0600 during a call"),
     _m("toggle-dtr", "toggle_dtr", "same meaning"),
     _m("toggle-dtr-waittime", "dtr_drop_ms", "milliseconds, 10 to 10000"),
+    _m("open-delay", "open_delay_ms", "milliseconds; what the modem says meanwhile is discarded, as in mgetty"),
     _ns("need-dsr", "answerd does not wait for DSR; a modem that is off fails init and systemd retries"),
     _na("data-only", "answerd is always data-only", "-D"),
     _fax("fax-only", "answerd answers data calls only (a fax-only port: HylaFAX or efax)", "-F"),
@@ -77,6 +78,7 @@ KEYWORDS: Final[tuple[Keyword, ...]] = (
     _m("rings", "rings", "same meaning (0 is 1, as in mgetty)", "-n"),
     _ns("msn-list", "ISDN MSN to distinctive-ring mapping"),
     _ns("get-cnd-chat", "an extra chat to fetch caller ID (ELINK ISDN adapters)"),
+    _ns("cid-program", "no notify hook: every call's record in the journal has its caller ID"),
     _m("cnd-program", "decision_program", "argv, never a shell; same arguments; runs as decision_user, not root"),
     _m("answer-chat", "answer_command", 'only the command of a chat of the form "" ATA CONNECT'),
     _m("answer-chat-timeout", "answer_timeout_s", "seconds"),
@@ -106,9 +108,9 @@ KEYWORDS: Final[tuple[Keyword, ...]] = (
     _na("statistics-file", "answerd adds the statistics to the call's record in the journal"),
     _na("gettydefs", "SysV gettydefs are not used"),
     _m("term", "term", "same meaning"),
-    _ns("sms-handler", "SMS reception (not in Debian's mgetty either)"),
-    _ns("sms-handler-user", "SMS reception (not in Debian's mgetty either)"),
-    _ns("sms-handler-group", "SMS reception (not in Debian's mgetty either)"),
+    _ns("sms-handler", "SMS reception (only in an mgetty built with -DSMS; Debian's is not)"),
+    _ns("sms-handler-user", "SMS reception (only in an mgetty built with -DSMS; Debian's is not)"),
+    _ns("sms-handler-group", "SMS reception (only in an mgetty built with -DSMS; Debian's is not)"),
 )
 
 _BY_NAME: Final = {entry.name: entry for entry in KEYWORDS}
