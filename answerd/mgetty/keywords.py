@@ -2,7 +2,8 @@
 
 The importer converts with it, the configuration loader's "unknown key" message asks
 :func:`mgetty_keyword_hint` about a key it does not know, and ``docs/migrating-from-mgetty.md`` shows it
-(:func:`markdown_table`; a test compares the two). The list is mgetty's own (``conf_mg.c`` of 1.2.1, as in Debian's binary), in its order.
+(:func:`markdown_table`; a test compares the two). The list is mgetty's own (``conf_mg.c`` of 1.2.1, as
+in Debian's binary), in its order.
 """
 
 from __future__ import annotations
