@@ -76,7 +76,7 @@ class Table:
             if isinstance(item, Comment):
                 out.append(comment(f"{item.origin}: {item.text}"))
             elif last[item.key] != index:
-                out.append(comment(f"{item.origin}: overridden by a later line"))
+                out.append(comment(f"{item.origin}: overridden below"))
             else:
                 note = f" ({item.note})" if item.note else ""
                 out.append(f"{toml_key(item.key)} = {toml_value(item.value)}  {comment(item.origin + note)}")
