@@ -195,7 +195,10 @@ class _Importer:
         self._warn(f"{section.where}: port {section.name!r} {reason}; its lines are kept as comments")
         lost = Table(None)
         lost.items.append(Comment(section.where, f"port {section.name} {reason}; not imported:"))
-        lost.items += [Comment(entry.where, f"{entry.keyword} {entry.value}") for entry in section.entries]
+        lost.items += [
+            Comment(f"{entry.where} {entry.keyword} {entry.value}".rstrip(), "not imported (the section above)")
+            for entry in section.entries
+        ]
         self._lost.append(lost)
 
     def _convert_entries(self, entries: list[Entry], table: Table, *, top: Table | None) -> None:

@@ -182,7 +182,7 @@ def test_wildcard_section_is_merged_into_the_port_it_matches(tmp_path: Path) -> 
     text = "rings 2\nport ttyS?\nrings 3\nspeed 9600\nport ttyS1\nspeed 19200\nport ttyUSB?\nrings 4\n"
     config, result = run_import(write_setup(tmp_path, {"mgetty.config": text}), port="ttyS1")
     assert {"rings": 3, "speed": 19200} == config["ports"]["ttyS1"]
-    assert re.search(r"^# .*mgetty\.config:8 rings 4$", result.text, re.M)
+    assert re.search(r"^# .*mgetty\.config:8 rings 4: not imported", result.text, re.M)
     assert any("port 'ttyUSB?' matches no imported port" in warning for warning in result.warnings)
 
 
