@@ -4,14 +4,19 @@ migration guide."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from answerd.config.settings import Config, PortSettings
 from answerd.mgetty import convert, importer, mgetty_keyword_hint
+from answerd.mgetty.importer import import_mgetty
 from answerd.mgetty.keywords import KEYWORDS, Fate, markdown_table
+
+from .conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,3 +96,20 @@ def test_migration_guide_table_is_the_code_table() -> None:
     match = re.search(r"<!-- keyword-table:start -->\n(.*?)<!-- keyword-table:end -->", text, re.DOTALL)
     assert match is not None, "the guide lost its keyword-table markers"
     assert markdown_table() == match.group(1)
+
+
+def test_migration_guide_example_is_what_the_importer_writes(tmp_path: Path) -> None:
+    """The guide's worked example is the importer's output for the VoIP seed setup in /etc/mgetty."""
+    if not Path("/etc/issue.mgetty").is_file():
+        pytest.skip("the example shows Debian's /etc/issue.mgetty, which this machine does not have")
+    directory = tmp_path / "etc" / "mgetty"
+    shutil.copytree(DATA / "seed-voip-usr", directory)
+    (directory / "login.config").chmod(0o600)
+    result = import_mgetty(
+        str(directory),
+        args="ExecStart=/sbin/mgetty -x0 -s 57600 /dev/ttyUSB0",
+        trusted_uid=os.getuid(),
+        program_exists=lambda path: True,
+    )
+    guide = (ROOT / "docs" / "migrating-from-mgetty.md").read_text()
+    assert result.text.replace(str(tmp_path), "") in guide
