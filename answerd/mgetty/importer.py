@@ -231,11 +231,13 @@ class _Importer:
         value = option.value if option.value is not None else ""
         if option.flag in _ATOI_OPTIONS:
             value = _atoi(value)
-        table.items += convert(known, value, f"--args {option.text} ->", ctx)
-        if option.flag == "R":
+        where = f"--args {option.text} ->"
+        if option.flag == "R":  # -R N: ringback on, and N seconds for it
             ringback_time = keyword("ringback-time")
             assert ringback_time is not None
-            table.items += convert(ringback_time, value, f"--args {option.text} ->", ctx)
+            table.items += convert(known, "", where, ctx) + convert(ringback_time, value, where, ctx)
+            return
+        table.items += convert(known, value, where, ctx)
 
     # ------------------------------------------------------------------------------------ login.config
 

@@ -290,3 +290,19 @@ def test_specifier_with_port_names_the_table(tmp_path: Path) -> None:
         write_setup(tmp_path, {"mgetty.config": ""}), args="mgetty -s 115200 /dev/%I", port="ttyUSB1"
     )
     assert {"speed": 115200} == config["ports"]["ttyUSB1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "warning"),
+    [
+        ("mgetty -r ttyS0", "direct is on"),
+        ("mgetty -R 60 ttyS0", "ringback is on"),
+        ("mgetty -a ttyS0", "autobauding is on"),
+        ("mgetty -F ttyS0", "fax-only is on"),
+        ("getty ttyS0", "blocking is on"),
+    ],
+)
+def test_options_answerd_cannot_honour_are_warned_about(tmp_path: Path, args: str, warning: str) -> None:
+    """An option that changes what the port does and has no answerd equivalent is a comment and a warning."""
+    _, result = run_import(write_setup(tmp_path, {"mgetty.config": ""}), args=args)
+    assert any(warning in line for line in result.warnings), result.warnings
