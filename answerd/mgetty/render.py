@@ -16,6 +16,9 @@ from answerd.mgetty.convert import Comment, Setting, Value
 __all__ = ["Table", "comment", "toml_key", "toml_value"]
 
 _BARE_KEY: Final = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Keys that one mgetty keyword sets in either of two forms: the later line wins over both (issue-file as a
+#: path or as the text itself; in answerd a set issue_file would win over a later issue).
+_SAME_SETTING: Final = {"issue_file": "issue"}
 _ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
@@ -49,6 +52,10 @@ def toml_key(key: str) -> str:
     return key if _BARE_KEY.match(key) else _string(key)
 
 
+def _group(key: str) -> str:
+    return _SAME_SETTING.get(key, key)
+
+
 def comment(text: str) -> str:
     """``text`` as one comment line: control characters (a hostile file's) are shown escaped."""
     shown = "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
@@ -70,12 +77,12 @@ class Table:
 
     def lines(self) -> list[str]:
         """The table as TOML lines: the header, then each item, then the trailer (dispatch tables)."""
-        last = {item.key: index for index, item in enumerate(self.items) if isinstance(item, Setting)}
+        last = {_group(item.key): index for index, item in enumerate(self.items) if isinstance(item, Setting)}
         out = [self.header] if self.header else []
         for index, item in enumerate(self.items):
             if isinstance(item, Comment):
                 out.append(comment(f"{item.origin}: {item.text}"))
-            elif last[item.key] != index:
+            elif last[_group(item.key)] != index:
                 out.append(comment(f"{item.origin}: overridden below"))
             else:
                 note = f" ({item.note})" if item.note else ""

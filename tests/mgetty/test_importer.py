@@ -306,3 +306,10 @@ def test_options_answerd_cannot_honour_are_warned_about(tmp_path: Path, args: st
     """An option that changes what the port does and has no answerd equivalent is a comment and a warning."""
     _, result = run_import(write_setup(tmp_path, {"mgetty.config": ""}), args=args)
     assert any(warning in line for line in result.warnings), result.warnings
+
+
+def test_later_issue_file_line_wins_over_an_earlier_one_of_the_other_form(tmp_path: Path) -> None:
+    """issue-file as a path, then as text: the text is the issue (answerd's issue_file would win over it)."""
+    config, result = run_import(write_setup(tmp_path, {"mgetty.config": "issue-file /etc/hostname\nissue-file Hi\n"}))
+    assert {"issue": "Hi"} == _only(config, "defaults")
+    assert "issue-file /etc/hostname: overridden below" in result.text
