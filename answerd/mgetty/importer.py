@@ -41,6 +41,10 @@ _ATOI_OPTIONS: Final = frozenset("sxnRk")
 #: mgetty's caller-ID markers (compared as text in dialin.config) and answerd's keyword for each.
 _CID_MARKERS: Final = {"O": "out-of-area", "OUT_OF_AREA": "out-of-area", "P": "private"}
 _PORT_NAME: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@:+-]{0,63}$")
+#: What answerd's configuration accepts as a dispatch match and a user name (answerd.config.rules): a rule
+#: outside them is kept as a comment, so that the output passes check-config.
+_MATCH: Final = re.compile(r"^(/AutoPPP/|\*|\*?[\x21-\x7e]{1,64}\*?)$")
+_USER: Final = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,14 @@ def _wildcard_match(pattern: str, name: str) -> bool:
     if len(pattern) < len(name):
         return False
     return all(p in ("?", n) for p, n in zip(pattern, name, strict=False)) and set(pattern[len(name) :]) <= {"?"}
+
+
+def _rule_problem(match: str, user: str | None) -> str | None:
+    if not _MATCH.match(match) or "**" in match:
+        return f"answerd cannot match names with {match!r}"
+    if user is not None and not _USER.match(user):
+        return f"{user!r} is not a user name answerd accepts"
+    return None
 
 
 def _join_chats(first: list[str], second: list[str]) -> list[str]:
@@ -280,6 +292,11 @@ class _Importer:
             except LoginConfigError as exc:
                 self._warn(f"{where}: not imported: {exc}")
                 out.append(comment(f"{where} {key} {rest}: not imported: {exc}"))
+                continue
+            problem = _rule_problem(rule.match, rule.user)
+            if problem is not None:
+                self._warn(f"{where}: not imported: {problem}")
+                out.append(comment(f"{where} {key} {rest}: not imported: {problem}"))
                 continue
             if not self._program_exists(rule.program[0]):
                 self._warn(f"{where}: not imported: the program {rule.program[0]} does not exist here")

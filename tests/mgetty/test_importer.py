@@ -313,3 +313,11 @@ def test_later_issue_file_line_wins_over_an_earlier_one_of_the_other_form(tmp_pa
     config, result = run_import(write_setup(tmp_path, {"mgetty.config": "issue-file /etc/hostname\nissue-file Hi\n"}))
     assert {"issue": "Hi"} == _only(config, "defaults")
     assert "issue-file /etc/hostname: overridden below" in result.text
+
+
+def test_login_config_rules_answerd_cannot_express_are_comments(tmp_path: Path) -> None:
+    """A pattern answerd cannot match or a user name it refuses is kept as a comment, so check-config passes."""
+    login = "na\u00efve - - /bin/login @\nbbs Guest - /usr/bin/bbs\nok - - /bin/login @\n"
+    config, result = run_import(write_setup(tmp_path, {"mgetty.config": "", "login.config": login}))
+    assert ["ok"] == [rule["match"] for rule in config["defaults"]["dispatch"]]
+    assert 2 == len(result.warnings)
