@@ -74,7 +74,7 @@ def _fifo_setup(directory: Path) -> list[str]:
         ({"mgetty.config": "speed 9600\n\x00\x01\x02\n"}, [], "{dir}/mgetty.config:2: control character 0x00"),
         ({"mgetty.config": "", "dialin.config": "0800 0900-1\n"}, [], "{dir}/dialin.config:1: invalid caller-ID rule"),
         ({"mgetty.config": ""}, ["--args", "/sbin/mgetty -q ttyS0"], "--args: mgetty has no option -q"),
-        ({"mgetty.config": "#" * (1 << 20) + "\n"}, [], "{dir}/mgetty.config: larger than the 1048576 bytes"),
+        ({"mgetty.config": "#" * (1 << 20) + "\n"}, [], "{dir}/mgetty.config: larger than the 1 MiB limit"),
         (None, [], "{dir}/mgetty.config: is a FIFO, not a regular file"),
     ],
 )

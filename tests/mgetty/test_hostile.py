@@ -29,7 +29,7 @@ def test_binary_junk_is_an_error_with_file_and_line(tmp_path: Path) -> None:
 def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     """A file larger than 1 MiB is refused before it is parsed."""
     (tmp_path / "mgetty.config").write_bytes(b"# padding\n" * (MAX_FILE_SIZE // 10 + 1))
-    with pytest.raises(MgettyImportError, match=r"larger than the 1048576 bytes an mgetty file may have"):
+    with pytest.raises(MgettyImportError, match=r"larger than the 1 MiB limit: refused"):
         run_import(tmp_path)
 
 
