@@ -24,6 +24,8 @@ import signal
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
+from answerd.call.environment import clean_environment
+from answerd.config.settings import PortSettings
 from answerd.core import (
     CallerInfo,
     CallerInitRule,
@@ -37,8 +39,6 @@ from answerd.core import (
     policy_decide,
 )
 from answerd.core._policy import select_caller_init
-from answerd.call.session import clean_environment
-from answerd.config.settings import PortSettings
 
 __all__ = ["Screening", "caller_of", "nologin_path", "screen_call", "screen_now"]
 
