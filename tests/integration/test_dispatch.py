@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from answerd.call import utmp
-from tests.helpers import LCP_CONFIGURE_REQUEST, hdlc_frame, lcp, make_program, ran, record_of
+from tests.helpers import LCP_CONFIGURE_REQUEST, hdlc_frame, lcp, make_program, ran, record_of, wait_until
 
 from .harness import Bench
 
@@ -445,10 +445,12 @@ class TestUtmp:
         caller.send(b"dave\r")
         caller.read_until(b"RECORDED")
         pid = record_of(prog)["pid"]
-        deadline = time.monotonic() + 5
-        while not (live := [r for r in utmp.read_records(utmp.UTMP_PATH) if r.line == line and r.pid == pid]):
-            assert time.monotonic() < deadline, "no utmp entry for the session"
-            time.sleep(0.05)
+
+        def live_entries() -> list[utmp.UtmpRecord]:
+            return [r for r in utmp.read_records(utmp.UTMP_PATH) if r.line == line and r.pid == pid]
+
+        wait_until(lambda: bool(live_entries()), 5.0, "a utmp entry for the session")
+        live = live_entries()
         caller.hang_up()
         ended = bench.ended(mark)
         after = [r for r in utmp.read_records(utmp.UTMP_PATH) if r.line == line and r.pid == pid]
