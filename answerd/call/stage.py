@@ -77,34 +77,43 @@ async def drive(
     """Run one sans-IO stage on the line until it sets ``result``; ``None`` if the line dropped first.
 
     The caller's bytes go to ``feed`` (those buffered so far first), and the stage's deadline from
-    ``get_timer`` is handed to ``on_timer`` when it comes.
+    ``get_timer`` is handed to ``on_timer`` when it comes. The deadline is read again after every feed:
+    bytes can set a new one (the login dialog holds an entered name for its guard time).
     """
     loop = asyncio.get_running_loop()
+    fed = asyncio.Event()
+
+    def sink(data: bytes) -> None:
+        feed(data)
+        fed.set()
+
     early = line.take_early()
-    line.sink = feed
+    line.sink = sink
     if early:
         feed(early)
     try:
         while not result.done():
+            fed.clear()
             deadline = get_timer()
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
-            if await _first(line, result, timeout) is None:
+            if not await _first(line, result, fed, timeout):
                 return None
-            if not result.done():
+            if not result.done() and deadline is not None and loop.time() >= deadline:
                 on_timer(loop.time())
         return result.result()
     finally:
         line.sink = None
 
 
-async def _first(line: CallLine, future: asyncio.Future[Any], timeout: float | None) -> bool | None:
-    """Wait for ``future`` or the line dropping or ``timeout``: ``None`` if the line dropped first."""
-    lost = asyncio.get_running_loop().create_task(line.lost.wait())
+async def _first(line: CallLine, future: asyncio.Future[Any], fed: asyncio.Event, timeout: float | None) -> bool:
+    """Wait for ``future``, new bytes, the line dropping or ``timeout``: ``False`` if the line dropped first."""
+    loop = asyncio.get_running_loop()
+    lost = loop.create_task(line.lost.wait())
+    new_bytes = loop.create_task(fed.wait())
     try:
-        waitables: set[asyncio.Future[Any]] = {future, lost}
+        waitables: set[asyncio.Future[Any]] = {future, lost, new_bytes}
         done, _ = await asyncio.wait(waitables, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         lost.cancel()
-    if lost in done and not future.done():
-        return None
-    return future.done()
+        new_bytes.cancel()
+    return not (lost in done and not future.done())
