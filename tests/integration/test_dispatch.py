@@ -223,16 +223,18 @@ class TestAutoPpp:
         tables = [rule("/AutoPPP/", [str(pppd)], utmp=False), rule("*", [str(login), "--", "{user}"], utmp=False)]
         bench = make_bench(tables=tables, ppp_wait_ms=1500)
         mark = bench.mark()
+        # Timed from before the call: the window is time by nature, and a bound that CONNECT comes after can
+        # only be met early by a daemon that prints inside the window, never missed by a slow machine.
+        dialled_at = time.monotonic()
         caller = bench.dial()
         bench.wait_event("call.connected", start=mark)
-        typed_at = time.monotonic()
         caller.send(b"caro")
         screen = caller.read_until(b"login: caro")
-        waited = time.monotonic() - typed_at
+        waited = time.monotonic() - dialled_at
         caller.send(b"l\r")
         caller.read_until(b"RECORDED")
         ended = bench.ended(mark)
-        assert waited > 1.2, f"the banner came {waited:.2f} s after CONNECT, inside the 1.5 s window"
+        assert waited >= 1.5, f"the banner came {waited:.2f} s after dialling, inside the 1.5 s window after CONNECT"
         host = os.uname().nodename.encode()
         assert (
             b"\r\nanswerd on " + host + b" (sim0, " + CONNECT.encode() + b")\r\n\r\n" + host + b" login: caro" == screen
