@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -207,27 +205,3 @@ class TestHandOff:
         assert "shutdown" == ended["outcome"]
         with pytest.raises(ProcessLookupError):
             os.kill(child, 0)
-
-
-class TestLastOutput:
-    def test_program_output_reaches_the_caller_before_hang_up(
-        self, make_bench: Callable[..., Bench], tmp_path: Path
-    ) -> None:
-        """What a program writes just before it exits is drained to a slow line, not flushed away."""
-        program = tmp_path / "goodbye"
-        program.write_text(f"#!{sys.executable}\nimport os\nos.write(1, b'x' * 8000 + b'END')\n")
-        program.chmod(0o755)
-        bench = make_bench(mode="direct", direct_program=[str(program)])
-        assert bench.sim is not None
-        caller = bench.dial()
-        bench.wait_event("call.program_started")
-        # A slow line: the modem reads nothing for a while, so the output waits in the tty's queue while
-        # the program exits and answerd hangs up.
-        bench.sim.send_signal(signal.SIGSTOP)
-        try:
-            time.sleep(0.3)  # the stall itself, not a wait for an event
-        finally:
-            bench.sim.send_signal(signal.SIGCONT)
-        screen = caller.read_until(b"END")
-        assert 8000 == screen.count(b"x")
-        bench.wait_event("call.ended", call_id=1)
