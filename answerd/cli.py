@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from answerd import __version__
 from answerd.service.exitcodes import ExitCode
-from answerd.config.settings import Config, ConfigError, parse_toml, read_config_text
+from answerd.config.settings import Config, ConfigError
 
 # The heavy modules are imported where they are used: ``run`` must fork its configuration check before
 # it imports asyncio and the daemon (answerd.config.verdict says why), and ``check-config`` is the only command
@@ -163,21 +163,13 @@ def _keep_out_unused_modules() -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from answerd.config import load_config  # noqa: PLC0415  (TEMPORARY: the config branch rewrites this start)
+
     try:
-        text = read_config_text(args.config)
-        document = parse_toml(text, args.config)
+        config = load_config(args.config)
     except ConfigError as exc:
         _print_config_errors(exc)
         return ExitCode.CONFIG
-    from answerd import verdict  # noqa: PLC0415
-
-    verdict.gate_fingerprint()  # now, before an upgrade can change the files (reloads compare against it)
-    try:
-        # The check runs on the other core while this process imports the daemon.
-        wait_for_verdict = verdict.start_check(text, document)
-    except OSError as exc:
-        print(f"answerd: cannot start the configuration check: {exc.strerror or exc}", file=sys.stderr)
-        return ExitCode.INTERNAL_ERROR
     _keep_out_unused_modules()
     import asyncio  # noqa: PLC0415
 
@@ -185,15 +177,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from answerd.service.journal import configure_logging  # noqa: PLC0415
     from answerd.service.notify import make_notifier  # noqa: PLC0415
 
-    try:
-        errors = wait_for_verdict()
-    except verdict.VerdictError as exc:
-        print(f"answerd: {exc}", file=sys.stderr)
-        return ExitCode.INTERNAL_ERROR
-    if errors:
-        _print_config_errors(ConfigError(args.config, errors))
-        return ExitCode.CONFIG
-    config = Config.from_document(document)
     try:
         port = _choose_port(config, args.port)
     except ValueError as exc:
