@@ -10,9 +10,6 @@ Everything public is re-exported here (h11 style); the ``_`` modules are private
 
 from __future__ import annotations
 
-from answerd.core._chat import ChatError, ChatStep, Pause, parse_chat
-from answerd.core._cid import CallerInfo, caller_id_text, decode_mesg
-from answerd.core._codes import classify
 from answerd.core._dispatch import (
     AUTOPPP,
     DEFAULT_RULE,
@@ -32,6 +29,7 @@ from answerd.core._effects import (
     AnswerPending,
     CallEnded,
     CallRecord,
+    ClaimLine,
     Decision,
     Effect,
     Fatal,
@@ -39,6 +37,7 @@ from answerd.core._effects import (
     FlushInput,
     Outcome,
     Ready,
+    ReleaseLine,
     Reopen,
     Report,
     SetDtr,
@@ -47,7 +46,16 @@ from answerd.core._effects import (
 )
 from answerd.core._errors import HayesError, LocalProtocolError
 from answerd.core._escapes import MAX_EXPANDED_LENGTH, EscapeContext, expand_escapes, to_line_bytes
-from answerd.core._events import (
+from answerd.core._login import DialogResult, FailReason, LineEnd, LoginDialog, LoginFailed, LoginPhase, NameEntered
+from answerd.core._machine import AnswerMachine, Phase
+from answerd.core._policy import CallerInitRule, PolicyDecision, decision_program_argv, interpret_exit, parse_rules
+from answerd.core._policy import decide as policy_decide
+from answerd.core._ppp import Expired, LcpDetector, PppDetected, SilentWindow
+from answerd.core._profile import DEFAULT_FORCE_INIT_CHAT, DEFAULT_INIT_CHAT, Profile
+from answerd.core.hayes.chat import ChatError, ChatStep, Pause, parse_chat
+from answerd.core.hayes.cid import CallerInfo, caller_id_text, decode_mesg
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
     Connect,
@@ -60,13 +68,7 @@ from answerd.core._events import (
     Unknown,
     Verdict,
 )
-from answerd.core._lines import LineSplitter
-from answerd.core._login import DialogResult, FailReason, LineEnd, LoginDialog, LoginFailed, LoginPhase, NameEntered
-from answerd.core._machine import AnswerMachine, Phase
-from answerd.core._policy import CallerInitRule, PolicyDecision, decision_program_argv, interpret_exit, parse_rules
-from answerd.core._policy import decide as policy_decide
-from answerd.core._ppp import Expired, LcpDetector, PppDetected, SilentWindow
-from answerd.core._profile import DEFAULT_FORCE_INIT_CHAT, DEFAULT_INIT_CHAT, Profile
+from answerd.core.hayes.lines import LineSplitter
 
 __all__ = [
     "AUTOPPP",
@@ -88,6 +90,7 @@ __all__ = [
     "CarrierReport",
     "ChatError",
     "ChatStep",
+    "ClaimLine",
     "Connect",
     "Decision",
     "DialogResult",
@@ -120,6 +123,7 @@ __all__ = [
     "PppDetected",
     "Profile",
     "Ready",
+    "ReleaseLine",
     "Reopen",
     "Report",
     "Ring",

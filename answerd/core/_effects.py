@@ -11,13 +11,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from answerd.core._events import Connect
+from answerd.core.hayes.events import Connect
 
 __all__ = [
     "AnswerPending",
     "Answered",
     "CallEnded",
     "CallRecord",
+    "ClaimLine",
     "Decision",
     "Effect",
     "Fatal",
@@ -25,6 +26,7 @@ __all__ = [
     "FlushInput",
     "Outcome",
     "Ready",
+    "ReleaseLine",
     "Reopen",
     "Report",
     "SetDtr",
@@ -109,6 +111,26 @@ class Reopen:
 
     Needed after every call: a hang-up (or ``login``'s ``vhangup()``) leaves every open file on the tty
     in hung-up state, where reads return EOF and ioctls fail with EIO. Closing also drops DTR through HUPCL.
+    """
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseLine:
+    """The machine has settled in ``IDLE``: nothing to send, nothing pending, waiting for a RING.
+
+    The shell may give the line's UUCP lock back and stop reading the port until it becomes readable. It
+    claims the lock again *before* reading a byte (a RING needs no claim from the core), and, whenever the
+    core wants the line for its own output, on :class:`ClaimLine`.
+    """
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimLine:
+    """The idle machine wants the line for its own output (health check, re-init after a reload).
+
+    The machine is in ``CLAIMING`` and writes nothing until the shell answers: ``line_claimed`` once it holds
+    the line (the machine then does what it wanted), or ``suspend`` if a dial-out program has it. What the
+    line is wanted for is in the ``line.claim`` report that comes with it.
     """
 
 
@@ -203,4 +225,18 @@ class Fatal:
     detail: str = ""
 
 
-Effect = Write | SetDtr | FlushInput | Reopen | Ready | Status | Report | Answered | AnswerPending | CallEnded | Fatal
+Effect = (
+    Write
+    | SetDtr
+    | FlushInput
+    | Reopen
+    | ReleaseLine
+    | ClaimLine
+    | Ready
+    | Status
+    | Report
+    | Answered
+    | AnswerPending
+    | CallEnded
+    | Fatal
+)

@@ -38,16 +38,16 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Final
 
-from answerd.core._chat import ChatStep, Pause, parse_chat
-from answerd.core._cid import CallerInfo, merge_caller_id
-from answerd.core._codes import classify
 from answerd.core._effects import (
     Answered,
     AnswerPending,
     CallEnded,
     CallRecord,
+    ClaimLine,
     Decision,
     Effect,
     Fatal,
@@ -55,6 +55,7 @@ from answerd.core._effects import (
     FlushInput,
     Outcome,
     Ready,
+    ReleaseLine,
     Reopen,
     Report,
     SetDtr,
@@ -62,7 +63,11 @@ from answerd.core._effects import (
     Write,
 )
 from answerd.core._errors import LocalProtocolError
-from answerd.core._events import (
+from answerd.core._profile import Profile
+from answerd.core.hayes.chat import ChatStep, Pause, parse_chat
+from answerd.core.hayes.cid import CallerInfo, merge_caller_id
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
     Connect,
@@ -74,10 +79,9 @@ from answerd.core._events import (
     RingCadence,
     Verdict,
 )
-from answerd.core._lines import LineSplitter
-from answerd.core._profile import Profile
+from answerd.core.hayes.lines import LineSplitter
 
-__all__ = ["AnswerMachine", "Phase"]
+__all__ = ["LEGAL_INPUTS", "AnswerMachine", "Phase"]
 
 
 class Phase(enum.Enum):
@@ -91,8 +95,10 @@ class Phase(enum.Enum):
     INITIALIZING = "initializing"
     #: An init attempt failed; waiting before the next one.
     RETRY_WAIT = "retry-wait"
-    #: Initialised, waiting for RING.
+    #: Initialised, waiting for RING. The shell may have let go of the line (``ReleaseLine``).
     IDLE = "idle"
+    #: Idle, but the machine wants the line for its own output (``ClaimLine``): waiting for ``line_claimed``.
+    CLAIMING = "claiming"
     #: The idle health check: ``AT`` sent, waiting for OK.
     PROBING = "probing"
     #: RINGs are being counted.
@@ -124,6 +130,28 @@ _READING = frozenset(
         Phase.ANSWERING,
     }
 )
+
+#: Which of the shell's inputs each phase takes (h2's model: the table is the rule, and the tests read it).
+#: Any other pair raises :class:`LocalProtocolError` and changes nothing. ``handle_timer``, ``decide`` and
+#: ``answer_now`` are legal everywhere: a late deadline or a late decision is a race, not a shell bug.
+LEGAL_INPUTS: Final[Mapping[str, frozenset[Phase]]] = {
+    "receive_data": _READING,
+    "port_lost": _READING,
+    "port_opened": frozenset({Phase.OPENING, Phase.REOPENING}),
+    "call_finished": frozenset({Phase.CONNECTED}),
+    "shutdown": frozenset(Phase) - {Phase.CONNECTED},
+    "set_profile": frozenset({Phase.IDLE, Phase.CLAIMING, Phase.OPENING, Phase.REOPENING, Phase.RETRY_WAIT}),
+    "reinitialize": frozenset({Phase.IDLE, Phase.CLAIMING}),
+    "line_claimed": frozenset({Phase.CLAIMING}),
+    "suspend": frozenset({Phase.IDLE, Phase.CLAIMING, Phase.PROBING}),
+}
+
+
+class _Claim(enum.Enum):
+    """What the idle machine claimed the line for."""
+
+    HEALTH = "health-check"
+    REINITIALIZE = "reinitialize"
 
 
 class _Chat(enum.Enum):
@@ -232,6 +260,7 @@ class AnswerMachine:
         # belong to the next call only if it rings within ring_gap_s.
         self._early: list[tuple[float, CallerIdField | RingCadence]] = []
         self._carrier: list[tuple[str, str]] = []
+        self._claim_for: _Claim | None = None
 
     # ------------------------------------------------------------------ public read-only state
 
@@ -266,8 +295,7 @@ class AnswerMachine:
         Raises:
             LocalProtocolError: unless the machine is between calls (never mid-call).
         """
-        if self._phase not in {Phase.IDLE, Phase.OPENING, Phase.REOPENING, Phase.RETRY_WAIT}:
-            raise LocalProtocolError(f"cannot change the profile in phase {self._phase.value}")
+        self._require("set_profile")
         self._profile = profile
         if announce_ready:
             self._ready_sent = False
@@ -275,12 +303,29 @@ class AnswerMachine:
     def reinitialize(self, now: float) -> list[Effect]:  # noqa: ARG002 (every input takes now)
         """Reopen the device and initialise the modem again (after a reload, while idle).
 
+        The line is claimed first (``ClaimLine``); the reopen follows :meth:`line_claimed`. A claim already
+        under way for the health check is taken over: the re-init checks the modem anyway.
+
         Raises:
-            LocalProtocolError: unless the machine is idle.
+            LocalProtocolError: unless the machine is idle (or already claiming the line).
         """
-        self._require(Phase.IDLE)
+        self._require("reinitialize")
+        if self._phase is Phase.CLAIMING:
+            self._claim_for = _Claim.REINITIALIZE
+            return []
+        return self._claim(_Claim.REINITIALIZE)
+
+    def line_claimed(self, now: float) -> list[Effect]:
+        """The shell holds the line again after ``ClaimLine``: do what the line was claimed for.
+
+        Raises:
+            LocalProtocolError: unless the machine is claiming the line.
+        """
+        self._require("line_claimed")
+        purpose, self._claim_for = self._claim_for, None
+        if purpose is _Claim.HEALTH:
+            return self._start_chat(_Chat.HEALTH, now)
         self._phase = Phase.REOPENING
-        self._timer = None
         return [Status(text="reloading configuration"), Reopen()]
 
     def suspend(self, now: float, reason: str) -> list[Effect]:  # noqa: ARG002 (every input takes now)
@@ -290,11 +335,12 @@ class AnswerMachine:
         re-initialised, since the dial-out program may have left it in any state.
 
         Raises:
-            LocalProtocolError: unless the machine is idle (or in its idle health check).
+            LocalProtocolError: unless the machine is idle (claiming the line, or in its idle health check).
         """
-        self._require(Phase.IDLE, Phase.PROBING)
+        self._require("suspend")
         self._phase = Phase.REOPENING
         self._timer = None
+        self._claim_for = None
         self._chat = None
         self._ops.clear()
         self._pending_command = None
@@ -327,7 +373,7 @@ class AnswerMachine:
                 cable never sees; the machine then checks with a short ``AT`` probe that the modem is in
                 command mode, and escapes it with the force-init chat (``+++``, ``ATH0``) if not.
         """
-        self._require(Phase.OPENING, Phase.REOPENING)
+        self._require("port_opened")
         self._probe_first = not dtr_hangs_up
         self._early.clear()
         self._splitter = LineSplitter(max_line=self._max_line)
@@ -346,8 +392,7 @@ class AnswerMachine:
         Raises:
             LocalProtocolError: in a phase where the machine does not read the line (check :attr:`reading`).
         """
-        if self._phase not in _READING:
-            raise LocalProtocolError(f"receive_data in phase {self._phase.value}: the machine is not reading")
+        self._require("receive_data")
         self._splitter.receive_data(data)
         effects: list[Effect] = []
         while self._phase in _READING:
@@ -381,7 +426,7 @@ class AnswerMachine:
             case Phase.RETRY_WAIT:
                 return self._start_chat(_Chat.FORCE_INIT, now)
             case Phase.IDLE:
-                return self._start_chat(_Chat.HEALTH, now)
+                return self._claim(_Claim.HEALTH)
             case Phase.RINGING:
                 assert self._call is not None
                 outcome, detail = {
@@ -398,8 +443,7 @@ class AnswerMachine:
 
     def port_lost(self, now: float) -> list[Effect]:
         """The device returned EOF or EIO while the machine was reading it (hung up, unplugged)."""
-        if self._phase not in _READING:
-            raise LocalProtocolError(f"port_lost in phase {self._phase.value}")
+        self._require("port_lost")
         effects: list[Effect] = [Report(event="port.lost", level="warning"), *self._flush_pending()]
         if self._call is not None:
             effects += self._finish_call(self._call.record(Outcome.CARRIER_LOST, now, detail="port hung up"))
@@ -421,7 +465,7 @@ class AnswerMachine:
         detail: str | None = None,
     ) -> list[Effect]:
         """The shell's part of a connected call is over: hang up and get ready for the next one."""
-        self._require(Phase.CONNECTED)
+        self._require("call_finished")
         assert self._call is not None
         connect = self._connect_text
         record = self._call.record(
@@ -492,7 +536,14 @@ class AnswerMachine:
                 Report(event="call.answer_now", fields=(("call_id", self._call.call_id),)),
                 *self._answer(self._call, now),
             ]
-        if self._phase in {Phase.IDLE, Phase.PROBING, Phase.INITIALIZING, Phase.RESETTING, Phase.REOPENING}:
+        if self._phase in {
+            Phase.IDLE,
+            Phase.CLAIMING,
+            Phase.PROBING,
+            Phase.INITIALIZING,
+            Phase.RESETTING,
+            Phase.REOPENING,
+        }:
             self._answer_next = True
             return [Report(event="call.answer_next", fields=(("phase", self._phase.value),))]
         return [Report(event="call.answer_now.ignored", fields=(("phase", self._phase.value),))]
@@ -503,13 +554,13 @@ class AnswerMachine:
         A connected call must be finished by the shell first (:meth:`call_finished`), because only the shell
         knows the program's exit status.
         """
-        if self._phase is Phase.CONNECTED:
-            raise LocalProtocolError("shutdown while connected: call call_finished first")
+        self._require("shutdown")  # connected: the shell must call call_finished first
         effects: list[Effect] = self._flush_pending()
         if self._call is not None:
             effects += self._finish_call(self._call.record(Outcome.SHUTDOWN, now, detail="answerd stopping"))
         self._phase = Phase.STOPPED
         self._timer = None
+        self._claim_for = None
         self._chat = None
         self._ops.clear()
         return [*effects, Status(text="stopping")]
@@ -903,9 +954,17 @@ class AnswerMachine:
         self._phase = Phase.IDLE
         check = self._profile.health_check_s
         self._timer = None if check is None else now + check
-        return [Status(text="waiting for RING")]
+        return [Status(text="waiting for RING"), ReleaseLine()]
 
-    def _require(self, *phases: Phase) -> None:
+    def _claim(self, purpose: _Claim) -> list[Effect]:
+        """Idle, the machine wants to write: ask the shell for the line and wait, writing nothing."""
+        self._phase = Phase.CLAIMING
+        self._timer = None
+        self._claim_for = purpose
+        return [Report(event="line.claim", fields=(("purpose", purpose.value),), level="debug"), ClaimLine()]
+
+    def _require(self, name: str) -> None:
+        phases = LEGAL_INPUTS[name]
         if self._phase not in phases:
-            allowed = ", ".join(p.value for p in phases)
-            raise LocalProtocolError(f"input not allowed in phase {self._phase.value} (only in {allowed})")
+            allowed = ", ".join(sorted(p.value for p in phases))
+            raise LocalProtocolError(f"{name} not allowed in phase {self._phase.value} (only in {allowed})")

@@ -13,7 +13,7 @@ value none") and the ``Caller-ID`` node of the info manual:
 * ``all`` matches every call, with or without caller ID (cnd.c 254: ``strcmp(token, "all")``).
 * ``none`` matches a call without a caller number. In mgetty that is the literal default ``CallerId =
   "none"`` (cnd.c 15) matched as a prefix, so it covers only calls with no caller-ID line at all; answerd
-  also counts withheld (``P``) and out-of-area (``O``) numbers as ``none`` (see :mod:`._cid`). Two
+  also counts withheld (``P``) and out-of-area (``O``) numbers as ``none`` (see :mod:`.hayes.cid`). Two
   answerd keywords split them: ``private`` and ``out-of-area``, each matching only its reason.
 * **No match accepts** (cnd.c 262: ``match = 1`` after the last token; the sample file: "There is an
   implicit ``all`` at the end of the file"); so do no rules at all (cnd.c 234: no file, answer).
@@ -53,7 +53,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from answerd.core._cid import MAX_NAME_LENGTH, MAX_NUMBER_LENGTH, AbsenceReason, CallerInfo, caller_id_text, clean_text
+from answerd.core.hayes.cid import (
+    MAX_NAME_LENGTH,
+    MAX_NUMBER_LENGTH,
+    AbsenceReason,
+    CallerInfo,
+    caller_id_text,
+    clean_text,
+)
 
 __all__ = [
     "CallerInitRule",

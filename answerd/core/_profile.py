@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from answerd.core._chat import ChatStep, parse_chat
+from answerd.core.hayes.chat import ChatStep, parse_chat
 
 __all__ = ["DEFAULT_FORCE_INIT_CHAT", "DEFAULT_INIT_CHAT", "Profile"]
 

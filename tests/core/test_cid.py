@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from answerd.core import _cid
-from answerd.core._cid import (
+from answerd.core.hayes import cid as _cid
+from answerd.core.hayes.cid import (
     AbsenceReason,
     CallerInfo,
     absence_marker,
@@ -20,8 +20,8 @@ from answerd.core._cid import (
     decode_mesg,
     merge_caller_id,
 )
-from answerd.core._codes import classify
-from answerd.core._events import CallerIdField, Ring
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import CallerIdField, Ring
 
 P = AbsenceReason.PRIVATE
 O = AbsenceReason.OUT_OF_AREA  # noqa: E741 (the marker's own letter)

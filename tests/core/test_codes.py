@@ -6,9 +6,9 @@ import doctest
 
 import pytest
 
-from answerd.core import _codes
-from answerd.core._codes import classify
-from answerd.core._events import (
+from answerd.core.hayes import codes as _codes
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
     Connect,

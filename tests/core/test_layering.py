@@ -81,7 +81,8 @@ class TestHayesPackage:
 
     def test_sources_are_found(self) -> None:
         """The walk sees the package's modules (an empty glob would pass vacuously)."""
-        assert {"_codes.py", "_events.py", "_lines.py"} <= {path.name for path in SOURCES}
+        found = {str(path.relative_to(HAYES_DIR)) for path in SOURCES}
+        assert {"hayes/codes.py", "hayes/events.py", "_machine.py"} <= found
 
     @pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(HAYES_DIR)) for p in SOURCES])
     def test_imports_are_allowed(self, path: Path) -> None:
@@ -134,7 +135,7 @@ class TestChecker:
             "import itertools",
             "from ._events import Ring",
             "from . import _events",
-            "from answerd.core._events import Ring",
+            "from answerd.core.hayes.events import Ring",
         ],
     )
     def test_allowed_import_passes(self, source: str) -> None:

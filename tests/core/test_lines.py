@@ -6,9 +6,9 @@ import doctest
 
 import pytest
 
-from answerd.core import _lines
-from answerd.core._events import Garbage
-from answerd.core._lines import LineSplitter
+from answerd.core.hayes import lines as _lines
+from answerd.core.hayes.events import Garbage
+from answerd.core.hayes.lines import LineSplitter
 
 
 def drain(splitter: LineSplitter) -> list[str | Garbage]:

@@ -27,6 +27,7 @@ from answerd.core import (
     Write,
     parse_chat,
 )
+from answerd.core._machine import LEGAL_INPUTS
 
 from .effects import of, one, writes
 
@@ -782,9 +783,13 @@ def _in_phase(phase: Phase) -> AnswerMachine:
             machine.receive_data(b"ERROR\r\n", 0.0)
         case Phase.IDLE:
             machine = initialised()
+        case Phase.CLAIMING:
+            machine = initialised(Profile(toggle_dtr=False, health_check_s=60.0))
+            machine.handle_timer(60.0)
         case Phase.PROBING:
             machine = initialised(Profile(toggle_dtr=False, health_check_s=60.0))
             machine.handle_timer(60.0)
+            machine.line_claimed(60.0)
         case Phase.PREPARING:
             machine = initialised(Profile(toggle_dtr=False, answer_gate=True))
             machine.receive_data(b"RING\r\n", 0.0)
@@ -820,25 +825,11 @@ _INPUTS: dict[str, Callable[[AnswerMachine], object]] = {
     "call_finished": lambda m: m.call_finished(1.0, outcome=Outcome.ANSWERED),
     "shutdown": lambda m: m.shutdown(1.0),
     "set_profile": lambda m: m.set_profile(PROFILE),
+    "reinitialize": lambda m: m.reinitialize(1.0),
+    "line_claimed": lambda m: m.line_claimed(1.0),
+    "suspend": lambda m: m.suspend(1.0, "dial-out"),
 }
-_READING = {
-    Phase.RESETTING,
-    Phase.INITIALIZING,
-    Phase.RETRY_WAIT,
-    Phase.IDLE,
-    Phase.PROBING,
-    Phase.RINGING,
-    Phase.PREPARING,
-    Phase.ANSWERING,
-}
-_LEGAL: dict[str, set[Phase]] = {
-    "receive_data": _READING,
-    "port_lost": _READING,
-    "port_opened": {Phase.OPENING, Phase.REOPENING},
-    "call_finished": {Phase.CONNECTED},
-    "shutdown": set(Phase) - {Phase.CONNECTED},
-    "set_profile": {Phase.IDLE, Phase.OPENING, Phase.REOPENING, Phase.RETRY_WAIT},
-}
+_LEGAL = LEGAL_INPUTS
 _CASES = [(phase, name) for phase in Phase for name in _INPUTS]
 
 
@@ -869,7 +860,11 @@ class TestIllegalInputs:
 
     def test_reading_matches_receive_data_legality(self) -> None:
         """``reading`` is true exactly in the phases where receive_data is legal."""
-        assert _READING == {phase for phase in Phase if _in_phase(phase).reading}
+        assert LEGAL_INPUTS["receive_data"] == {phase for phase in Phase if _in_phase(phase).reading}
+
+    def test_every_guarded_input_is_exercised(self) -> None:
+        """The table and the inputs driven here name the same inputs, so no guarded input goes untested."""
+        assert set(LEGAL_INPUTS) == set(_INPUTS)
 
 
 # --------------------------------------------------------------------------------------------- numeric codes
@@ -929,7 +924,9 @@ class TestTimers:
         assert [] == machine.handle_timer(timer - 0.001)
         assert (phase, timer) == (machine.phase, machine.get_timer())
 
-    @pytest.mark.parametrize("phase", [Phase.OPENING, Phase.IDLE, Phase.REOPENING, Phase.STOPPED, Phase.FAILED])
+    @pytest.mark.parametrize(
+        "phase", [Phase.OPENING, Phase.IDLE, Phase.CLAIMING, Phase.REOPENING, Phase.STOPPED, Phase.FAILED]
+    )
     def test_no_deadline_means_handle_timer_does_nothing(self, phase: Phase) -> None:
         """Phases without a deadline ignore handle_timer whatever ``now`` is."""
         machine = _in_phase(phase)

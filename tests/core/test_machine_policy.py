@@ -137,7 +137,8 @@ class TestHealthCheck:
         """Idle for health_check_s: AT is sent and OK brings it back to idle with a new deadline."""
         machine = idle(health_check_s=300.0)
         assert 300.0 == machine.get_timer()
-        assert [b"AT\r"] == writes(machine.handle_timer(300.0))
+        assert [] == writes(machine.handle_timer(300.0))
+        assert [b"AT\r"] == writes(machine.line_claimed(300.0))
         assert Phase.PROBING == machine.phase
         machine.receive_data(b"OK\r\n", 300.1)
         assert (Phase.IDLE, 600.1) == (machine.phase, machine.get_timer())
@@ -146,12 +147,14 @@ class TestHealthCheck:
         """A RING that arrives while the check waits for OK starts the call."""
         machine = idle(health_check_s=300.0)
         machine.handle_timer(300.0)
+        machine.line_claimed(300.0)
         assert [b"ATA\r"] == writes(machine.receive_data(b"RING\r\n", 300.1))
 
     def test_no_answer_reopens_and_marks_unhealthy(self) -> None:
         """No OK within the timeout: recovery (reopen, DTR drop, re-init), and the line is unhealthy."""
         machine = idle(health_check_s=300.0, health_timeout_s=5.0)
         machine.handle_timer(300.0)
+        machine.line_claimed(300.0)
         effects = machine.handle_timer(305.0)
         assert ["modem.health.failed"] == events(effects)
         assert 1 == len(of(Reopen, effects))
@@ -165,6 +168,7 @@ class TestHealthCheck:
         """If re-init after a failed check fails too, the port gives up with MODEM_DEAD."""
         machine = idle(health_check_s=300.0, init_retries=1)
         machine.handle_timer(300.0)
+        machine.line_claimed(300.0)
         machine.handle_timer(machine.get_timer() or 0.0)
         machine.port_opened(306.0)
         fatal = of(Fatal, machine.receive_data(b"ERROR\r\n", 306.1))

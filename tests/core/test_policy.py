@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from answerd.core import _policy
-from answerd.core._cid import AbsenceReason, CallerInfo
 from answerd.core._policy import (
     CallerInitRule,
     PolicyDecision,
@@ -23,6 +22,7 @@ from answerd.core._policy import (
     parse_rules,
     select_caller_init,
 )
+from answerd.core.hayes.cid import AbsenceReason, CallerInfo
 
 NUMBER = CallerInfo(number="5551234")
 OTHER = CallerInfo(number="4441234")

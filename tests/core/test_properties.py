@@ -7,9 +7,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from answerd.core._codes import classify
-from answerd.core._events import Garbage, ModemEvent, Ring
-from answerd.core._lines import LineSplitter
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import Garbage, ModemEvent, Ring
+from answerd.core.hayes.lines import LineSplitter
 
 SETTINGS = settings(max_examples=150, deadline=None)
 

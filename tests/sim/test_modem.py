@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from answerd.core._cid import AbsenceReason, CallerInfo, merge_caller_id
-from answerd.core._codes import classify
-from answerd.core._events import CallerIdField, Ring
-from answerd.core._lines import LineSplitter
+from answerd.core.hayes.cid import AbsenceReason, CallerInfo, merge_caller_id
+from answerd.core.hayes.codes import classify
+from answerd.core.hayes.events import CallerIdField, Ring
+from answerd.core.hayes.lines import LineSplitter
 from answerd.sim import (
     Action,
     CarrierLost,

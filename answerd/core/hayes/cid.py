@@ -2,7 +2,7 @@
 
 Everything here came over a phone line, so it is hostile until cleaned. There is exactly one cleaning path:
 :func:`clean_number` and :func:`clean_text` (plus :func:`absence_marker` for the private/out-of-area
-markers). The classifier (:mod:`._codes`) uses them for every value it takes from a line, the MESG decoder
+markers). The classifier (:mod:`.codes`) uses them for every value it takes from a line, the MESG decoder
 uses them for every value it takes from a packet, and :class:`CallerInfo` applies them again when it is
 built, so a ``CallerInfo`` is clean however it was made (they are idempotent).
 
@@ -50,7 +50,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import Final
 
-from answerd.core._events import CallerIdField, Ring
+from answerd.core.hayes.events import CallerIdField, Ring
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -295,7 +295,7 @@ def decode_mesg(hex_text: str) -> CallerInfo | None:
     """Decode the hex of a ``MESG = `` line (a whole SDMF/MDMF packet, or one lone MDMF parameter).
 
     Args:
-        hex_text: hex digits, blanks allowed between them (what :func:`~._codes.classify` puts in a
+        hex_text: hex digits, blanks allowed between them (what :func:`~.codes.classify` puts in a
             ``message`` field).
 
     Returns:
@@ -383,13 +383,13 @@ def merge_caller_id(info: CallerInfo | None, event: CallerIdField | Ring) -> Cal
 
     Args:
         info: the record so far, or ``None`` at the first line of a call.
-        event: a :class:`~._events.CallerIdField` from :func:`~._codes.classify`, or a
-            :class:`~._events.Ring` (``RING;<from>;<to>`` and friends carry numbers).
+        event: a :class:`~.events.CallerIdField` from :func:`~.codes.classify`, or a
+            :class:`~.events.Ring` (``RING;<from>;<to>`` and friends carry numbers).
 
     Returns:
         The updated record (``CallerInfo()`` if nothing is known yet).
 
-    >>> from answerd.core._codes import classify
+    >>> from answerd.core.hayes.codes import classify
     >>> info = merge_caller_id(None, classify("NMBR = 5551234"))
     >>> merge_caller_id(info, classify("NAME = SMITH")).name
     'SMITH'

@@ -1,6 +1,6 @@
 """What the modem said: one frozen dataclass per kind of line.
 
-The line splitter (:mod:`._lines`) turns bytes into text lines; the classifier (:mod:`._codes`) turns each
+The line splitter (:mod:`.lines`) turns bytes into text lines; the classifier (:mod:`.codes`) turns each
 line into exactly one of these events. They are facts about the modem's output, named as nouns or past
 participles (``Ring``, ``Connect``, ``NoCarrier``), never commands.
 

@@ -6,7 +6,7 @@ The shell feeds whatever it read from the tty into :meth:`LineSplitter.receive_d
 :meth:`LineSplitter.next_line` until it returns ``None`` ("need more data"). Each call returns one of:
 
 * ``str``: one cleaned, non-empty line of modem output (``"RING"``, ``"CONNECT 28800/ARQ"``, ``"0"``);
-* :class:`~answerd.core._events.Garbage`: an over-long line was thrown away (``dropped`` raw bytes);
+* :class:`~answerd.core.hayes.events.Garbage`: an over-long line was thrown away (``dropped`` raw bytes);
 * ``None``: no complete line is buffered.
 
 Rules the splitter enforces:
@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from answerd.core._events import Garbage
+from answerd.core.hayes.events import Garbage
 
 __all__ = ["LineSplitter"]
 

@@ -1,4 +1,4 @@
-"""One line of modem output → one :data:`~answerd.core._events.ModemEvent`.
+"""One line of modem output → one :data:`~answerd.core.hayes.events.ModemEvent`.
 
 :func:`classify` is a pure function driven by tables. Rules:
 
@@ -14,7 +14,7 @@
    code such as ``5601`` also reads as a caller number; the answer machine ignores caller-ID fields
    outside a ringing phase.
 4. **Hostile values.** Everything after a keyword came over a phone line. Every value goes through the
-   one sanitiser in :mod:`._cid`: numbers (RING caller/called, caller-ID ``number``/``called``) keep only
+   one sanitiser in :mod:`.cid`: numbers (RING caller/called, caller-ID ``number``/``called``) keep only
    ``0-9 + * #`` and are capped at 32 characters, except the private/out-of-area markers, which become
    ``"P"``/``"O"`` (so do the ``reason`` values). Text values are printable ASCII, without quotes,
    whitespace collapsed, capped at 64. The line itself is made printable here too, so even a direct call
@@ -32,7 +32,7 @@ Dialects, with the mgetty source that documents them (``rgwan/mgetty`` ``ring.c`
   number is returned: one line gives one event; the ``TO:`` part is dropped), ``TO:<msn>``, ``+CLIP:``
   (an empty number with CLI validity 1/2 becomes ``P``/``O``)… ``REASON FOR NO CALLER NAME:`` is a
   ``name`` of ``P``/``O``, as mgetty stores it in the name. ``MESG`` keeps the raw hex digits;
-  :func:`~._cid.decode_mesg` decodes them (:func:`~._cid.merge_caller_id` does it on the way).
+  :func:`~.cid.decode_mesg` decodes them (:func:`~.cid.merge_caller_id` does it on the way).
 * Carrier reports before CONNECT (:class:`CarrierReport`): ``CARRIER``/``+MCR:`` → key ``carrier``,
   ``+MRR:`` → key ``rate`` (the V.250 receive rate), ``PROTOCOL:``/``+ER:`` → ``protocol``,
   ``COMPRESSION:``/``+DR:`` → ``compression``.
@@ -51,8 +51,15 @@ import re
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
-from answerd.core._cid import MAX_MESG_HEX, MAX_NAME_LENGTH, MAX_NUMBER_LENGTH, absence_marker, clean_number, clean_text
-from answerd.core._events import (
+from answerd.core.hayes.cid import (
+    MAX_MESG_HEX,
+    MAX_NAME_LENGTH,
+    MAX_NUMBER_LENGTH,
+    absence_marker,
+    clean_number,
+    clean_text,
+)
+from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
     Connect,
@@ -111,7 +118,7 @@ _NUMERIC_CONNECT: Final[dict[str, int | None]] = {
     "19": 115200,
 }
 
-# --- Value cleaning (the sanitiser itself lives in ._cid, shared with the MESG decoder) ---------------
+# --- Value cleaning (the sanitiser itself lives in .cid, shared with the MESG decoder) ---------------
 
 _NOT_HEX: Final = re.compile(r"[^0-9A-Fa-f]")
 
@@ -133,7 +140,7 @@ def _number(value: str) -> str:
 
 
 def _phone_or_none(value: str | None) -> str | None:
-    """Like :func:`~._cid.clean_number`, but ``None`` for a missing or empty result."""
+    """Like :func:`~.cid.clean_number`, but ``None`` for a missing or empty result."""
     if value is None:
         return None
     return clean_number(value) or None
@@ -320,7 +327,7 @@ def classify(line: str, *, pending: str | None = None) -> ModemEvent:
     """Classify one line of modem output by its content.
 
     Args:
-        line: one line from :class:`~answerd.core._lines.LineSplitter` (any string is accepted; it is
+        line: one line from :class:`~answerd.core.hayes.lines.LineSplitter` (any string is accepted; it is
             made printable and stripped first).
         pending: the command line last sent and not yet answered (``"ATZ"``), or ``None``. Used only to
             recognise the command's echo.
