@@ -23,8 +23,8 @@ import sys
 from collections.abc import Sequence
 
 from answerd import __version__
-from answerd.service.exitcodes import ExitCode
 from answerd.config.settings import Config, ConfigError
+from answerd.service.exitcodes import ExitCode
 
 # The heavy modules are imported where they are used: ``run`` must fork its configuration check before
 # it imports asyncio and the daemon (answerd.config.verdict says why), and ``check-config`` is the only command

@@ -42,6 +42,8 @@ __all__ = [
     "ModemControl",
     "ModemLines",
     "NoLines",
+    "Port",
+    "PortFactory",
     "PortOpenError",
     "SerialPort",
     "TiocmLines",
@@ -106,6 +108,44 @@ class ModemLines(Protocol):
         """DCD: ``True``/``False``, or ``None`` where the line has no DCD to read."""
 
 
+class Port(Protocol):
+    """What the daemon needs of an open line (:class:`SerialPort`; in tests, a fake wired to the sim's core)."""
+
+    lines: ModemLines
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the modem, never blocking."""
+
+    def flush_input(self) -> None:
+        """Discard what the modem sent and nobody read."""
+
+    def pause_until_readable(self, on_readable: Callable[[], None]) -> None:
+        """Stop reading; call ``on_readable`` once, without reading a byte, when the line has input."""
+
+    def resume_reading(self) -> None:
+        """Read the line again (and stop waiting for it to become readable)."""
+
+    def still_the_device(self) -> bool:
+        """Whether the configured path still names the device that is open (it may have been unplugged)."""
+
+    async def close(self) -> None:
+        """Close the line, never blocking for long and never raising."""
+
+
+class PortFactory(Protocol):
+    """Opens a line: :meth:`SerialPort.open`, or a test's fake."""
+
+    async def __call__(
+        self,
+        settings: LineSettings,
+        *,
+        on_data: Callable[[bytes], None],
+        on_lost: Callable[[Exception | None], None],
+        on_fallback: Callable[[str], None] | None = None,
+    ) -> Port:
+        """Open the line described by ``settings``; raise :class:`PortOpenError` if it cannot be used."""
+
+
 class TiocmLines:
     """Real modem-control lines through TIOCMGET / TIOCMBIS / TIOCMBIC."""
 
@@ -151,10 +191,20 @@ class NoLines:
         self._speed = _SPEEDS[speed]
 
     def set_dtr(self, high: bool) -> None:
-        """Set speed B0 to drop "DTR", restore the configured speed to raise it."""
-        attrs = termios.tcgetattr(self._fd)
-        attrs[_ISPEED] = attrs[_OSPEED] = self._speed if high else termios.B0
-        termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
+        """Set speed B0 to drop "DTR", restore the configured speed to raise it.
+
+        Raises:
+            OSError: the tty refuses (EIO once it has been hung up or its device is gone). termios raises its
+                own ``termios.error``, which is no ``OSError``: converted here, so that every caller can rely on
+                one exception type for "the line is dead" (an uncaught one crashed the shutdown: issue 10.9).
+        """
+        try:
+            attrs = termios.tcgetattr(self._fd)
+            attrs[_ISPEED] = attrs[_OSPEED] = self._speed if high else termios.B0
+            termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
+        except termios.error as exc:
+            err = _errno_of(exc) or errno.EIO
+            raise OSError(err, os.strerror(err)) from None
 
     def carrier(self) -> bool | None:
         """Unknown: there is no DCD line."""
@@ -202,6 +252,7 @@ class SerialPort:
         self.lines = lines
         self.fd: int = ser.fd
         self._closing = False
+        self._watching = False
 
     @classmethod
     async def open(
@@ -272,9 +323,45 @@ class SerialPort:
         """Stop reading the tty: from now on it belongs to the handed-off program."""
         self._transport.pause_reading()
 
+    def pause_until_readable(self, on_readable: Callable[[], None]) -> None:
+        """Stop reading, and call ``on_readable`` once when the tty has input, which stays unread.
+
+        mgetty's "wait without reading": an idle line is not read, so the answer to a dial-out program's
+        command goes to that program; whoever wakes up here looks at the line's lock before reading a byte.
+        """
+        loop = asyncio.get_running_loop()
+        self._transport.pause_reading()
+        self._stop_watching()
+
+        def readable() -> None:
+            self._stop_watching()  # once: the input stays unread, so the fd stays readable
+            on_readable()
+
+        loop.add_reader(self.fd, readable)
+        self._watching = True
+
     def resume_reading(self) -> None:
         """Read the tty again."""
+        self._stop_watching()
         self._transport.resume_reading()
+
+    def _stop_watching(self) -> None:
+        if self._watching:
+            self._watching = False
+            asyncio.get_running_loop().remove_reader(self.fd)
+
+    def still_the_device(self) -> bool:
+        """Whether the configured path still names the open device (same ``st_rdev``, a character device).
+
+        A device unplugged (or its symlink removed) while the port is open leaves answerd holding a file
+        that no program started by path can open: answering a call on it connects the caller to nothing.
+        """
+        try:
+            named = os.stat(self.settings.path)
+            opened = os.fstat(self.fd)
+        except (OSError, ValueError):
+            return False
+        return stat.S_ISCHR(named.st_mode) and named.st_rdev == opened.st_rdev
 
     def flush_input(self) -> None:
         """Discard bytes received but not read."""
@@ -346,6 +433,8 @@ class SerialPort:
             return
         self._closing = True
         self._protocol.close_requested = True
+        with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: the loop is closing already
+            self._stop_watching()
         with contextlib.suppress(termios.error, OSError):
             if _output_queued(self.fd):
                 termios.tcflush(self.fd, termios.TCOFLUSH)
@@ -353,10 +442,13 @@ class SerialPort:
         # kernel queue was just flushed) and close() on the loop. After a hang-up pyserial-asyncio is
         # already closing by itself (on_lost has run or is scheduled): a second abort would schedule a
         # second connection_lost, or fail outright once the transport has dropped its loop.
-        if not self._transport.is_closing() or (
-            not self._protocol.closed.done() and self._transport.get_write_buffer_size()
-        ):
-            self._transport.abort()
+        # A device that is gone makes pyserial's close raise too (termios.error, OSError): nothing is left
+        # to close then, and a close must never raise (issue 10.9: a crashed shutdown left the lock behind).
+        with contextlib.suppress(termios.error, OSError, serial.SerialException):
+            if not self._transport.is_closing() or (
+                not self._protocol.closed.done() and self._transport.get_write_buffer_size()
+            ):
+                self._transport.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.closed), self.settings.close_timeout_s)
 

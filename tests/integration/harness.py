@@ -241,7 +241,8 @@ class Bench:
         """Start ``answerd run`` with JSON logs and a notify socket."""
         config = self.write_config()
         self.notify = NotifySocket(self.tmp / "notify.sock")
-        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), **(extra_env or {})}
+        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), "RUNTIME_DIRECTORY": str(self.tmp),
+               **(extra_env or {})}  # fmt: skip
         self.daemon = subprocess.Popen(
             [*self.daemon_wrapper, sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,

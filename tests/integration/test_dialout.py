@@ -1,8 +1,9 @@
 """Dial-out coexistence: a real `cu` takes the line from an idle answerd and gives it back.
 
 answerd holds no UUCP lock while idle and does not read the port, so `cu -l` (Taylor UUCP, Debian's `cu`)
-can lock the line at any moment; answerd sees the lock appear (inotify on /run/lock), closes the port,
-waits for the lock to go, then reopens and re-initialises the modem. Both use the real /run/lock: cu's lock
+can lock the line at any moment. answerd does not watch /run/lock: it looks at the lock when the idle port
+becomes readable (here: the modem answering cu), before reading a byte, as mgetty does; then it closes the
+port, waits for cu to exit (a pidfd), reopens and re-initialises the modem. Both use the real /run/lock: cu's lock
 directory is compiled in. The pty's lock name is its number (``LCK..N``), so tests do not collide.
 """
 
@@ -81,15 +82,15 @@ class TestDialOut:
         line = os.path.realpath(bench.link)
         assert bench.notify is not None
         cu = cu_on(line)
-        _, dialout = bench.wait_event("port.dialout")
-        assert cu.pid == dialout["holder"]
-        bench.notify.wait_for(f"STATUS=line in use by pid {cu.pid} (dial-out)", 5)
         assert cu.stdin is not None
         assert cu.stdout is not None
         # cu's own "Connected." is stdio-buffered until it exits; the modem's answer comes through at once.
         cu.stdin.write(b"ATI\r")
         cu.stdin.flush()
         assert b"answerd simulated modem" in read_until(cu.stdout, b"OK")  # answerd did not read it
+        _, dialout = bench.wait_event("port.dialout")  # the answer woke the idle line: the lock is cu's
+        assert cu.pid == dialout["holder"]
+        bench.notify.wait_for(f"STATUS=line in use by pid {cu.pid} (dial-out)", 5)
         mark = len(bench.log.items)  # type: ignore[union-attr]
         cu.communicate(b"\r~.\r", timeout=10)
         assert 0 == cu.returncode
