@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import structlog
 
+from answerd import __version__
 from answerd.call.runner import CallEnd, CallLine, CallRunner
 from answerd.call.screening import Screening, screen_call, screen_now
 from answerd.config import PortSettings
@@ -145,7 +146,7 @@ class PortDaemon:
                     signal.SIGHUP: self.request_reload, signal.SIGUSR1: self.answer_now}  # fmt: skip
         for sig, handler in handlers.items():
             loop.add_signal_handler(sig, handler)
-        self._log.info("port.starting", device=self._line.path, speed=self._line.speed)
+        self._log.info("port.starting", device=self._line.path, speed=self._line.speed, version=__version__)
         screening_on = bool(self.settings.caller_filter or self.settings.decision_program or self.settings.caller_init)
         if (warning := cid_needs_rings(self.settings.rings, screening_on)) is not None:
             self._log.warning("config.caller_id_rings", warning=warning)

@@ -244,7 +244,8 @@ class Bench:
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), "RUNTIME_DIRECTORY": str(self.tmp),
                **(extra_env or {})}  # fmt: skip
         self.daemon = subprocess.Popen(
-            [*self.daemon_wrapper, sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
+            [*self.daemon_wrapper, sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0",
+             "--log-format", "json"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         self.log = Collector(self.daemon.stderr, _parse_json)
