@@ -111,7 +111,9 @@ class ModemLines(Protocol):
 class Port(Protocol):
     """What the daemon needs of an open line (:class:`SerialPort`; in tests, a fake wired to the sim's core)."""
 
-    lines: ModemLines
+    @property
+    def lines(self) -> ModemLines:
+        """DTR and DCD."""
 
     def write(self, data: bytes) -> None:
         """Send bytes to the modem, never blocking."""
