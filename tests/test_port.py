@@ -260,6 +260,17 @@ class TestModemControl:
         finally:
             os.close(fd)
 
+    def test_no_lines_on_a_vanished_device_raise_oserror(self, pty: Pty) -> None:
+        """Issue 10.9: "DTR" on a tty whose device is gone fails with OSError (callers handle it), not termios.error."""
+        fd = os.open(pty.slave_name, os.O_RDWR | os.O_NOCTTY)
+        try:
+            pty.close_master()  # the device vanishes under the open fd
+            with pytest.raises(OSError) as raised:
+                NoLines(fd, 2400).set_dtr(False)
+            assert errno.EIO == raised.value.errno
+        finally:
+            os.close(fd)
+
     def test_no_lines_directly_on_fd(self, pty: Pty) -> None:
         """NoLines works on a bare fd too: B0, then the given speed back."""
         fd = os.open(pty.slave_name, os.O_RDWR | os.O_NOCTTY)
@@ -630,3 +641,55 @@ class TestPhaseTermios:
 
         with_port(pty, rec, body)
         assert [b"hi"] == echoed
+
+
+class TestIdle:
+    """The idle port: not read, and checked against its path before it is used again."""
+
+    def test_readable_is_reported_once_and_nothing_is_read(self, pty: Pty, rec: Recorder) -> None:
+        """While paused, input wakes the callback once and stays unread until reading resumes."""
+        woken: list[int] = []
+
+        async def body(port: SerialPort) -> None:
+            port.pause_until_readable(lambda: woken.append(1))
+            os.write(pty.master, b"RING\r\n")
+            await wait_until(lambda: bool(woken))
+            for _ in range(20):  # the fd stays readable: a callback still registered would run again here
+                await asyncio.sleep(0)
+            assert ([1], b"") == (woken, bytes(rec.data))
+            port.resume_reading()
+            await wait_until(lambda: bytes(rec.data) == b"RING\r\n")
+
+        with_port(pty, rec, body)
+
+    def test_the_device_is_still_there(self, pty: Pty, rec: Recorder) -> None:
+        """The path names the open device: it may be used."""
+        with_port(pty, rec, lambda port: assert_is(True, port.still_the_device()))
+
+    def test_a_removed_link_is_noticed(self, pty: Pty, rec: Recorder) -> None:
+        """Issue 10.8: the link removed while the port is open: the device is no longer the one named."""
+
+        def body(port: SerialPort) -> None:
+            pty.path.unlink()
+            assert not port.still_the_device()
+
+        with_port(pty, rec, body)
+
+    def test_a_link_to_another_device_is_noticed(self, tmp_path: Path, pty: Pty, rec: Recorder) -> None:
+        """The link now names another tty (re-enumerated elsewhere): not the open device."""
+        other = make_pty(tmp_path, "ttyOTHER")
+
+        def body(port: SerialPort) -> None:
+            pty.path.unlink()
+            pty.path.symlink_to(other.slave_name)
+            assert not port.still_the_device()
+
+        try:
+            with_port(pty, rec, body)
+        finally:
+            other.close_master()
+
+
+def assert_is(expected: object, got: object) -> None:
+    """``assert expected is got`` as an expression."""
+    assert expected is got

@@ -287,6 +287,9 @@ class SerialPort:
             raise PortOpenError(settings.path, f"cannot set up the line: {exc}", _errno_of(exc)) from None
         protocol = _Protocol(on_data, on_lost)
         transport, _ = await serial_asyncio.connection_for_serial(loop, lambda: protocol, ser)
+        # The transport starts reading from a call_soon: let it run, so that a pause right after this open
+        # is not undone by it (the idle watch would then lose the line's input to the transport).
+        await asyncio.sleep(0)
         return cls(settings, ser, transport, protocol, lines)
 
     # ------------------------------------------------------------------ data
