@@ -303,61 +303,59 @@ class FakeIoctl:
 
 
 @pytest.fixture(name="ioctl")
-def _ioctl(monkeypatch: pytest.MonkeyPatch) -> FakeIoctl:
-    fake = FakeIoctl()
-    monkeypatch.setattr("answerd.line.port.fcntl.ioctl", fake)
-    return fake
+def _ioctl() -> FakeIoctl:
+    return FakeIoctl()
 
 
 class TestTiocmLines:
-    """The real modem-control lines, through a fake ioctl."""
+    """The real modem-control lines, through an injected fake ioctl."""
 
     def test_dtr_high_sets_dtr_bit(self, ioctl: FakeIoctl) -> None:
         """set_dtr(True) is TIOCMBIS with exactly the DTR bit."""
-        TiocmLines(7).set_dtr(True)
+        TiocmLines(7, ioctl=ioctl).set_dtr(True)
         assert [(7, termios.TIOCMBIS, termios.TIOCM_DTR)] == ioctl.calls
 
     def test_dtr_low_clears_dtr_bit(self, ioctl: FakeIoctl) -> None:
         """set_dtr(False) is TIOCMBIC with exactly the DTR bit."""
-        TiocmLines(7).set_dtr(False)
+        TiocmLines(7, ioctl=ioctl).set_dtr(False)
         assert [(7, termios.TIOCMBIC, termios.TIOCM_DTR)] == ioctl.calls
 
     def test_carrier_present(self, ioctl: FakeIoctl) -> None:
         """DCD set in TIOCMGET reads as carrier True."""
         ioctl.bits = termios.TIOCM_CAR | termios.TIOCM_DSR | termios.TIOCM_CTS
-        assert TiocmLines(7).carrier() is True
+        assert TiocmLines(7, ioctl=ioctl).carrier() is True
 
     def test_carrier_absent(self, ioctl: FakeIoctl) -> None:
         """Other lines up but DCD clear reads as carrier False."""
         ioctl.bits = termios.TIOCM_DSR | termios.TIOCM_CTS | termios.TIOCM_DTR
-        assert TiocmLines(7).carrier() is False
+        assert TiocmLines(7, ioctl=ioctl).carrier() is False
 
     def test_carrier_reads_with_tiocmget(self, ioctl: FakeIoctl) -> None:
         """carrier() asks the given fd with TIOCMGET."""
-        TiocmLines(9).carrier()
+        TiocmLines(9, ioctl=ioctl).carrier()
         assert [(9, termios.TIOCMGET)] == [call[:2] for call in ioctl.calls]
 
     def test_eio_reads_as_no_carrier(self, ioctl: FakeIoctl) -> None:
         """EIO (the tty was hung up) reads as carrier False."""
         ioctl.error = errno.EIO
-        assert TiocmLines(7).carrier() is False
+        assert TiocmLines(7, ioctl=ioctl).carrier() is False
 
     def test_other_error_propagates(self, ioctl: FakeIoctl) -> None:
         """An error other than EIO is not mistaken for a carrier state."""
         ioctl.error = errno.EBADF
         with pytest.raises(OSError) as info:
-            TiocmLines(7).carrier()
+            TiocmLines(7, ioctl=ioctl).carrier()
         assert errno.EBADF == info.value.errno
 
     def test_supported_when_tiocmget_answers(self, ioctl: FakeIoctl) -> None:
         """supported() is True when TIOCMGET succeeds."""
-        assert TiocmLines.supported(7) is True
+        assert TiocmLines.supported(7, ioctl=ioctl) is True
 
     @pytest.mark.parametrize("err", [errno.ENOTTY, errno.EINVAL])
     def test_unsupported_when_refused(self, ioctl: FakeIoctl, err: int) -> None:
         """supported() is False when TIOCMGET is refused as not applicable."""
         ioctl.error = err
-        assert TiocmLines.supported(7) is False
+        assert TiocmLines.supported(7, ioctl=ioctl) is False
 
 
 class TestOpenErrors:

@@ -10,10 +10,9 @@ Why each choice (facts in ../shared/design/architecture.md §3):
   ``CLOCAL``, but never touches ``HUPCL``. answerd wants raw 8N1 at a fixed speed, RTS/CTS per config,
   ``HUPCL`` (closing drops DTR, so the modem hangs up even if answerd dies), and ``CLOCAL`` only while idle:
   after CONNECT it is cleared so that a carrier drop hangs the tty up (mgetty does the same).
-* **Modem control lines behind an interface.** A pty (and a 3-wire cable) has no DTR/DCD: ``TIOCMGET``
-  fails with ENOTTY. :class:`TiocmLines` uses the real ioctls; :class:`NoLines` lowers "DTR" by setting
-  the speed to B0, which POSIX defines as "hang up" and which the simulated modem watches for. ``auto``
-  tries the ioctls and falls back to ``none`` with one warning.
+* **Modem control lines behind an interface** (:mod:`answerd.line.modem_lines`). A pty (and a 3-wire
+  cable) has no DTR/DCD: ``TIOCMGET`` fails with ENOTTY. ``auto`` tries the ioctls and falls back to
+  ``none`` (speed B0 for "DTR low") with one warning.
 * **Never block the loop on close.** ``tcdrain`` can wait forever after a carrier loss with RTS/CTS (CTS
   stays low), and pyserial-asyncio drains on close. So output still queued is discarded (``TCOFLUSH``) before closing,
   and the close runs in an executor under a timeout.
@@ -37,6 +36,11 @@ from typing import Protocol
 import serial
 import serial_asyncio
 
+from answerd.line.modem_lines import SPEEDS, ModemLines, NoLines, TiocmLines, errno_of
+
+# termios index names, for readability
+_IFLAG, _OFLAG, _CFLAG, _LFLAG, _ISPEED, _OSPEED, _CC = range(7)
+
 __all__ = [
     "LineSettings",
     "ModemControl",
@@ -48,24 +52,6 @@ __all__ = [
     "SerialPort",
     "TiocmLines",
 ]
-
-_SPEEDS = {
-    300: termios.B300,
-    600: termios.B600,
-    1200: termios.B1200,
-    2400: termios.B2400,
-    4800: termios.B4800,
-    9600: termios.B9600,
-    19200: termios.B19200,
-    38400: termios.B38400,
-    57600: termios.B57600,
-    115200: termios.B115200,
-    230400: termios.B230400,
-    460800: termios.B460800,
-    921600: termios.B921600,
-}
-# termios index names, for readability
-_IFLAG, _OFLAG, _CFLAG, _LFLAG, _ISPEED, _OSPEED, _CC = range(7)
 
 
 class PortOpenError(Exception):
@@ -94,18 +80,6 @@ class LineSettings:
     rtscts: bool = True
     modem_control: ModemControl = ModemControl.AUTO
     close_timeout_s: float = 5.0
-
-
-class ModemLines(Protocol):
-    """DTR out, DCD in. Implementations may not have real lines (``carrier()`` then returns ``None``)."""
-
-    kind: str
-
-    def set_dtr(self, high: bool) -> None:
-        """Raise or lower DTR (on a line without it: speed B0 and back)."""
-
-    def carrier(self) -> bool | None:
-        """DCD: ``True``/``False``, or ``None`` where the line has no DCD to read."""
 
 
 class Port(Protocol):
@@ -146,71 +120,6 @@ class PortFactory(Protocol):
         on_fallback: Callable[[str], None] | None = None,
     ) -> Port:
         """Open the line described by ``settings``; raise :class:`PortOpenError` if it cannot be used."""
-
-
-class TiocmLines:
-    """Real modem-control lines through TIOCMGET / TIOCMBIS / TIOCMBIC."""
-
-    kind = "tiocm"
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def set_dtr(self, high: bool) -> None:
-        """Raise or lower DTR."""
-        request = termios.TIOCMBIS if high else termios.TIOCMBIC
-        fcntl.ioctl(self._fd, request, struct.pack("I", termios.TIOCM_DTR))
-
-    def carrier(self) -> bool | None:
-        """DCD from TIOCMGET. EIO (the tty was hung up) reads as "no carrier"."""
-        try:
-            bits = struct.unpack("I", fcntl.ioctl(self._fd, termios.TIOCMGET, struct.pack("I", 0)))[0]
-        except OSError as exc:
-            if exc.errno == errno.EIO:
-                return False
-            raise
-        return bool(bits & termios.TIOCM_CAR)
-
-    @staticmethod
-    def supported(fd: int) -> bool:
-        """Whether the device answers TIOCMGET (a pty or a plain file does not)."""
-        try:
-            fcntl.ioctl(fd, termios.TIOCMGET, struct.pack("I", 0))
-        except OSError as exc:
-            if exc.errno in (errno.ENOTTY, errno.EINVAL, errno.ENOTSUP):
-                return False
-            raise
-        return True
-
-
-class NoLines:
-    """A line without modem control: "DTR low" is speed B0 (POSIX hang-up); no carrier to read."""
-
-    kind = "none"
-
-    def __init__(self, fd: int, speed: int) -> None:
-        self._fd = fd
-        self._speed = _SPEEDS[speed]
-
-    def set_dtr(self, high: bool) -> None:
-        """Set speed B0 to drop "DTR", restore the configured speed to raise it.
-
-        Raises:
-            OSError: the tty refuses (EIO once it has been hung up or its device is gone). termios raises its
-                own ``termios.error``, which is no ``OSError``: converted here, so that every caller can rely on
-                one exception type for "the line is dead" (an uncaught one crashed the shutdown: issue 10.9).
-        """
-        try:
-            attrs = termios.tcgetattr(self._fd)
-            attrs[_ISPEED] = attrs[_OSPEED] = self._speed if high else termios.B0
-            termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
-        except termios.error as exc:
-            err = _errno_of(exc) or errno.EIO
-            raise OSError(err, os.strerror(err)) from None
-
-    def carrier(self) -> bool | None:
-        """Unknown: there is no DCD line."""
-        return None
 
 
 class _Protocol(asyncio.Protocol):
@@ -284,7 +193,7 @@ class SerialPort:
             raise
         except (OSError, termios.error) as exc:
             ser.close()
-            raise PortOpenError(settings.path, f"cannot set up the line: {exc}", _errno_of(exc)) from None
+            raise PortOpenError(settings.path, f"cannot set up the line: {exc}", errno_of(exc)) from None
         protocol = _Protocol(on_data, on_lost)
         transport, _ = await serial_asyncio.connection_for_serial(loop, lambda: protocol, ser)
         # The transport starts reading from a call_soon: let it run, so that a pause right after this open
@@ -463,14 +372,6 @@ def _output_queued(fd: int) -> int:
     return int(struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, struct.pack("i", 0)))[0])
 
 
-def _errno_of(exc: BaseException) -> int | None:
-    if isinstance(exc, OSError):
-        return exc.errno
-    if isinstance(exc, termios.error) and exc.args and isinstance(exc.args[0], int):
-        return exc.args[0]
-    return None
-
-
 def _open_serial(settings: LineSettings) -> serial.Serial:
     """Open the device with pyserial (blocking; runs in an executor)."""
     path = settings.path
@@ -537,6 +438,6 @@ def _set_command_mode(fd: int, settings: LineSettings) -> None:
     if settings.rtscts:
         cflag |= termios.CRTSCTS
     attrs[_CFLAG] = cflag
-    attrs[_ISPEED] = attrs[_OSPEED] = _SPEEDS[settings.speed]
+    attrs[_ISPEED] = attrs[_OSPEED] = SPEEDS[settings.speed]
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
     _set_raw(fd)
