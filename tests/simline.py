@@ -39,7 +39,7 @@ class _Timer:
 
 
 class ManualClock:
-    """A :class:`~answerd.service.clock.Clock` whose time moves only in :meth:`advance`."""
+    """A :class:`~answerd.clock.Clock` whose time moves only in :meth:`advance`."""
 
     def __init__(self, start: float = 1000.0) -> None:
         self._now = start

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from answerd.line.lock import UNKNOWN_PID
 from answerd.line.owner import LOCK_RECHECK_S, DeviceGone, HeldBy, LineOwner, Ours, Unlockable
@@ -25,7 +26,8 @@ def _sleeper() -> Iterator[subprocess.Popen[bytes]]:
 
 
 def owner_in(lock_dir: Path, clock: ManualClock | None = None) -> LineOwner:
-    return LineOwner("/dev/ttyS9", lock_dir=str(lock_dir), locking=True, clock=clock or ManualClock())
+    return LineOwner("/dev/ttyS9", lock_dir=str(lock_dir), locking=True, clock=clock or ManualClock(),
+                     log=structlog.get_logger(), show=lambda status: None)  # fmt: skip
 
 
 def hold(lock_dir: Path, pid: int) -> None:
@@ -66,7 +68,8 @@ class TestClaim:
 
     def test_without_locking_every_claim_succeeds(self, tmp_path: Path) -> None:
         """locking = false: no lock file is made."""
-        owner = LineOwner("/dev/ttyS9", lock_dir=str(tmp_path), locking=False, clock=ManualClock())
+        owner = LineOwner("/dev/ttyS9", lock_dir=str(tmp_path), locking=False, clock=ManualClock(),
+                          log=structlog.get_logger(), show=lambda status: None)  # fmt: skip
         assert Ours() == owner.claim()
         assert [] == list(tmp_path.iterdir())
 

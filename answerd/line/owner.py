@@ -27,11 +27,11 @@ import os
 import select
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from answerd.clock import Clock
 from answerd.line.lock import UNKNOWN_PID, LockError, UucpLock
 from answerd.line.port import Port
-from answerd.service.clock import Clock
 
 __all__ = [
     "HOLDER_RECHECK_S",
@@ -105,11 +105,21 @@ class LineOwner:
         lock_dir: str,
         locking: bool,
         clock: Clock,
+        log: Any,
+        show: Callable[[str], None],
         lock_recheck_s: float = LOCK_RECHECK_S,
         holder_recheck_s: float = HOLDER_RECHECK_S,
     ) -> None:
-        """Describe the line's lock (nothing is touched yet); ``locking=False`` makes every claim succeed."""
+        """Describe the line's lock (nothing is touched yet); ``locking=False`` makes every claim succeed.
+
+        Every change of hands is logged on ``log``; what the line waits for is passed to ``show`` (the status).
+        """
         self.device = device
+        self._lock_dir = lock_dir
+        self._log = log
+        self._show = show
+        self._unusable = False  # said once per episode of an unwritable lock directory
+        self._dialout = False  # the line went to a dial-out program: say when it is back
         self._lock = UucpLock(device, lock_dir=lock_dir) if locking else None
         self._clock = clock
         self._lock_recheck_s = lock_recheck_s
@@ -151,43 +161,71 @@ class LineOwner:
             return HeldBy(holder)
         return Unlockable(f"cannot create the UUCP lock: {exc.reason}")
 
-    def let_go(self, port: Port, on_readable: Callable[[], None]) -> str | None:
-        """``ReleaseLine``: give the lock back and stop reading; ``on_readable`` when the modem speaks.
-
-        Returns a problem text if the lock could not be removed (it is still ours; nothing else changes).
-        """
-        problem = self.release()
+    def let_go(self, port: Port, on_readable: Callable[[], None]) -> None:
+        """``ReleaseLine``: give the lock back and stop reading; ``on_readable`` when the modem speaks."""
+        self.release()
         port.pause_until_readable(on_readable)
-        return problem
 
     def take_back(self, port: Port) -> Claim:
-        """Before the idle line is read or written: the device still there, the lock ours, reading on."""
+        """Before the idle line is read or written: the device still there, the lock ours, reading on.
+
+        Anything else is logged; the caller then yields the line (closes the port and :meth:`take` s it).
+        """
         if not port.still_the_device():
+            self._log.warning("port.device_gone", device=self.device)
             return DeviceGone(self.device)
         claim = self.claim()
-        if isinstance(claim, Ours):
-            port.resume_reading()
+        match claim:
+            case Ours():
+                port.resume_reading()
+            case HeldBy(pid=pid):
+                self._dialout = True
+                self._log.info("port.dialout", holder=pid)
+            case Unlockable(reason=reason):
+                self._unusable = True
+                self._log.error("lock.unusable", error=reason, lock_dir=self._lock_dir)
         return claim
 
-    def release(self) -> str | None:
-        """Remove our lock (or our program's, after :meth:`hand_to`); a problem text instead of raising."""
-        if self._lock is None:
-            return None
-        try:
-            self._lock.release()
-        except LockError as exc:
-            return str(exc)
-        return None
+    async def take(self) -> bool:
+        """Hold the line, waiting as long as someone else has it or no lock can be made; False: interrupted."""
+        while not self._interrupted:
+            claim = self.claim()
+            match claim:
+                case Ours():
+                    if self._unusable:
+                        self._unusable = False
+                        self._log.info("lock.usable", lock=self.lock_path)
+                    if self._dialout:
+                        self._dialout = False
+                        self._log.info("port.dialout_ended")
+                    return True
+                case HeldBy(pid=pid):
+                    self._dialout = True
+                    self._log.info("port.line_in_use", holder=pid, lock=self.lock_path)
+                    self._show(f"{claim.describe()}, waiting")
+                case Unlockable(reason=reason):
+                    if not self._unusable:  # said once; the re-checks are quiet
+                        self._unusable = True
+                        self._log.error("lock.unusable", error=reason, lock_dir=self._lock_dir)
+                    self._show(claim.describe())
+            await self.wait(claim)
+        return False
 
-    def hand_to(self, pid: int) -> str | None:
+    def release(self) -> None:
+        """Remove our lock (or our program's, after :meth:`hand_to`); a failure is logged, never raised."""
+        if self._lock is not None:
+            try:
+                self._lock.release()
+            except LockError as exc:
+                self._log.warning("lock.release_failed", error=str(exc))
+
+    def hand_to(self, pid: int) -> None:
         """The call's program holds the line now (``pppd lock`` accepts it, as with mgetty's exec)."""
-        if self._lock is None:
-            return None
-        try:
-            self._lock.hand_over(pid)
-        except LockError as exc:
-            return str(exc)
-        return None
+        if self._lock is not None:
+            try:
+                self._lock.hand_over(pid)
+            except LockError as exc:
+                self._log.warning("lock.hand_over_failed", pid=pid, error=str(exc))
 
     # ------------------------------------------------------------------ waiting
 

@@ -3,7 +3,7 @@
 Shape (aioquic's ``transmit()`` pattern): every input — bytes from the port, a timer, the port being
 reopened, a call ending — goes into :class:`~answerd.core.AnswerMachine`, and the effects it returns are
 carried out one after the other by :meth:`PortDaemon._apply`. One timer is re-armed from
-``machine.get_timer()`` after every input. The injected :class:`~answerd.service.clock.Clock` is the only
+``machine.get_timer()`` after every input. The injected :class:`~answerd.clock.Clock` is the only
 clock, and the injected port factory the only way to the device, so tests run this class in-process
 against the simulated modem's core.
 
@@ -31,6 +31,7 @@ import structlog
 from answerd import __version__
 from answerd.call.runner import CallEnd, CallLine, CallRunner
 from answerd.call.screening import Screening, screen_call, screen_now
+from answerd.clock import Clock, LoopClock, TimerHandle
 from answerd.config import PortSettings
 from answerd.core import (
     Answered,
@@ -54,12 +55,12 @@ from answerd.core import (
     Write,
 )
 from answerd.core._policy import cid_needs_rings
-from answerd.line.owner import DeviceGone, HeldBy, LineOwner, Ours, Unlockable
+from answerd.line.owner import LineOwner, Ours
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
-from answerd.service.clock import Clock, LoopClock, TimerHandle
 from answerd.service.exitcodes import ExitCode
 from answerd.service.notify import Notifier
 from answerd.service.reload import ConfigReloader, runtime_dir
+from answerd.service.watchdog import Watchdog
 
 __all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon"]
 
@@ -121,21 +122,20 @@ class PortDaemon:
         self._released = False  # ReleaseLine carried out: idle, lock given back, port not read
         self._timer: TimerHandle | None = None
         self._timer_at: float | None = None
-        self._watchdog: TimerHandle | None = None
+        self._watchdog = Watchdog(
+            notifier, self._clock, lambda: self._machine.healthy, lambda: self._machine.phase.value, self._log
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._call: CallLine | None = None
         self._done = asyncio.Event()
         self._stopping = False
         self._exit_code = ExitCode.OK
         self._fallback_warned = False
-        self._lock_unusable = False
-        self._dialout = False  # the line was yielded to a dial-out program: say when it is back
         self._tty_owner: tuple[int, int, int] | None = None
 
     def _new_owner(self) -> LineOwner:
-        return LineOwner(
-            self._line.path, lock_dir=self.settings.lock_dir, locking=self.settings.locking, clock=self._clock
-        )
+        return LineOwner(self._line.path, lock_dir=self.settings.lock_dir, locking=self.settings.locking,
+                         clock=self._clock, log=self._log, show=self._notifier.status)  # fmt: skip
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -152,7 +152,7 @@ class PortDaemon:
             self._log.warning("config.caller_id_rings", warning=warning)
         if self._reloader is not None:
             self._reloader.publish_start()
-        self._start_watchdog()
+        self._watchdog.start()
         try:
             if await self._open_line(patience_s=0.0):
                 self._apply(self._machine.port_opened(self._clock.now(), dtr_hangs_up=self._dtr_hangs_up()))
@@ -186,8 +186,7 @@ class PortDaemon:
     async def _shutdown(self) -> None:
         """Every exit path: hang up and close whatever state the device is in, and always free the lock."""
         try:
-            if self._watchdog is not None:
-                self._watchdog.cancel()
+            self._watchdog.stop()
             for task in list(self._tasks):
                 if not task.done():
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -201,8 +200,7 @@ class PortDaemon:
                 self._set_dtr(False)
                 await self._close_port()
         finally:
-            if (problem := self._owner.release()) is not None:
-                self._log.warning("lock.release_failed", error=problem)
+            self._owner.release()
             if self._reloader is not None:
                 self._reloader.withdraw()
             self._log.info("port.stopped", exit_code=self._exit_code)
@@ -240,53 +238,16 @@ class PortDaemon:
         old, self.settings = self.settings, new
         self._line = _line_settings(self.name, new)
         if (new.device, new.lock_dir, new.locking) != (old.device, old.lock_dir, old.locking):
-            self._release_lock()
+            self._owner.release()
             self._owner = self._new_owner()  # the next open takes the lock of the (new) line
         self._machine.set_profile(new.to_profile(), announce_ready=True)
         self._log.info("config.reloaded", changed=True)
-
-    def _start_watchdog(self) -> None:
-        interval = self._notifier.watchdog_interval_s
-        if interval is None:
-            return
-
-        def tick() -> None:
-            # Only a healthy line keeps the service alive: a modem that stopped answering gets answerd
-            # restarted by systemd (WatchdogSec=) even though the event loop itself is fine.
-            if self._machine.healthy:
-                self._notifier.watchdog()
-            else:
-                self._log.warning("watchdog.withheld", phase=self._machine.phase.value)
-            self._watchdog = self._clock.call_at(self._clock.now() + interval, tick)
-
-        self._notifier.watchdog()
-        self._watchdog = self._clock.call_at(self._clock.now() + interval, tick)
 
     # ------------------------------------------------------------------ the line: lock, open, close
 
     async def _open_line(self, patience_s: float) -> bool:
         """Hold the line (waiting while someone else has it), then open the device. False: not opened."""
-        while not self._stopping:
-            claim = self._owner.claim()
-            if isinstance(claim, Ours):
-                if self._lock_unusable:
-                    self._lock_unusable = False
-                    self._log.info("lock.usable", lock=self._owner.lock_path)
-                if self._dialout:
-                    self._dialout = False
-                    self._log.info("port.dialout_ended")
-                return await self._open_port(patience_s)
-            if isinstance(claim, HeldBy):
-                self._dialout = True
-                self._log.info("port.line_in_use", holder=claim.pid, lock=self._owner.lock_path)
-                self._notifier.status(f"{claim.describe()}, waiting")
-            else:  # the directory cannot be written: said once, then re-checked quietly
-                if not self._lock_unusable:
-                    self._lock_unusable = True
-                    self._log.error("lock.unusable", error=claim.reason, lock_dir=self.settings.lock_dir)
-                self._notifier.status(claim.describe())
-            await self._owner.wait(claim)
-        return False
+        return await self._owner.take() and await self._open_port(patience_s)
 
     async def _open_port(self, patience_s: float) -> bool:
         """Open the device, retrying for ``patience_s`` while it is missing."""
@@ -338,25 +299,15 @@ class PortDaemon:
             return
         assert self._port is not None
         self._released = True
-        if (problem := self._owner.let_go(self._port, self._on_idle_readable)) is not None:
-            self._log.warning("lock.release_failed", error=problem)
+        self._owner.let_go(self._port, self._on_idle_readable)
 
     def _take_line_back(self) -> bool:
-        """Before the idle line is read or written: claim it, or yield it (logged, machine suspended)."""
+        """Before the idle line is read or written: claim it, or yield it (the machine suspended, reopened)."""
         assert self._port is not None
         claim = self._owner.take_back(self._port)
         if isinstance(claim, Ours):
             self._released = False
             return True
-        match claim:
-            case HeldBy(pid=pid):
-                self._dialout = True
-                self._log.info("port.dialout", holder=pid)
-            case Unlockable(reason=reason):
-                self._lock_unusable = True
-                self._log.error("lock.unusable", error=reason, lock_dir=self.settings.lock_dir)
-            case DeviceGone(path=path):
-                self._log.warning("port.device_gone", device=path)
         self._apply(self._machine.suspend(self._clock.now(), claim.describe()))
         self._spawn(self._reopen())
         return False
@@ -391,14 +342,6 @@ class PortDaemon:
             with contextlib.suppress(OSError):
                 os.chown(self._line.path, uid, gid)
                 os.chmod(self._line.path, mode)
-
-    def _release_lock(self) -> None:
-        if (problem := self._owner.release()) is not None:
-            self._log.warning("lock.release_failed", error=problem)
-
-    def _hand_lock_to(self, pid: int) -> None:
-        if (problem := self._owner.hand_to(pid)) is not None:
-            self._log.warning("lock.hand_over_failed", pid=pid, error=problem)
 
     def _on_data(self, data: bytes) -> None:
         if self._call is not None:
@@ -523,7 +466,7 @@ class PortDaemon:
             runner = CallRunner(
                 port_name=self.name, device=self._line.path, settings=self.settings,
                 port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
-                log=self._log, on_program=self._hand_lock_to,
+                log=self._log, on_program=self._owner.hand_to,
             )  # fmt: skip
             end = await runner.run()
         finally:
