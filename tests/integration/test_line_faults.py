@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from answerd.line.owner import LOCK_RECHECK_S
+
 from .harness import Bench
 
 pytestmark = pytest.mark.integration
@@ -87,11 +89,14 @@ class TestUnwritableLockDir:
         bench.daemon_wrapper = in_read_only_namespace(locks)
         bench.start_sim()
         bench.start_daemon()
+        assert bench.notify is not None
+        bench.notify.wait_for(
+            "STATUS=not answering: cannot create the UUCP lock: cannot create a lock file: Read-only file system; "
+            f"retrying every {LOCK_RECHECK_S:g} s",
+            20,
+        )
         _, unusable = bench.wait_event("lock.unusable")
         assert "Read-only file system" in unusable["error"]
-        assert bench.notify is not None
-        status = next(m for m in bench.notify.messages if m.startswith("STATUS=not answering"))
-        assert "Read-only file system" in status
         caller = bench.dial()
         make_writable(bench, locks)
         bench.notify.wait_for("READY=1", 20)
