@@ -35,6 +35,11 @@ pytestmark = [
 LOCK_DIR = Path("/run/lock")
 
 
+def lock_name(bench: Bench) -> str:
+    """The UUCP lock name of the sim's pty."""
+    return f"LCK..{Path(os.path.realpath(bench.link)).name}"
+
+
 def read_until(stream: Any, marker: bytes, timeout: float = 10.0) -> bytes:
     """Read a pipe until ``marker`` arrives (with a deadline)."""
     got = b""
@@ -134,3 +139,41 @@ class TestDialOut:
             assert [] == bench.events("port.line_in_use")
         finally:
             lock.unlink(missing_ok=True)
+
+
+def voluntary_switches(pid: int) -> int:
+    """Times the process (every thread) went to sleep: each one follows a wake-up."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        for line in Path(f"/proc/{pid}/task/{task}/status").read_text().splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
+def asleep_in_its_loop(pid: int, timeout: float = 10.0) -> None:
+    """Wait (with a deadline) until the daemon's main thread sleeps in its event loop's epoll_wait."""
+    deadline = time.monotonic() + timeout
+    while (Path(f"/proc/{pid}/wchan").read_text(), Path(f"/proc/{pid}/stat").read_text().split()[2]) != (
+        "do_epoll_wait",
+        "S",
+    ):
+        assert time.monotonic() < deadline, "the daemon never went to sleep"
+        time.sleep(0.01)
+
+
+def test_lock_churn_beside_the_idle_line_wakes_it_not_once(make_bench: Callable[..., Bench], tmp_path: Path) -> None:
+    """Issue 11: no watch on the lock directory: 1,000 lock files come and go beside an idle line, 0 wake-ups."""
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    bench = make_bench(health_check_s=0, lock_dir=str(locks))  # no timer of its own while idle
+    bench.wait_event("port.status", status="waiting for RING")
+    assert bench.daemon is not None
+    asleep_in_its_loop(bench.daemon.pid)
+    before = voluntary_switches(bench.daemon.pid)
+    for number in range(500):  # other lines of a pool locking and unlocking, and our line's own name too
+        for name in (f"LCK..ttyS{number % 8}", f"LTMP.{number}", lock_name(bench)):
+            (locks / name).write_text(f"{os.getpid():10d}\n")
+            (locks / name).unlink()
+    asleep_in_its_loop(bench.daemon.pid)  # had anything woken it, it would be running or back asleep by now
+    assert before == voluntary_switches(bench.daemon.pid)
