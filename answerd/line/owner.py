@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import select
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from typing import Any, Final
 
 from answerd.clock import Clock
 from answerd.line.lock import UNKNOWN_PID, LockError, UucpLock
-from answerd.line.port import Port
+from answerd.line.port import LineSettings, Port, PortFactory, PortOpenError
 
 __all__ = [
     "HOLDER_RECHECK_S",
@@ -42,6 +43,7 @@ __all__ = [
     "LineOwner",
     "LockClaim",
     "Ours",
+    "PortCallbacks",
     "Unlockable",
 ]
 
@@ -95,6 +97,15 @@ LockClaim = Ours | HeldBy | Unlockable
 Claim = LockClaim | DeviceGone
 
 
+@dataclass(frozen=True, slots=True)
+class PortCallbacks:
+    """Where an open port's events go."""
+
+    on_data: Callable[[bytes], None]
+    on_lost: Callable[[Exception | None], None]
+    on_fallback: Callable[[str], None]
+
+
 class LineOwner:
     """The UUCP lock of one line and the rules for taking, giving back and waiting for it."""
 
@@ -127,6 +138,7 @@ class LineOwner:
         self._wake: asyncio.Future[None] | None = None
         self._exited: set[int] = set()  # holders whose pidfd fired: if they still look alive, re-check them
         self._interrupted = False
+        self._tty_owner: tuple[int, int, int] | None = None
 
     @property
     def lock_path(self) -> str | None:
@@ -226,6 +238,46 @@ class LineOwner:
                 self._lock.hand_over(pid)
             except LockError as exc:
                 self._log.warning("lock.hand_over_failed", pid=pid, error=str(exc))
+
+    # ------------------------------------------------------------------ the device
+
+    async def open_device(
+        self, factory: PortFactory, settings: LineSettings, *, patience_s: float, callbacks: PortCallbacks
+    ) -> Port:
+        """Open the device, retrying with back-off for ``patience_s`` while it is missing (re-enumerating).
+
+        Raises:
+            PortOpenError: it cannot be opened (still missing after ``patience_s``, busy, no permission).
+        """
+        deadline = self._clock.now() + patience_s
+        delay = 0.25
+        while True:
+            try:
+                port = await factory(settings, on_data=callbacks.on_data, on_lost=callbacks.on_lost,
+                                     on_fallback=callbacks.on_fallback)  # fmt: skip
+            except PortOpenError as exc:
+                missing = exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO)
+                if not missing or self._interrupted or self._clock.now() + delay > deadline:
+                    raise
+                await self._clock.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            self._remember_tty(settings.path)
+            return port
+
+    def _remember_tty(self, path: str) -> None:
+        if self._tty_owner is None:
+            with contextlib.suppress(OSError):
+                st = os.stat(path)
+                self._tty_owner = (st.st_mode & 0o7777, st.st_uid, st.st_gid)
+
+    def restore_tty(self, path: str) -> None:
+        """After a call: the tty's owner and mode as they were before the first open (login changes them)."""
+        if self._tty_owner is not None:
+            mode, uid, gid = self._tty_owner
+            with contextlib.suppress(OSError):
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
 
     # ------------------------------------------------------------------ waiting
 

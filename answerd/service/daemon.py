@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import os
 import signal
 from collections.abc import Coroutine
 from typing import Any, cast
@@ -55,7 +54,7 @@ from answerd.core import (
     Write,
 )
 from answerd.core._policy import cid_needs_rings
-from answerd.line.owner import LineOwner, Ours
+from answerd.line.owner import LineOwner, Ours, PortCallbacks
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
 from answerd.service.exitcodes import ExitCode
 from answerd.service.notify import Notifier
@@ -117,7 +116,6 @@ class PortDaemon:
         if config_path is not None:
             directory = verdict_dir or runtime_dir()
             self._reloader = ConfigReloader(name, config_path, directory=directory, notifier=notifier, log=self._log)
-        self._pending: PortSettings | None = None  # accepted by a reload, applied between calls
         self._port: Port | None = None
         self._released = False  # ReleaseLine carried out: idle, lock given back, port not read
         self._timer: TimerHandle | None = None
@@ -131,7 +129,6 @@ class PortDaemon:
         self._stopping = False
         self._exit_code = ExitCode.OK
         self._fallback_warned = False
-        self._tty_owner: tuple[int, int, int] | None = None
 
     def _new_owner(self) -> LineOwner:
         return LineOwner(self._line.path, lock_dir=self.settings.lock_dir, locking=self.settings.locking,
@@ -205,43 +202,26 @@ class PortDaemon:
                 self._reloader.withdraw()
             self._log.info("port.stopped", exit_code=self._exit_code)
 
-    # ------------------------------------------------------------------ reload and watchdog
+    # ------------------------------------------------------------------ reload
 
     def request_reload(self) -> None:
         """SIGHUP (``answerd reload``): check the file now; apply it between calls, or keep the old one."""
         if self._reloader is None or self._stopping:
             return
-        new = self._reloader.check()
-        if new is None:
-            return
-        if new == self.settings:
-            self._pending = None
-            self._log.info("config.reloaded", changed=False)
-            self._notifier.reloading()
-            self._notifier.ready()
-            return
-        self._log.info("config.reload_pending", phase=self._machine.phase.value)
-        self._pending = new
-        if self._released:
+        if self._reloader.request(self.settings, idle=self._released) and self._released:
             self._apply(self._machine.reinitialize(self._clock.now()))  # claims the line, then reopens
-        else:
-            # Not now (a call is up): RELOADING=1 is sent when the change is applied, so the unit does not
-            # sit in "reloading" for the length of a call.
-            self._notifier.status("configuration reload pending until the line is idle")
 
     def _take_reload(self) -> None:
         """Switch to the settings a reload accepted (between calls only: the port is closed)."""
-        new, self._pending = self._pending, None
+        new = None if self._reloader is None else self._reloader.take()
         if new is None:
             return
-        self._notifier.reloading()  # READY=1 follows once the modem is initialised with the new settings
         old, self.settings = self.settings, new
         self._line = _line_settings(self.name, new)
         if (new.device, new.lock_dir, new.locking) != (old.device, old.lock_dir, old.locking):
             self._owner.release()
             self._owner = self._new_owner()  # the next open takes the lock of the (new) line
-        self._machine.set_profile(new.to_profile(), announce_ready=True)
-        self._log.info("config.reloaded", changed=True)
+        self._machine.set_profile(new.to_profile(), announce_ready=True)  # READY=1 after the next init
 
     # ------------------------------------------------------------------ the line: lock, open, close
 
@@ -250,32 +230,25 @@ class PortDaemon:
         return await self._owner.take() and await self._open_port(patience_s)
 
     async def _open_port(self, patience_s: float) -> bool:
-        """Open the device, retrying for ``patience_s`` while it is missing."""
-        deadline = self._clock.now() + patience_s
-        delay = 0.25
-        while not self._stopping:
-            try:
-                self._port = await self._open_port_with(
-                    self._line, on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback
-                )
-            except PortOpenError as exc:
-                missing = exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO)
-                if missing and self._clock.now() + delay <= deadline:
-                    await self._clock.sleep(delay)
-                    delay = min(delay * 2, 2.0)
-                    continue
-                code = {errno.EBUSY: ExitCode.TEMPFAIL, errno.EACCES: ExitCode.NOPERM,
-                        errno.EPERM: ExitCode.NOPERM}.get(exc.errno or 0, ExitCode.UNAVAILABLE)  # fmt: skip
-                self._log.error("port.open_failed", error=str(exc), exit_code=code)
-                self._notifier.status(f"cannot open {self._line.path}: {exc}")
-                self._fail(code)
+        """Open the device (waiting ``patience_s`` for it to appear); a failure ends the daemon, logged."""
+        callbacks = PortCallbacks(on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback)
+        try:
+            self._port = await self._owner.open_device(
+                self._open_port_with, self._line, patience_s=patience_s, callbacks=callbacks
+            )
+        except PortOpenError as exc:
+            if self._stopping:
                 return False
-            self._remember_tty_owner()
-            if self.settings.open_delay_ms:
-                await self._clock.sleep(self.settings.open_delay_ms / 1000)
-                self._port.flush_input()
-            return True
-        return False
+            code = {errno.EBUSY: ExitCode.TEMPFAIL, errno.EACCES: ExitCode.NOPERM,
+                    errno.EPERM: ExitCode.NOPERM}.get(exc.errno or 0, ExitCode.UNAVAILABLE)  # fmt: skip
+            self._log.error("port.open_failed", error=str(exc), exit_code=code)
+            self._notifier.status(f"cannot open {self._line.path}: {exc}")
+            self._fail(code)
+            return False
+        if self.settings.open_delay_ms:
+            await self._clock.sleep(self.settings.open_delay_ms / 1000)
+            self._port.flush_input()
+        return True
 
     async def _close_port(self) -> None:
         port, self._port = self._port, None
@@ -294,7 +267,7 @@ class PortDaemon:
 
     def _release_line(self) -> None:
         """``ReleaseLine``: idle. A pending reload goes first; else the lock goes back and the port rests."""
-        if self._pending is not None:
+        if self._reloader is not None and self._reloader.pending:
             self._apply(self._machine.reinitialize(self._clock.now()))
             return
         assert self._port is not None
@@ -329,19 +302,6 @@ class PortDaemon:
         if not self._fallback_warned:
             self._fallback_warned = True
             self._log.warning("port.no_modem_lines", reason=reason)
-
-    def _remember_tty_owner(self) -> None:
-        if self._tty_owner is None:
-            with contextlib.suppress(OSError):
-                st = os.stat(self._line.path)
-                self._tty_owner = (st.st_mode & 0o7777, st.st_uid, st.st_gid)
-
-    def _restore_tty_owner(self) -> None:
-        if self._tty_owner is not None:
-            mode, uid, gid = self._tty_owner
-            with contextlib.suppress(OSError):
-                os.chown(self._line.path, uid, gid)
-                os.chmod(self._line.path, mode)
 
     def _on_data(self, data: bytes) -> None:
         if self._call is not None:
@@ -471,7 +431,7 @@ class PortDaemon:
             end = await runner.run()
         finally:
             self._call = None
-            self._restore_tty_owner()
+            self._owner.restore_tty(self._line.path)
             structlog.contextvars.unbind_contextvars("call_id")
             self._apply(self._machine.call_finished(self._clock.now(), **end.fields()))
             if self._stopping:

@@ -84,6 +84,42 @@ class ConfigReloader:
         self._notifier = notifier
         self._log = log
         self._generation = 0
+        self._pending: PortSettings | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether accepted settings wait to be applied (between calls)."""
+        return self._pending is not None
+
+    def request(self, running: PortSettings, *, idle: bool) -> bool:
+        """SIGHUP: check the file; ``True`` if it brought a change, which waits for :meth:`take`.
+
+        An unchanged file is done at once (RELOADING=1, READY=1). A change made while a call is up is only
+        announced: RELOADING=1 is sent when it is applied, so the unit does not sit in "reloading" for the
+        length of a call.
+        """
+        new = self.check()
+        if new is None:
+            return False
+        if new == running:
+            self._pending = None
+            self._log.info("config.reloaded", changed=False)
+            self._notifier.reloading()
+            self._notifier.ready()
+            return False
+        self._pending = new
+        self._log.info("config.reload_pending", idle=idle)
+        if not idle:
+            self._notifier.status("configuration reload pending until the line is idle")
+        return True
+
+    def take(self) -> PortSettings | None:
+        """The accepted settings to apply now (the line is between calls), or ``None``; READY=1 must follow."""
+        new, self._pending = self._pending, None
+        if new is not None:
+            self._notifier.reloading()
+            self._log.info("config.reloaded", changed=True)
+        return new
 
     def publish_start(self) -> None:
         """Say that this process takes reloads (generation 0). A failure costs only ``answerd reload``."""

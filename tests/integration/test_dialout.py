@@ -93,7 +93,16 @@ class TestDialOut:
         cu.stdin.write(b"ATI\r")
         cu.stdin.flush()
         assert b"answerd simulated modem" in read_until(cu.stdout, b"OK")  # answerd did not read it
-        _, dialout = bench.wait_event("port.dialout")  # the answer woke the idle line: the lock is cu's
+        # The answer makes the idle port readable, which wakes answerd: it sees cu's lock and yields. cu may
+        # have read the answer before answerd's loop looked (the kernel then reports nothing, as to mgetty's
+        # select): the next answer is another chance, so cu talks until answerd has noticed.
+        for _ in range(20):
+            if bench.events("port.dialout"):
+                break
+            cu.stdin.write(b"AT\r")
+            cu.stdin.flush()
+            read_until(cu.stdout, b"OK")
+        _, dialout = bench.wait_event("port.dialout")
         assert cu.pid == dialout["holder"]
         bench.notify.wait_for(f"STATUS=line in use by pid {cu.pid} (dial-out)", 5)
         mark = len(bench.log.items)  # type: ignore[union-attr]
