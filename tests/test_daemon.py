@@ -178,7 +178,7 @@ class TestLineFaults:
                 assert bench.notifier.statuses[-1].startswith("not answering: cannot create the UUCP lock")
                 (tmp_path / "later").mkdir()
                 await bench.clock.advance(LOCK_RECHECK_S)
-                assert "READY=1" in bench.notifier.messages
+                assert "waiting for RING" == bench.notifier.statuses[-1]
             finally:
                 assert 0 == await bench.stop()
 

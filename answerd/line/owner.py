@@ -198,8 +198,12 @@ class LineOwner:
                 self._log.error("lock.unusable", error=reason, lock_dir=self._lock_dir)
         return claim
 
-    async def take(self) -> bool:
-        """Hold the line, waiting as long as someone else has it or no lock can be made; False: interrupted."""
+    async def take(self, *, waiting: Callable[[], None] | None = None) -> bool:
+        """Hold the line, waiting as long as someone else has it or no lock can be made; False: interrupted.
+
+        Args:
+            waiting: called once, before the first wait (the daemon starting: see :meth:`PortDaemon.run`).
+        """
         while not self._interrupted:
             claim = self.claim()
             match claim:
@@ -220,6 +224,9 @@ class LineOwner:
                         self._unusable = True
                         self._log.error("lock.unusable", error=reason, lock_dir=self._lock_dir)
                     self._show(claim.describe())
+            if waiting is not None:
+                waiting()
+                waiting = None
             await self.wait(claim)
         return False
 

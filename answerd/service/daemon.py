@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import errno
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 import structlog
@@ -151,7 +151,10 @@ class PortDaemon:
             self._reloader.publish_start()
         self._watchdog.start()
         try:
-            if await self._open_line(patience_s=0.0):
+            # A start that has to wait for the line (a dial-out has it, no lock can be made) is still a start:
+            # READY=1 now, with the status saying why no call is answered. Waiting for READY instead would
+            # run into TimeoutStartSec= and restarts that cannot change anything (issue 10.3).
+            if await self._open_line(patience_s=0.0, waiting=self._notifier.ready):
                 self._apply(self._machine.port_opened(self._clock.now(), dtr_hangs_up=self._dtr_hangs_up()))
             await self._done.wait()
         finally:
@@ -225,9 +228,9 @@ class PortDaemon:
 
     # ------------------------------------------------------------------ the line: lock, open, close
 
-    async def _open_line(self, patience_s: float) -> bool:
+    async def _open_line(self, patience_s: float, waiting: Callable[[], None] | None = None) -> bool:
         """Hold the line (waiting while someone else has it), then open the device. False: not opened."""
-        return await self._owner.take() and await self._open_port(patience_s)
+        return await self._owner.take(waiting=waiting) and await self._open_port(patience_s)
 
     async def _open_port(self, patience_s: float) -> bool:
         """Open the device (waiting ``patience_s`` for it to appear); a failure ends the daemon, logged."""

@@ -66,7 +66,7 @@ class TestUnwritableLockDir:
         sleeper: subprocess.Popen[bytes],
         needs_namespaces: None,
     ) -> None:
-        """A read-only lock dir holding a live dial-out's lock: answerd waits for it, never touching the line."""
+        """A read-only lock dir holding a live dial-out's lock: answerd waits for it, never touching the modem."""
         locks = tmp_path / "locks"
         locks.mkdir()
         bench = make_bench(start=False, lock_dir=str(locks))
@@ -75,8 +75,8 @@ class TestUnwritableLockDir:
         (locks / lock_name(bench)).write_text(f"{sleeper.pid:10d}\n")
         bench.start_daemon()
         assert bench.notify is not None
-        bench.notify.wait_for(f"STATUS=line in use by pid {sleeper.pid} (dial-out), waiting", 20)
-        assert "READY=1" not in bench.notify.messages
+        waiting = bench.notify.wait_for(f"STATUS=line in use by pid {sleeper.pid} (dial-out), waiting", 20)
+        bench.notify.wait_for("READY=1", 5, start=waiting)  # started (waiting is its job now), not timed out
         assert [] == bench.events("modem.send")
 
     def test_no_answer_until_its_own_lock_can_be_written(
@@ -99,7 +99,7 @@ class TestUnwritableLockDir:
         assert "Read-only file system" in unusable["error"]
         caller = bench.dial()
         make_writable(bench, locks)
-        bench.notify.wait_for("READY=1", 20)
+        bench.wait_event("port.ready", timeout=20)
         _, ended = bench.wait_event("call.ended", call_id=1)
         caller.hang_up()
         assert "answered" == ended["outcome"]
