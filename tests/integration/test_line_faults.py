@@ -1,7 +1,7 @@
 """The line going wrong under a running `answerd run` (issue 10, defects 3, 8, 9), on the simulated modem.
 
-3: a lock directory that cannot be written (a read-only bind mount in a mount namespace of the daemon's
-own); 8: the device link removed while idle; 9: SIGTERM while the device vanishes.
+3: a lock directory that cannot be written (read-only, or a full tmpfs, in a mount namespace of the
+daemon's own); 8: the device link removed while idle; 9: SIGTERM while the device vanishes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,13 @@ from .harness import Bench
 
 pytestmark = pytest.mark.integration
 
-READ_ONLY_DIR = Path(__file__).with_name("read_only_dir.py")
+UNUSABLE_DIR = Path(__file__).with_name("unusable_dir.py")
+#: How each way of breaking the lock directory shows (the lock's error), and how it is repaired.
+BREAKAGES = {
+    "read-only": ("cannot create a lock file: Read-only file system",
+                  ["mount", "-o", "remount,rw,bind", "{dir}", "{dir}"]),
+    "full": ("cannot write lock file: No space left on device", ["rm", "{dir}/filler"]),
+}  # fmt: skip
 
 
 def lock_name(bench: Bench) -> str:
@@ -29,17 +35,17 @@ def lock_name(bench: Bench) -> str:
     return f"LCK..{Path(os.path.realpath(bench.link)).name}"
 
 
-def in_read_only_namespace(directory: Path) -> list[str]:
-    """A daemon wrapper: the daemon runs in a mount namespace of its own where ``directory`` is read-only."""
-    return ["unshare", "--mount", "--propagation", "private", "--", sys.executable, str(READ_ONLY_DIR),
-            str(directory), "--"]  # fmt: skip
+def in_broken_namespace(breakage: str, directory: Path, *files: str) -> list[str]:
+    """A daemon wrapper: the daemon runs in a mount namespace of its own where ``directory`` is broken."""
+    return ["unshare", "--mount", "--propagation", "private", "--", sys.executable, str(UNUSABLE_DIR), breakage,
+            str(directory), *files, "--"]  # fmt: skip
 
 
-def make_writable(bench: Bench, directory: Path) -> None:
-    """Remount ``directory`` read-write inside the daemon's mount namespace."""
+def repair(bench: Bench, breakage: str, directory: Path) -> None:
+    """Make ``directory`` usable again inside the daemon's mount namespace."""
     assert bench.daemon is not None
-    subprocess.run(["nsenter", "--target", str(bench.daemon.pid), "--mount", "--", "mount", "-o",
-                    "remount,rw,bind", str(directory), str(directory)], check=True)  # fmt: skip
+    command = [part.format(dir=directory) for part in BREAKAGES[breakage][1]]
+    subprocess.run(["nsenter", "--target", str(bench.daemon.pid), "--mount", "--", *command], check=True)
 
 
 @pytest.fixture(name="sleeper")
@@ -59,53 +65,52 @@ def _needs_namespaces() -> None:
 class TestUnwritableLockDir:
     """Defect 3: a live lock is honoured whatever state the lock directory is in."""
 
-    def test_live_foreign_lock_is_honoured_when_the_lock_dir_is_read_only(
+    @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+    def test_a_live_foreign_lock_is_honoured_when_the_lock_dir_cannot_be_written(
         self,
         make_bench: Callable[..., Bench],
         tmp_path: Path,
         sleeper: subprocess.Popen[bytes],
         needs_namespaces: None,
+        breakage: str,
     ) -> None:
-        """A read-only lock dir holding a live dial-out's lock: answerd waits for it, never touching the modem."""
+        """A read-only or full lock dir holding a live dial-out's lock: answerd waits, not touching the modem."""
         locks = tmp_path / "locks"
         locks.mkdir()
         bench = make_bench(start=False, lock_dir=str(locks))
-        bench.daemon_wrapper = in_read_only_namespace(locks)
         bench.start_sim()
-        (locks / lock_name(bench)).write_text(f"{sleeper.pid:10d}\n")
+        bench.daemon_wrapper = in_broken_namespace(breakage, locks, f"{lock_name(bench)}={sleeper.pid:10d}\n")
         bench.start_daemon()
         assert bench.notify is not None
         waiting = bench.notify.wait_for(f"STATUS=line in use by pid {sleeper.pid} (dial-out), waiting", 20)
         bench.notify.wait_for("READY=1", 5, start=waiting)  # started (waiting is its job now), not timed out
         assert [] == bench.events("modem.send")
 
+    @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
     def test_no_answer_until_its_own_lock_can_be_written(
-        self, make_bench: Callable[..., Bench], tmp_path: Path, needs_namespaces: None
+        self, make_bench: Callable[..., Bench], tmp_path: Path, needs_namespaces: None, breakage: str
     ) -> None:
-        """A read-only lock dir: status says why, no call is answered; once writable, it carries on by itself."""
+        """No lock can be written: status says why, no call is answered; once it can, it carries on by itself."""
+        reason = BREAKAGES[breakage][0]
         locks = tmp_path / "locks"
         locks.mkdir()
         bench = make_bench(start=False, lock_dir=str(locks), mode="direct", direct_program=["/bin/true"], rings=1)
-        bench.daemon_wrapper = in_read_only_namespace(locks)
+        bench.daemon_wrapper = in_broken_namespace(breakage, locks)
         bench.start_sim()
         bench.start_daemon()
         assert bench.notify is not None
         bench.notify.wait_for(
-            "STATUS=not answering: cannot create the UUCP lock: cannot create a lock file: Read-only file system; "
-            f"retrying every {LOCK_RECHECK_S:g} s",
-            20,
+            f"STATUS=not answering: cannot create the UUCP lock: {reason}; retrying every {LOCK_RECHECK_S:g} s", 20
         )
-        _, unusable = bench.wait_event("lock.unusable")
-        assert "Read-only file system" in unusable["error"]
         caller = bench.dial()
-        make_writable(bench, locks)
-        bench.wait_event("port.ready", timeout=20)
+        repair(bench, breakage, locks)
         _, ended = bench.wait_event("call.ended", call_id=1)
         caller.hang_up()
         assert "answered" == ended["outcome"]
         assert bench.daemon is not None
         assert bench.daemon.poll() is None  # it never exited for this
-        unusable_at, _ = bench.wait_event("lock.unusable")
+        unusable_at, unusable = bench.wait_event("lock.unusable")
+        assert reason in unusable["error"]
         taken_at, _ = bench.wait_event("lock.usable")
         ring_at, _ = bench.wait_event("call.ring")
         assert unusable_at < taken_at < ring_at
