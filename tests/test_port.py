@@ -7,6 +7,7 @@ runs on ``os.openpty()``, whose master side reads the slave's termios (what the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import select
@@ -454,27 +455,21 @@ class TestData:
         assert [b"ATA\r"] == received
 
     def test_what_the_tty_does_not_take_is_queued_in_order(self, pty: Pty, rec: Recorder) -> None:
-        """A write the tty refuses (EAGAIN) is queued, and later writes stay behind it."""
+        """A write the tty refuses (EAGAIN: its buffer is full) is queued, and later writes stay behind it."""
         received: list[bytes] = []
 
         async def body(port: SerialPort) -> None:
-            real_write = os.write
-            refused = []
-
-            def refuse_once(fd: int, data: bytes) -> int:
-                if fd == port.fd and not refused:
-                    refused.append(data)
-                    raise BlockingIOError(11, "Resource temporarily unavailable")
-                return real_write(fd, data)
-
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(os, "write", refuse_once)
-                port.write(b"first ")
-                port.write(b"second")
-            received.append(await read_master_async(pty.master, 12))
+            filled = 0
+            with contextlib.suppress(BlockingIOError):  # nobody reads the master: the tty fills up
+                while True:
+                    filled += os.write(port.fd, b"x" * 4096)
+            port.write(b"first ")  # refused: queued
+            early = os.read(pty.master, 8192)  # now the tty would take more: "second" must still wait its turn
+            port.write(b"second")
+            received.append(early + await read_master_async(pty.master, filled + 12 - len(early)))
 
         with_port(pty, rec, body)
-        assert [b"first second"] == received
+        assert received[0].endswith(b"x" + b"first second")
 
     def test_master_close_calls_on_lost_once(self, pty: Pty, rec: Recorder) -> None:
         """Closing the master (the device going away) calls on_lost exactly once."""

@@ -12,8 +12,9 @@ them in a phase of its own (``REOPENING``, ``CONNECTED``), so nothing else can i
 
 Who owns the line is the core's call (``ReleaseLine``, ``ClaimLine``) and :mod:`answerd.line.owner`'s
 business; a connected call runs in :class:`~answerd.call.runner.CallRunner`; whether to answer is decided
-by :mod:`answerd.call.screening`; reload is :mod:`answerd.service.reload`. What is left here: the port's
-life cycle, the signals (SIGHUP reload, SIGUSR1 answer now, SIGTERM stop), and the watchdog.
+by :mod:`answerd.call.screening`; reload is :mod:`answerd.service.reload`, the watchdog
+:mod:`answerd.service.watchdog`. What is left here: the port's life cycle, carrying out the effects, and
+the signals (SIGHUP reload, SIGUSR1 answer now, SIGTERM stop).
 """
 
 from __future__ import annotations
