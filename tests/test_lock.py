@@ -192,16 +192,15 @@ class TestTempFile:
     """The temp file a lock is written to before it is linked: mkstemp's guarantees, without tempfile."""
 
     @staticmethod
-    def names(monkeypatch: pytest.MonkeyPatch, *draws: bytes) -> list[int]:
-        """Make os.urandom return ``draws`` in turn (the last one forever); returns the list of call sizes."""
+    def drawing(tmp_path: Path, *draws: bytes) -> tuple[UucpLock, list[int]]:
+        """A lock whose temp names come from ``draws`` in turn (the last one forever); and the draw sizes."""
         calls: list[int] = []
 
-        def urandom(n: int) -> bytes:
+        def random_bytes(n: int) -> bytes:
             calls.append(n)
             return draws[min(len(calls), len(draws)) - 1][:n]
 
-        monkeypatch.setattr(os, "urandom", urandom)
-        return calls
+        return UucpLock("/dev/ttyS0", lock_dir=str(tmp_path), random_bytes=random_bytes), calls
 
     def test_created_new_private_write_only_and_close_on_exec(self, tmp_path: Path) -> None:
         """LTMP.<pid>.<12 hex digits>, mode 0600 (before the lock's own chmod), write-only, not inherited."""
@@ -221,30 +220,28 @@ class TestTempFile:
         finally:
             os.close(fd)
 
-    def test_taken_name_is_retried(self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_taken_name_is_retried(self, tmp_path: Path) -> None:
         """A temp name that exists already is left alone and another random name is drawn."""
         taken = tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}"
         taken.write_bytes(b"someone else's")
-        calls = self.names(monkeypatch, b"\0" * 6, b"\1" * 6)
+        lock, calls = self.drawing(tmp_path, b"\0" * 6, b"\1" * 6)
         assert lock.acquire()
         assert [6, 6] == calls
         assert b"someone else's" == taken.read_bytes()
         assert hdb(os.getpid()) == Path(lock.path).read_bytes()
         assert sorted(["LCK..ttyS0", taken.name]) == sorted(p.name for p in tmp_path.iterdir())
 
-    def test_symlink_under_the_name_is_not_followed(
-        self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_symlink_under_the_name_is_not_followed(self, tmp_path: Path) -> None:
         """A symlink planted under the temp name (even a dangling one) is never written through."""
         (tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}").symlink_to(tmp_path / "target")
-        self.names(monkeypatch, b"\0" * 6, b"\1" * 6)
+        lock, _ = self.drawing(tmp_path, b"\0" * 6, b"\1" * 6)
         assert lock.acquire()
         assert not (tmp_path / "target").exists()
 
-    def test_every_name_taken(self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_every_name_taken(self, tmp_path: Path) -> None:
         """After a bounded number of taken names acquire gives up with a LockError naming the directory."""
         (tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}").touch()
-        calls = self.names(monkeypatch, b"\0" * 6)
+        lock, calls = self.drawing(tmp_path, b"\0" * 6)
         with pytest.raises(LockError) as info:
             lock.acquire()
         assert (str(tmp_path), errno.EEXIST) == (info.value.path, info.value.errno)

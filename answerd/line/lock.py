@@ -45,6 +45,7 @@ import fcntl
 import os
 import struct
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Final, Self
 
@@ -137,7 +138,7 @@ def _minicom_name(path: str) -> str:
     return path[len("/dev/") :].replace("/", "_") if path.startswith("/dev/") else os.path.basename(path)
 
 
-def _create_temp(directory: str, prefix: str) -> tuple[int, str]:
+def _create_temp(directory: str, prefix: str, random_bytes: Callable[[int], bytes] = os.urandom) -> tuple[int, str]:
     """Create a new file ``<directory>/<prefix><12 random hex digits>``, mode 0600; its write-only fd and path.
 
     What ``tempfile.mkstemp`` does, without ``tempfile``: importing it pulls ``random``, ``shutil``, ``bz2``
@@ -151,7 +152,7 @@ def _create_temp(directory: str, prefix: str) -> tuple[int, str]:
     # O_NOFOLLOW: nor through a symlink planted under that name.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
     for _attempt in range(_TEMP_ATTEMPTS):
-        path = os.path.join(directory, prefix + os.urandom(6).hex())
+        path = os.path.join(directory, prefix + random_bytes(6).hex())
         try:
             return os.open(path, flags, 0o600), path
         except FileExistsError:
@@ -176,9 +177,20 @@ class UucpLock:
     it behind our back). Calls block only on small local file operations, fine on the event loop.
     """
 
-    def __init__(self, device: str, *, lock_dir: str = DEFAULT_LOCK_DIR, stale_grace_s: float = STALE_GRACE_S):
-        """Describe the lock for ``device`` (a path, or a name below ``/dev``); nothing is touched yet."""
+    def __init__(
+        self,
+        device: str,
+        *,
+        lock_dir: str = DEFAULT_LOCK_DIR,
+        stale_grace_s: float = STALE_GRACE_S,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ):
+        """Describe the lock for ``device`` (a path, or a name below ``/dev``); nothing is touched yet.
+
+        ``random_bytes`` draws the temp files' names (tests inject their own draws).
+        """
         self.device = device
+        self._random_bytes = random_bytes
         self.lock_dir = lock_dir
         self.stale_grace_s = stale_grace_s
         primary, aliases = lock_names(device)
@@ -276,7 +288,7 @@ class UucpLock:
 
     def _write_temp(self, pid: int) -> str:
         try:
-            fd, tmp = _create_temp(self.lock_dir, f"LTMP.{os.getpid()}.")
+            fd, tmp = _create_temp(self.lock_dir, f"LTMP.{os.getpid()}.", self._random_bytes)
         except OSError as exc:
             raise LockError.wrap(self.lock_dir, "cannot create a lock file", exc) from exc
         try:
