@@ -117,7 +117,6 @@ def _build_parser() -> argparse.ArgumentParser:
         "it was accepted (it is applied between calls), 6 with every problem on stderr when it was rejected "
         "(the running configuration is kept). systemd's ExecReload= runs this, so `systemctl reload` fails "
         "visibly for a bad file.",
-        formatter_class=_HelpFormatter,
     )
     reload.add_argument("--port", "-p", required=True, metavar="NAME", help="the port whose daemon to reload")
     reload.add_argument("--pid", type=int, metavar="PID", help="the daemon's pid ($MAINPID); default: the one that "
