@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from answerd.line.lock import UNKNOWN_PID
-from answerd.line.owner import LOCK_RECHECK_S, DeviceGone, HeldBy, LineOwner, Ours, Unlockable
+from answerd.line.owner import HOLDER_RECHECK_S, LOCK_RECHECK_S, DeviceGone, HeldBy, LineOwner, Ours, Unlockable
 
 from .simline import ManualClock, settle
 
@@ -114,6 +114,19 @@ class TestWait:
             assert not second.done()
             await clock.advance(LOCK_RECHECK_S)
             assert second.done()
+
+        asyncio.run(scenario())
+
+    def test_a_live_holder_is_rechecked_only_rarely(self, tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
+        """A holder may remove its lock and live on: a safety re-check after HOLDER_RECHECK_S, not sooner."""
+        clock = ManualClock()
+
+        async def scenario() -> None:
+            waiting = asyncio.ensure_future(owner_in(tmp_path, clock).wait(HeldBy(sleeper.pid)))
+            await clock.advance(HOLDER_RECHECK_S - 0.1)
+            assert not waiting.done()
+            await clock.advance(0.1)
+            assert waiting.done()
 
         asyncio.run(scenario())
 
