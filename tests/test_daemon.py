@@ -184,6 +184,23 @@ class TestLineFaults:
 
         asyncio.run(scenario())
 
+    def test_a_reload_naming_a_usable_lock_dir_ends_the_wait_at_once(self, tmp_path: Path) -> None:
+        """Waiting for a lock directory that cannot be used, a reload that fixes it applies now, not at a re-check."""
+
+        async def scenario() -> None:
+            bench = InProcess(tmp_path, lock_dir=str(tmp_path / "missing"))
+            await bench.start()
+            try:
+                assert bench.notifier.statuses[-1].startswith("not answering")
+                bench.write_config()  # the lock directory that exists
+                bench.daemon.request_reload()
+                await bench.clock.advance(1.0)  # well before a re-check of the old directory
+                assert "waiting for RING" == bench.notifier.statuses[-1]
+            finally:
+                assert 0 == await bench.stop()
+
+        asyncio.run(scenario())
+
     def test_a_ring_on_a_device_that_is_gone_is_not_answered(self, tmp_path: Path) -> None:
         """Defect 8: the device went away while idle: no ATA on the stale port; the status says what it waits for."""
 

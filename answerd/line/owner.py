@@ -198,13 +198,19 @@ class LineOwner:
                 self._log.error("lock.unusable", error=reason, lock_dir=self._lock_dir)
         return claim
 
-    async def take(self, *, waiting: Callable[[], None] | None = None) -> bool:
-        """Hold the line, waiting as long as someone else has it or no lock can be made; False: interrupted.
+    async def take(
+        self, *, waiting: Callable[[], None] | None = None, give_up: Callable[[], bool] | None = None
+    ) -> bool:
+        """Hold the line, waiting as long as someone else has it or no lock can be made.
 
         Args:
             waiting: called once, before the first wait (the daemon starting: see :meth:`PortDaemon.run`).
+            give_up: asked after every wait (and :meth:`wake`): ``True`` ends the wait without the line.
+
+        Returns:
+            Whether the line is ours: ``False`` when interrupted or given up.
         """
-        while not self._interrupted:
+        while not self._interrupted and not (give_up is not None and give_up()):
             claim = self.claim()
             match claim:
                 case Ours():
@@ -323,6 +329,11 @@ class LineOwner:
                 if _readable(pidfd) and isinstance(claim, HeldBy):
                     self._exited.add(claim.pid)  # exited: if its pid still looks alive (zombie), re-check only
                 os.close(pidfd)
+
+    def wake(self) -> None:
+        """End the current :meth:`wait` early (something changed that :meth:`take`'s ``give_up`` looks at)."""
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     def interrupt(self) -> None:
         """End the current and every later :meth:`wait` at once (answerd is stopping)."""

@@ -212,8 +212,12 @@ class PortDaemon:
         """SIGHUP (``answerd reload``): check the file now; apply it between calls, or keep the old one."""
         if self._reloader is None or self._stopping:
             return
-        if self._reloader.request(self.settings, idle=self._released) and self._released:
+        if not self._reloader.request(self.settings, idle=self._released):
+            return
+        if self._released:
             self._apply(self._machine.reinitialize(self._clock.now()))  # claims the line, then reopens
+        elif self._port is None:
+            self._owner.wake()  # waiting for the line: the new settings may name another lock directory
 
     def _take_reload(self) -> None:
         """Switch to the settings a reload accepted (between calls only: the port is closed)."""
@@ -230,8 +234,19 @@ class PortDaemon:
     # ------------------------------------------------------------------ the line: lock, open, close
 
     async def _open_line(self, patience_s: float, waiting: Callable[[], None] | None = None) -> bool:
-        """Hold the line (waiting while someone else has it), then open the device. False: not opened."""
-        return await self._owner.take(waiting=waiting) and await self._open_port(patience_s)
+        """Hold the line (waiting while someone else has it), then open the device. False: not opened.
+
+        A reload accepted while waiting is applied at once: it may name another lock directory or device.
+        """
+        while not self._stopping:
+            self._take_reload()  # between calls: a pending reload takes effect with this open
+            if await self._owner.take(waiting=waiting, give_up=self._reload_pending):
+                return await self._open_port(patience_s)
+            waiting = None
+        return False
+
+    def _reload_pending(self) -> bool:
+        return self._reloader is not None and self._reloader.pending
 
     async def _open_port(self, patience_s: float) -> bool:
         """Open the device (waiting ``patience_s`` for it to appear); a failure ends the daemon, logged."""
@@ -263,7 +278,6 @@ class PortDaemon:
     async def _reopen(self) -> None:
         """``Reopen`` (after a call, a loss, a reload) and the way back from a yield: close, wait, open."""
         await self._close_port()
-        self._take_reload()  # between calls: a pending reload takes effect with this open
         if await self._open_line(patience_s=REOPEN_PATIENCE_S):
             self._apply(self._machine.port_opened(self._clock.now(), dtr_hangs_up=self._dtr_hangs_up()))
         elif self._stopping:
@@ -271,7 +285,7 @@ class PortDaemon:
 
     def _release_line(self) -> None:
         """``ReleaseLine``: idle. A pending reload goes first; else the lock goes back and the port rests."""
-        if self._reloader is not None and self._reloader.pending:
+        if self._reload_pending():
             self._apply(self._machine.reinitialize(self._clock.now()))
             return
         assert self._port is not None
