@@ -38,8 +38,8 @@ from answerd.core import (
     parse_chat,
     parse_rules,
     policy_decide,
+    select_caller_init,
 )
-from answerd.core._policy import select_caller_init
 
 __all__ = ["Screening", "caller_of", "nologin_path", "screen_call", "screen_now"]
 

@@ -176,6 +176,8 @@ class Bench:
     log: Collector | None = None
     #: Arrays of tables for the port: ``("dispatch", {...})`` becomes a ``[[ports.sim0.dispatch]]`` block.
     tables: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: argv put before the daemon's own (e.g. a helper that runs it in a mount namespace of its own).
+    daemon_wrapper: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.link = self.tmp / "ttySIM0"
@@ -235,9 +237,11 @@ class Bench:
         """Start ``answerd run`` with JSON logs and a notify socket."""
         config = self.write_config()
         self.notify = NotifySocket(self.tmp / "notify.sock")
-        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), **(extra_env or {})}
+        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), "RUNTIME_DIRECTORY": str(self.tmp),
+               **(extra_env or {})}  # fmt: skip
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
+            [*self.daemon_wrapper, sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0",
+             "--log-format", "json"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         self.log = Collector(self.daemon.stderr, _parse_json)
