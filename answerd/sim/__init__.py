@@ -14,6 +14,7 @@ mode), ``_server`` (the pty and TCP shell), ``cli`` (``answerd sim``).
 from __future__ import annotations
 
 from answerd.sim._caller_id import CidFormat
+from answerd.sim._exchange import Exchange, LineAction
 from answerd.sim._modem import SimModem
 from answerd.sim._profile import (
     CallerIdProfile,
@@ -29,18 +30,33 @@ from answerd.sim._profile import (
 )
 from answerd.sim._profile_file import DEFAULT_PROFILE, load_profile
 from answerd.sim._server import ServerConfig, SimError, SimServer, escape_bytes
-from answerd.sim._types import Action, CarrierLost, DropCaller, Log, ModemMode, ResultCode, ToCaller, ToDte
+from answerd.sim._types import (
+    Action,
+    CarrierLost,
+    CarrierUp,
+    Dial,
+    DropCaller,
+    Log,
+    ModemMode,
+    ResultCode,
+    ToCaller,
+    ToDte,
+)
 
 __all__ = [
     "DEFAULT_PROFILE",
     "Action",
     "CallerIdProfile",
     "CarrierLost",
+    "CarrierUp",
     "CidFormat",
     "Defaults",
+    "Dial",
     "DropCaller",
+    "Exchange",
     "Faults",
     "Identity",
+    "LineAction",
     "Log",
     "ModemMode",
     "ModemProfile",

@@ -50,6 +50,8 @@ from answerd.sim._profile import ModemProfile
 from answerd.sim._types import (
     Action,
     CarrierLost,
+    CarrierUp,
+    Dial,
     DropCaller,
     Log,
     ModemMode,
@@ -73,6 +75,7 @@ class _Timer(enum.Enum):
     RING = "ring"
     CALLER_ID = "caller-id"
     ANSWER = "answer"
+    DIAL = "dial"
     ESCAPE = "escape"
 
 
@@ -88,14 +91,19 @@ class SimModem:
 
     Args:
         settings: the modem profile (default: :class:`ModemProfile`'s default modem).
+        line_out: the modem is on an exchange and can dial (``ATD`` gives :class:`Dial`); without one,
+            ``ATD`` finds no dial tone, as on a line that only takes calls in.
 
     >>> m = SimModem(ModemProfile())
     >>> m.dte_data(b"ATE0\\r", now=0.0)
     [ToDte(data=b'ATE0\\r\\r\\nOK\\r\\n')]
     """
 
-    def __init__(self, settings: ModemProfile | None = None) -> None:
+    def __init__(self, settings: ModemProfile | None = None, *, line_out: bool = False) -> None:
         self._profile = settings or ModemProfile()
+        self._line_out = line_out
+        self._call_number = self._profile.caller_id.number
+        self._quiet_answer = False
         self._commands = Commands(self._profile.defaults.settings(), self._profile.identity.ident)
         self._mode = ModemMode.IDLE
         self._caller = False
@@ -162,13 +170,13 @@ class SimModem:
                 self._escape.scan(chunk, now, escape=self._p.reg(2), guard=self._p.reg(12) / 50)
                 self._set_timer(_Timer.ESCAPE, self._escape.deadline)
                 break
-            if self._mode is ModemMode.ANSWERING:
+            if self._mode in (ModemMode.ANSWERING, ModemMode.DIALING):
                 if data[i] == 10:
                     # The LF of a DTE that ends lines with CRLF must not abort the ATA it just sent.
                     i += 1
                     continue
                 # Any other character aborts the handshake, as on Hayes-compatible modems.
-                out.append(Log(text="answer aborted by a character from the DTE"))
+                out.append(Log(text=f"{self._mode.value} aborted by a character from the DTE"))
                 out.extend(self._fail_call(ResultCode.NO_CARRIER))
                 i += 1
                 continue
@@ -196,8 +204,8 @@ class SimModem:
         if self._mode in (ModemMode.ONLINE, ModemMode.ONLINE_COMMAND):
             out.append(Log(text=f"&D{policy}: DTR drop hangs up"))
             out.extend(self._hang_up(report=True))
-        elif self._mode is ModemMode.ANSWERING:
-            out.append(Log(text=f"&D{policy}: DTR drop aborts the answer"))
+        elif self._mode in (ModemMode.ANSWERING, ModemMode.DIALING):
+            out.append(Log(text=f"&D{policy}: DTR drop aborts the {self._mode.value}"))
             out.extend(self._fail_call(ResultCode.NO_CARRIER))
         self._off_hook = False
         if policy == 3:
@@ -207,11 +215,16 @@ class SimModem:
 
     # --- inputs from the phone line --------------------------------------------------------------------
 
-    def caller_arrived(self, now: float) -> list[Action]:
-        """Someone calls in (a TCP client connected); the shell checks :attr:`accepts_call` first."""
+    def caller_arrived(self, now: float, *, number: str | None = None) -> list[Action]:
+        """Someone calls in (a TCP client, or a modem on the exchange); the shell checks :attr:`accepts_call`.
+
+        ``number`` is the caller's number for caller ID (an exchange passes the calling line's); ``None``
+        keeps the profile's ``caller_id.number``.
+        """
         if not self.accepts_call:
             return [Log(text="caller arrived on a busy line; ignored")]
         self._caller = True
+        self._call_number = number if number is not None else self._profile.caller_id.number
         if self._silent:
             return [Log(text="caller arrived; silent modem does not ring")]
         out: list[Action] = [Log(text="caller arrived")]
@@ -255,6 +268,8 @@ class SimModem:
                 self._timers.pop(_Timer.ANSWER, None)
                 self._mode = ModemMode.IDLE
                 out.extend(self._p.result(ResultCode.NO_CARRIER))
+            case ModemMode.DIALING:
+                pass  # the far end put the phone down before answering: wait for carrier until S7 runs out
             case ModemMode.ONLINE | ModemMode.ONLINE_COMMAND:
                 out.extend(self._carrier_gone())
                 self._mode = ModemMode.IDLE
@@ -262,6 +277,24 @@ class SimModem:
             case ModemMode.IDLE:
                 pass
         return out
+
+    def remote_answered(self, now: float) -> list[Action]:
+        """The modem this one dialled answered and reached carrier: this side connects too."""
+        if self._mode is not ModemMode.DIALING or not self._caller:
+            return [Log(text=f"remote answered, but this modem is {self._mode.value}; ignored")]
+        self._timers.pop(_Timer.DIAL, None)
+        return self._connect(now)
+
+    def remote_busy(self, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
+        """The number this modem dialled is in a call: ``BUSY`` from X3 on, ``NO CARRIER`` below.
+
+        modem-personalities: §6 generic V.250, X0-X5 row (Nokia D211 V.25ter manual): X3 adds BUSY; a code the
+        X level does not enable is sent as NO CARRIER.
+        """
+        if self._mode is not ModemMode.DIALING:
+            return []
+        code = ResultCode.BUSY if self._p.x >= 3 else ResultCode.NO_CARRIER
+        return [Log(text="the dialled number is busy"), *self._fail_call(code)]
 
     # --- time ------------------------------------------------------------------------------------------
 
@@ -305,6 +338,8 @@ class SimModem:
                 return self._caller_id()
             case _Timer.ANSWER:
                 return self._answer_done(when)
+            case _Timer.DIAL:
+                return self._dial_timed_out()
             case _Timer.ESCAPE:
                 if not self._escape.complete() or self._mode is not ModemMode.ONLINE:
                     return []
@@ -319,7 +354,7 @@ class SimModem:
         self._p.regs[1] = min(255, self._p.reg(1) + 1)
         text = self._profile.results.ring
         if self._profile.caller_id.format is CidFormat.ELSA and self._cid_enabled():
-            text = f"{text};{self._profile.caller_id.number}"
+            text = f"{text};{self._call_number}"
         out: list[Action] = [Log(text=f"ring {self._rings}"), *self._p.result(ResultCode.RING, text)]
         self._timers[_Timer.RING] = now + self._profile.timings.ring_interval_s
         s0 = self._p.reg(0)
@@ -341,7 +376,7 @@ class SimModem:
     def _cid_enabled(self) -> bool:
         cid = self._profile.caller_id
         enabled = cid.force or self._p.vcid or self._p.cid
-        return bool(enabled and (cid.number or cid.format.withheld))
+        return bool(enabled and (self._call_number or cid.format.withheld))
 
     def _caller_id(self) -> list[Action]:
         if self._mode is not ModemMode.RINGING or not self._cid_enabled():
@@ -351,7 +386,7 @@ class SimModem:
         unformatted = 2 in (self._p.vcid, self._p.cid) and not cid.force
         fmt = CidFormat.MDMF if cid.format is CidFormat.ROCKWELL and unformatted else cid.format
         date, time = cid.date or _DEFAULT_CID_DATE, cid.time or _DEFAULT_CID_TIME
-        lines = caller_id_lines(fmt, number=cid.number or "", name=cid.name, date=date, time=time)
+        lines = caller_id_lines(fmt, number=self._call_number or "", name=cid.name, date=date, time=time)
         data = b"".join(b"\r\n" + line.encode() + b"\r\n" for line in lines)
         return [Log(text=f"caller ID sent ({cid.format.value})"), ToDte(data=data)] if lines else []
 
@@ -382,7 +417,7 @@ class SimModem:
     def _connect(self, now: float) -> list[Action]:
         self._mode = ModemMode.ONLINE
         self._escape.reset(now)
-        out: list[Action] = [Log(text="carrier up: online")]
+        out: list[Action] = [Log(text="carrier up: online"), CarrierUp()]
         if self._p.w and not self._p.quiet:
             out.extend(self._p.info(line) for line in connect_reports(self._profile.results.connect))
         out.extend(self._connect_result())
@@ -415,6 +450,7 @@ class SimModem:
     def _fail_call(self, code: ResultCode, text: str | None = None) -> list[Action]:
         """End a call that never reached carrier: on-hook, drop the caller, report ``code``."""
         self._timers.pop(_Timer.ANSWER, None)
+        self._timers.pop(_Timer.DIAL, None)
         self._stop_ringing()
         self._mode = ModemMode.IDLE
         out: list[Action] = []
@@ -463,10 +499,12 @@ class SimModem:
                 cur.rest()  # anything after A is ignored: the modem is busy answering
                 return self._start_answer(now)
             case "D":
-                cur.rest()
-                if self._mode is not ModemMode.IDLE:
+                dial_string = cur.rest()
+                if self._mode is not ModemMode.IDLE or self._off_hook:
                     raise CommandError
-                # answerd-sim has a line for calls in only: there is never a dial tone to dial on.
+                if self._line_out:
+                    return self._dial(dial_string, now)
+                # A modem without an exchange has a line for calls in only: there is never a dial tone.
                 code = ResultCode.NO_DIALTONE if self._p.x >= 2 else ResultCode.NO_CARRIER
                 return [Log(text="dial attempt: no outgoing line"), *self._p.result(code)]
             case "H":
@@ -489,6 +527,32 @@ class SimModem:
         if factory_reset:
             self._off_hook = False  # &F puts the hook back too, as Z does
         return None
+
+    def _dial(self, dial_string: str, now: float) -> list[Action]:
+        """Go off-hook and dial: the exchange rings the number; carrier must come within S7 seconds.
+
+        Dial modifiers (``T``, ``P``, ``W``, ``,``, ``!``, ``;``) are accepted and ignored: an exchange has no
+        dial tone to wait for and no pauses to keep. ``@`` (wait for quiet answer) makes the S7 time-out report
+        ``NO ANSWER`` (from X4 on) instead of ``NO CARRIER``.
+        """
+        number = "".join(c for c in dial_string if c.isdigit() or c in "*#")
+        if not number:
+            raise CommandError
+        self._mode = ModemMode.DIALING
+        self._caller = True  # the far end of the call, once the exchange connects it
+        self._quiet_answer = "@" in dial_string
+        self._timers[_Timer.DIAL] = now + self._p.reg(7)
+        return [Log(text=f"dialling {number}; carrier within S7={self._p.reg(7)} s"), Dial(number=number)]
+
+    def _dial_timed_out(self) -> list[Action]:
+        """S7 ran out before carrier: ``NO CARRIER`` (``NO ANSWER`` after an ``@`` dial from X4 on).
+
+        modem-personalities: §6 generic V.250, X0-X5 row (Nokia D211 V.25ter manual): X4 adds NO ANSWER.
+        """
+        if self._mode is not ModemMode.DIALING:
+            return []
+        code = ResultCode.NO_ANSWER if self._quiet_answer and self._p.x >= 4 else ResultCode.NO_CARRIER
+        return [Log(text=f"no carrier within S7={self._p.reg(7)} s"), *self._fail_call(code)]
 
     def _hook(self, n: int, out: list[Action]) -> list[Action] | None:
         if n == 0:
