@@ -148,4 +148,7 @@ class Exchange:
             return []
         self._peer.pop(peer, None)
         self._callee.discard(peer)
-        return [(line, Log(text=f"exchange: {line} hung up on {peer}")), *((peer, a) for a in self._modems[peer].caller_left(now))]
+        return [
+            (line, Log(text=f"exchange: {line} hung up on {peer}")),
+            *((peer, a) for a in self._modems[peer].caller_left(now)),
+        ]

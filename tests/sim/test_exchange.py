@@ -16,6 +16,7 @@ from answerd.sim import (
     Log,
     ModemMode,
     ModemProfile,
+    SimModem,
     Timings,
     ToDte,
 )
@@ -193,8 +194,6 @@ def test_a_key_from_the_callers_computer_aborts_the_dial_and_the_ringing() -> No
 
 def test_without_an_exchange_dialling_still_finds_no_dial_tone() -> None:
     """A modem on its own (the TCP phone line of answerd sim) still answers ATD with NO DIALTONE."""
-    from answerd.sim import SimModem
-
     modem = SimModem(profile())
     out = modem.dte_data(b"ATDT881\r", 0.0)
     assert b"\r\nNO DIALTONE\r\n" == b"".join(a.data for a in out if isinstance(a, ToDte))
