@@ -44,7 +44,7 @@ import enum
 from dataclasses import dataclass
 
 from answerd.sim._caller_id import CidFormat, caller_id_lines
-from answerd.sim._commands import CommandError, Commands, Cursor, Settings, connect_reports, ranged
+from answerd.sim._commands import CommandError, Commands, Cursor, Settings, capped, connect_reports, ranged
 from answerd.sim._escape import EscapeDetector
 from answerd.sim._profile import ModemProfile
 from answerd.sim._types import (
@@ -104,7 +104,14 @@ class SimModem:
         self._line_out = line_out
         self._call_number = self._profile.caller_id.number
         self._quiet_answer = False
-        self._commands = Commands(self._profile.defaults.settings(), self._profile.identity.ident)
+        identity = self._profile.identity
+        self._commands = Commands(
+            self._profile.factory_settings(),
+            identity.ident,
+            manufacturer=identity.manufacturer,
+            revision=identity.revision,
+            cid_commands=frozenset(self._profile.caller_id.commands),
+        )
         self._mode = ModemMode.IDLE
         self._caller = False
         self._off_hook = False
@@ -241,8 +248,10 @@ class SimModem:
             and self._cid_enabled()
             and self._profile.caller_id.format is not CidFormat.ELSA
         ):
-            # The caller-ID burst comes in the silence after the first ring (Bellcore: 0.5 s after it).
-            self._timers[_Timer.CALLER_ID] = now + self._profile.timings.ring_interval_s / 2
+            # The caller-ID burst comes in the silence after the first ring (Bellcore: 0.5 s after it); a GSM
+            # modem sends +CLIP right after each RING.
+            delay = 0.0 if self._profile.caller_id.every_ring else self._profile.timings.ring_interval_s / 2
+            self._timers[_Timer.CALLER_ID] = now + delay
         return out
 
     def caller_data(self, data: bytes, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
@@ -356,6 +365,8 @@ class SimModem:
         if self._profile.caller_id.format is CidFormat.ELSA and self._cid_enabled():
             text = f"{text};{self._call_number}"
         out: list[Action] = [Log(text=f"ring {self._rings}"), *self._p.result(ResultCode.RING, text)]
+        if self._rings > 1 and self._profile.caller_id.every_ring:
+            out.extend(self._caller_id())  # GSM +CLIP follows every RING, not only the first
         self._timers[_Timer.RING] = now + self._profile.timings.ring_interval_s
         s0 = self._p.reg(0)
         if s0 and self._p.reg(1) >= s0 and (self._dtr or self._p.dtr == 0):
@@ -375,7 +386,7 @@ class SimModem:
 
     def _cid_enabled(self) -> bool:
         cid = self._profile.caller_id
-        enabled = cid.force or self._p.vcid or self._p.cid
+        enabled = cid.force or self._p.vcid or self._p.cid or self._p.clip
         return bool(enabled and (self._call_number or cid.format.withheld))
 
     def _caller_id(self) -> list[Action]:
@@ -418,8 +429,8 @@ class SimModem:
         self._mode = ModemMode.ONLINE
         self._escape.reset(now)
         out: list[Action] = [Log(text="carrier up: online"), CarrierUp()]
-        if self._p.w and not self._p.quiet:
-            out.extend(self._p.info(line) for line in connect_reports(self._profile.results.connect))
+        if self._p.w == 1 and not self._p.quiet:
+            out.extend(self._p.info(line) for line in connect_reports(self._connect_text()))
         out.extend(self._connect_result())
         for index, report in enumerate(self._profile.faults.online_reports):
             self._reports_left[index] = report.repeat
@@ -430,9 +441,13 @@ class SimModem:
         forced = self._profile.faults.answer_result
         text = forced if forced is not None and forced.startswith("CONNECT") else None
         if text is None:
-            connect = self._profile.results.connect
+            connect = self._connect_text()
             text = "CONNECT" if self._p.x == 0 or not connect else f"CONNECT {connect}"
         return self._p.result(ResultCode.CONNECT, text=text)
+
+    def _connect_text(self) -> str:
+        """The profile's CONNECT text, its rate held to the speed cap (``+MS``) the computer set."""
+        return capped(self._profile.results.connect, self._p.rate_cap())
 
     def _online_report(self, index: int, when: float) -> list[Action]:
         """Send ``faults.online_reports[index]`` once (if in data mode) and schedule its next repeat."""

@@ -118,10 +118,10 @@ _OVERRIDES = {
 _EPILOG = f"""modem profiles:
   --profile FILE.toml describes the whole modem; the flags above override single fields of it.
   Tables and keys (every key optional; the default modem is {DEFAULT_PROFILE}):
-    [identity]   ident
-    [defaults]   echo, verbose, quiet, result_level, dcd, dtr; [defaults.registers] S0 = 0 ...
-    [results]    connect, ring
-    [caller_id]  format, force, number, name, date (MMDD), time (HHMM)
+    [identity]   ident, manufacturer, revision
+    [defaults]   echo, verbose, quiet, result_level, dcd, dtr, w; [defaults.registers] S0 = 0 ...
+    [results]    connect, ring, error; [results.connect_codes] "28800" = 64 ...
+    [caller_id]  format, force, commands, every_ring, number, name, date (MMDD), time (HHMM)
     [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
     [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result
     [[faults.online_reports]]  after_s, text, repeat (1), interval_s (0.0): the modem itself sends
