@@ -181,6 +181,7 @@ class BenchServer:
         def on_data(data: bytes) -> None:
             online = self._exchange.modem(number).mode is ModemMode.ONLINE
             self._logger(number)(f"DTE> {'data ' if online else ''}{escape_bytes(data)}")
+            self._exchange.set_dte_rate(number, self._ptys[number].speed)
             self._dispatch(self._exchange.dte_data(number, data, self._now()))
 
         return on_data

@@ -86,6 +86,10 @@ class Exchange:
         """The computer on line ``number`` raised or dropped DTR."""
         return self._route(number, self._modems[number].dtr_changed(high, now), now)
 
+    def set_dte_rate(self, number: str, rate: int | None) -> None:
+        """The port rate the computer on line ``number`` set (see :meth:`SimModem.set_dte_rate`)."""
+        self._modems[number].set_dte_rate(rate)
+
     def set_silent(self, number: str, silent: bool, now: float) -> list[LineAction]:
         """Make the modem on line ``number`` die or come back (see :meth:`SimModem.set_silent`)."""
         return self._route(number, self._modems[number].set_silent(silent, now), now)

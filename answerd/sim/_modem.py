@@ -103,6 +103,7 @@ class SimModem:
         self._profile = settings or ModemProfile()
         self._line_out = line_out
         self._call_number = self._profile.caller_id.number
+        self._dte_rate: int | None = None
         self._quiet_answer = False
         identity = self._profile.identity
         self._commands = Commands(
@@ -318,6 +319,10 @@ class SimModem:
             del self._timers[kind]
             out.extend(self._fire(kind, when))
 
+    def set_dte_rate(self, rate: int | None) -> None:
+        """The computer's port rate as the shell last read it (for ``results.connect_rate = "dte"``)."""
+        self._dte_rate = rate if rate and rate > 0 else None
+
     def set_silent(self, silent: bool, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
         """Make the modem die (``True``: it answers nothing, echoes nothing, reports no RING) or come back.
 
@@ -386,7 +391,7 @@ class SimModem:
 
     def _cid_enabled(self) -> bool:
         cid = self._profile.caller_id
-        enabled = cid.force or self._p.vcid or self._p.cid or self._p.clip
+        enabled = cid.delivered and (cid.force or self._p.vcid or self._p.cid or self._p.clip)
         return bool(enabled and (self._call_number or cid.format.withheld))
 
     def _caller_id(self) -> list[Action]:
@@ -446,8 +451,11 @@ class SimModem:
         return self._p.result(ResultCode.CONNECT, text=text)
 
     def _connect_text(self) -> str:
-        """The profile's CONNECT text, its rate held to the speed cap (``+MS``) the computer set."""
-        return capped(self._profile.results.connect, self._p.rate_cap())
+        """The CONNECT text: the profile's, its rate held to ``+MS``'s cap, or the DTE rate (``connect_rate``)."""
+        connect = self._profile.results.connect
+        if self._profile.results.connect_rate == "dte" and self._p.w == 0 and self._dte_rate:
+            return f"{self._dte_rate}{connect[len(connect.split('/')[0]) :]}"
+        return capped(connect, self._p.rate_cap())
 
     def _online_report(self, index: int, when: float) -> list[Action]:
         """Send ``faults.online_reports[index]`` once (if in data mode) and schedule its next repeat."""

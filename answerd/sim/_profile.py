@@ -12,11 +12,13 @@ A profile has one table per concern; every key is optional and falls back to the
 ``[results]``
     ``connect``: the text after ``CONNECT`` (its leading number is the rate for numeric codes);
     ``ring``: the ``RING`` text; ``error``: the ``ERROR`` text; ``[results.connect_codes]``: the numeric
-    CONNECT codes by rate (``"28800" = 64``), replacing the generic table whole.
+    CONNECT codes by rate (``"28800" = 64``), replacing the generic table whole; ``connect_rate``
+    (``"dte"``: W0 reports the computer's port rate, as Rockwell/Conexant do).
 ``[caller_id]``
     ``format`` (:class:`~answerd.sim._caller_id.CidFormat` name), ``force`` (send it even when the computer
     did not enable it), ``commands`` (which of ``+VCID``, ``#CID``, ``+CLIP`` switch it on; the others are
-    ``ERROR``), ``every_ring`` (after every RING, as GSM ``+CLIP``), ``number``, ``name``, ``date`` (MMDD), ``time`` (HHMM).
+    ``ERROR``), ``every_ring`` (after every RING, as GSM ``+CLIP``), ``delivered`` (false: switched on, never
+    sent), ``number``, ``name``, ``date`` (MMDD), ``time`` (HHMM).
 ``[timings]``
     ``ring_interval_s``, ``answer_delay_s`` (ATA to CONNECT), ``idle_answer_timeout_s`` (ATA with nobody
     calling to NO CARRIER), ``max_rings`` (the caller gives up after that many; 0 never).
@@ -166,6 +168,9 @@ class Results:
     connect: str = "33600/ARQ/V34/LAPM/V42BIS"
     ring: str = "RING"
     error: str = "ERROR"
+    #: ``"line"``: CONNECT reports the rate of ``connect``; ``"dte"``: in W0, the computer's port rate
+    #: instead (Rockwell/Conexant W0), ``connect``'s rate only when the port's rate is not known.
+    connect_rate: str = "line"
     #: Numeric (V0) CONNECT codes by rate; a rate not listed is plain 1. Replaces the generic table whole.
     connect_codes: Mapping[str, int] = field(
         default_factory=lambda: types.MappingProxyType({str(k): v for k, v in CONNECT_CODES.items()})
@@ -175,6 +180,8 @@ class Results:
         _text("connect", self.connect, empty=True)
         _text("ring", self.ring)
         _text("error", self.error)
+        if self.connect_rate not in ("line", "dte"):
+            raise _Invalid("connect_rate", "must be 'line' or 'dte'", self.connect_rate)
         for rate, code in self.connect_codes.items():
             if not rate.isascii() or not rate.isdigit() or len(rate) > 7:
                 raise _Invalid("connect_codes", "keys must be rates in digits (\"28800\")", rate)
@@ -196,6 +203,8 @@ class CallerIdProfile:
     commands: tuple[str, ...] = ("+VCID", "#CID")
     #: Send the caller-ID lines after every RING (GSM ``+CLIP``), not once between the first two.
     every_ring: bool = False
+    #: ``False``: the switch answers OK but no caller ID ever comes (a board without the caller-ID circuit).
+    delivered: bool = True
     number: str | None = None
     name: str | None = None
     date: str | None = None

@@ -36,6 +36,13 @@ from pathlib import Path
 
 __all__ = ["PtyLine", "SimError", "escape_bytes"]
 
+#: termios speed constants and the rate each stands for (B0 is absent: no rate).
+_RATES = {
+    getattr(termios, f"B{rate}"): rate
+    for rate in (300, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+    if hasattr(termios, f"B{rate}")
+}
+
 # Linux's TIOCGSID; Python's termios module does not export it.
 _TIOCGSID = getattr(termios, "TIOCGSID", 0x5429)
 _READ_SIZE = 4096
@@ -113,6 +120,16 @@ class PtyLine:
     def dtr(self) -> bool:
         """DTR as the sim sees it: the slave is open and its speed is not B0."""
         return self._dtr
+
+    @property
+    def speed(self) -> int | None:
+        """The output rate the computer set on the port (``None``: B0, closed, or a rate not in the table)."""
+        if self._master < 0:
+            return None
+        try:
+            return _RATES.get(termios.tcgetattr(self._master)[5])
+        except termios.error:
+            return None
 
     def open(self, loop: asyncio.AbstractEventLoop) -> None:
         """Create the pty (the link is published separately, by :meth:`publish`)."""

@@ -178,6 +178,7 @@ class SimServer:
             self._log(f"DTE> data {len(data)} byte(s): {escape_bytes(data)}")
         else:
             self._log(f"DTE> {escape_bytes(data)}")
+        self._modem.set_dte_rate(self._pty.speed)
         self._dispatch(self._modem.dte_data(data, self._now()))
 
     # --- the phone line --------------------------------------------------------------------------------
