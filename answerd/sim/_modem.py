@@ -249,10 +249,11 @@ class SimModem:
             and self._cid_enabled()
             and self._profile.caller_id.format is not CidFormat.ELSA
         ):
-            # The caller-ID burst comes in the silence after the first ring (Bellcore: 0.5 s after it); a GSM
-            # modem sends +CLIP right after each RING.
-            delay = 0.0 if self._profile.caller_id.every_ring else self._profile.timings.ring_interval_s / 2
-            self._timers[_Timer.CALLER_ID] = now + delay
+            if self._profile.caller_id.every_ring:
+                out.extend(self._caller_id())  # a GSM modem sends +CLIP right after each RING
+            else:
+                # The caller-ID burst comes in the silence after the first ring (Bellcore: 0.5 s after it).
+                self._timers[_Timer.CALLER_ID] = now + self._profile.timings.ring_interval_s / 2
         return out
 
     def caller_data(self, data: bytes, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)

@@ -184,7 +184,7 @@ class Results:
             raise _Invalid("connect_rate", "must be 'line' or 'dte'", self.connect_rate)
         for rate, code in self.connect_codes.items():
             if not rate.isascii() or not rate.isdigit() or len(rate) > 7:
-                raise _Invalid("connect_codes", "keys must be rates in digits (\"28800\")", rate)
+                raise _Invalid("connect_codes", 'keys must be rates in digits ("28800")', rate)
             _count(f"connect_codes.{rate}", code, 1, 255)
         object.__setattr__(self, "connect_codes", types.MappingProxyType(dict(self.connect_codes)))
 
@@ -422,7 +422,7 @@ def _value(kind: Any, value: object, path: str) -> object:
         return tuple(_build(item, entry, f"{path}[{i}]") for i, entry in enumerate(value))
     if origin is Mapping and typing.get_args(kind)[0] is str:
         if not isinstance(value, dict) or any(isinstance(v, bool) or not isinstance(v, int) for v in value.values()):
-            raise ProfileError(f"{path}: must be a table of whole numbers (\"28800\" = 64) (got {_shown(value)})")
+            raise ProfileError(f'{path}: must be a table of whole numbers ("28800" = 64) (got {_shown(value)})')
         return value
     if origin is Mapping:
         return _registers(value, path)
