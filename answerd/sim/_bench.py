@@ -11,6 +11,7 @@ The bench file is TOML, one ``[[line]]`` table per modem::
     link = "/dev/ttySIM1"
     number = "882"
     profile = "rockwell"
+    timings = { ring_interval_s = 1.0, answer_delay_s = 0.2 }   # optional: the profile's [timings], changed
 
 A relative ``link`` or profile path is taken from the bench file's directory. The exchange itself is the
 sans-IO :class:`~answerd.sim.Exchange`; this module is its asyncio shell: one
@@ -23,12 +24,12 @@ import asyncio
 import sys
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from answerd.sim._exchange import Exchange, LineAction
-from answerd.sim._profile import ModemProfile, ProfileError
+from answerd.sim._profile import ModemProfile, ProfileError, Timings, build_table
 from answerd.sim._profile_file import MAX_PROFILE_BYTES, find_profile, load_profile
 from answerd.sim._pty import PtyLine, SimError, escape_bytes
 from answerd.sim._server import log_dce
@@ -76,8 +77,8 @@ def load_bench(path: Path) -> list[BenchLine]:
         if not isinstance(table, dict):
             raise ProfileError(f"{where}: must be a table")
         for key in table:
-            if key not in ("link", "number", "profile"):
-                raise ProfileError(f"{where}.{key}: unknown key (known: link, number, profile)")
+            if key not in ("link", "number", "profile", "timings"):
+                raise ProfileError(f"{where}.{key}: unknown key (known: link, number, profile, timings)")
         for key in ("link", "number"):
             if not isinstance(table.get(key), str) or not table[key]:
                 raise ProfileError(f"{where}.{key}: missing, or not a non-empty string")
@@ -88,6 +89,14 @@ def load_bench(path: Path) -> list[BenchLine]:
             profile = load_profile(find_profile(profile_name, path.parent))
         except ProfileError as exc:
             raise ProfileError(f"{where}.profile: {exc}") from None
+        if "timings" in table:
+            changed = table["timings"]
+            if not isinstance(changed, dict):
+                raise ProfileError(f"{where}.timings: must be a table")
+            try:
+                profile = replace(profile, timings=build_table(Timings, {**asdict(profile.timings), **changed}, ""))
+            except ProfileError as exc:
+                raise ProfileError(f"{where}.timings.{str(exc).lstrip('.')}") from None
         link = Path(table["link"])
         lines.append(
             BenchLine(link=link if link.is_absolute() else path.parent / link, number=table["number"], profile=profile)

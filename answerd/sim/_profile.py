@@ -57,6 +57,7 @@ __all__ = [
     "Results",
     "SimSettings",
     "Timings",
+    "build_table",
     "parse_profile",
 ]
 
@@ -399,6 +400,15 @@ def _build(cls: type[Any], table: object, path: str) -> Any:
         return cls(**values)
     except _Invalid as exc:
         raise ProfileError(f"{_join(path, exc.key)}: {exc.problem} (got {_shown(exc.value)})") from None
+
+
+def build_table(cls: type[Any], table: object, path: str) -> Any:
+    """An instance of the profile table ``cls`` (e.g. :class:`Timings`) from a TOML table, checked strictly.
+
+    Raises:
+        ProfileError: an unknown key or a bad value, naming its path under ``path``.
+    """
+    return _build(cls, table, path)
 
 
 def _join(path: str, key: str) -> str:

@@ -132,3 +132,14 @@ def test_bench_refuses_single_modem_flags(tmp_path: Path, capsys: pytest.Capture
     """--bench with --link is a usage error (exit 2): the bench file describes every modem."""
     assert 2 == main(["--bench", str(tmp_path / "b.toml"), "--link", str(tmp_path / "x")])
     assert "--bench describes every modem; drop --link" in capsys.readouterr().err
+
+
+def test_bench_line_changes_the_profiles_timings(tmp_path: Path) -> None:
+    """A line's timings table replaces those keys of its profile's [timings], checked like the profile's."""
+    path = tmp_path / "bench.toml"
+    path.write_text('[[line]]\nlink = "a"\nnumber = "1"\nprofile = "huawei"\ntimings = { answer_delay_s = 0.2 }\n')
+    timings = load_bench(path)[0].profile.timings
+    assert (0.2, 5.0) == (timings.answer_delay_s, timings.ring_interval_s)
+    path.write_text('[[line]]\nlink = "a"\nnumber = "1"\ntimings = { ring_interval_s = -1 }\n')
+    with pytest.raises(ProfileError, match=r"line\[0\]\.timings\.ring_interval_s: must be"):
+        load_bench(path)

@@ -74,9 +74,9 @@ def test_every_key_cites_its_row_or_says_it_is_a_gap(name: str) -> None:
         if stripped.startswith("["):
             table_note, block = stripped + block, ""
             continue
-        if "=" in stripped and not stripped.startswith("name ="):
-            if not CITED.search(stripped + block + table_note):
-                missing.append(stripped)
+        cited = CITED.search(stripped + block + table_note)
+        if "=" in stripped and not stripped.startswith("name =") and not cited:
+            missing.append(stripped)
         if not stripped:
             block = ""
     assert [] == missing
