@@ -169,7 +169,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_errors(exc)
         return ExitCode.CONFIG
-    from answerd import verdict  # noqa: PLC0415
+    from answerd.config import verdict  # noqa: PLC0415
 
     verdict.gate_fingerprint()  # now, before an upgrade can change the files (reloads compare against it)
     try:
