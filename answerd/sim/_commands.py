@@ -33,8 +33,6 @@ __all__ = [
     "Commands",
     "Cursor",
     "Settings",
-    "capped",
-    "connect_reports",
     "ranged",
 ]
 
@@ -94,23 +92,6 @@ def ranged(value: int, top: int) -> int:
     if value > top:
         raise CommandError
     return value
-
-
-def connect_reports(connect: str) -> list[str]:
-    """Rockwell ``W2``-style lines before ``CONNECT``, derived from its text (``33600/ARQ/V34/LAPM/V42BIS``)."""
-    parts = connect.upper().split("/")
-    rate = parts[0] if parts and parts[0].isdigit() else "33600"
-    protocol = "LAP-M" if "LAPM" in parts else "ALT" if "MNP" in parts else "NONE"
-    compression = "V.42BIS" if "V42BIS" in parts else "CLASS 5" if "MNP5" in parts else "NONE"
-    return [f"CARRIER {rate}", f"PROTOCOL: {protocol}", f"COMPRESSION: {compression}"]
-
-
-def capped(connect: str, cap: int | None) -> str:
-    """``connect`` (``33600/ARQ/...``) with its leading rate held to ``cap``, as a speed cap (``+MS``) does."""
-    rate, sep, rest = connect.partition("/")
-    if cap is None or not rate.isdigit() or int(rate) <= cap:
-        return connect
-    return f"{cap}{sep}{rest}"
 
 
 @dataclass(slots=True, kw_only=True)
