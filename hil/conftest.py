@@ -8,8 +8,9 @@ CI does not collect ``hil/`` by default (``testpaths = ["tests"]``); ``.ci/run``
 
 from __future__ import annotations
 
+import json
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench", metavar="sim|FILE.toml", help="the bench: 'sim' or a bench description (TOML)")
     group.addoption("--personality", action="append", metavar="NAME", help="with --bench sim: only these")
     group.addoption("--calls", type=int, metavar="N", help="calls in a row (default: the bench's)")
+    group.addoption(
+        "--record", type=Path, metavar="DIR", help="save each call's AT dialogue as DIR/<bench>-<test>-<n>.jsonl"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,6 +100,24 @@ def caller(bench: Bench, daemon: Daemon) -> Iterator[CallingModem]:
         yield modem
     finally:
         modem.close()
+
+
+@pytest.fixture
+def record(request: pytest.FixtureRequest, bench: Bench, daemon: Daemon) -> Callable[[int, int, int], None]:
+    """``record(start, end, n)``: with --record DIR, save the dialogue of log records start..end of call n."""
+    folder: Path | None = request.config.getoption("--record")
+    test = request.node.originalname.removeprefix("test_")
+
+    def save(start: int, end: int, n: int) -> None:
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = daemon.dialogue(start, end)
+        meta = {"bench": bench.name, "family": bench.answer_family, "simulated": bench.simulated, "call": n}
+        path = folder / f"{bench.name}-{test}-{n}.jsonl"
+        path.write_text("".join(json.dumps(item) + "\n" for item in [meta, *lines]))
+
+    return save
 
 
 @pytest.fixture

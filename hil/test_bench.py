@@ -8,12 +8,16 @@ dialects over a pty), not against a real modem's firmware, line or serial port.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 import pytest
 
 from answerd.service.journal import to_journal_fields
 from hil.bench import Bench
 from hil.driver import CallingModem, CallResult, Daemon
+
+#: The ``record`` fixture: save the AT dialogue of log records start..end as call n (with --record DIR).
+Recorder = Callable[[int, int, int], None]
 
 #: Seconds past the calling modem's S7 that the test waits for its result before giving up on it.
 MARGIN_S = 10
@@ -56,7 +60,7 @@ def test_daemon_starts_as_the_service_and_initialises_the_modem(bench: Bench, da
 
 
 def test_call_is_answered_and_a_login_runs_a_command(
-    bench: Bench, daemon: Daemon, caller: CallingModem, results: list[CallResult]
+    bench: Bench, daemon: Daemon, caller: CallingModem, results: list[CallResult], record: Recorder
 ) -> None:
     """The calling modem dials: answerd counts the RINGs, answers, CONNECT comes within the calling modem's own
     S7, the login prompt crosses the line, the test account logs in and a command's output comes back."""
@@ -71,6 +75,7 @@ def test_call_is_answered_and_a_login_runs_a_command(
             answered = str(hang_up_and_wait_ready(daemon, caller, start).get("connect") or "")
         text = result.decode("ascii", "replace")
         results.append(CallResult(bench.name, bench.answer_family, 0, connected, seconds, text, answered))
+        record(start, daemon.mark(), 0)
 
 
 def test_caller_hang_up_leaves_answerd_ready_again(bench: Bench, daemon: Daemon, caller: CallingModem) -> None:
@@ -110,7 +115,7 @@ def test_ppp_link_carries_a_ping(bench: Bench) -> None:
 
 
 def test_calls_in_a_row_without_a_failure(
-    bench: Bench, daemon: Daemon, caller: CallingModem, results: list[CallResult]
+    bench: Bench, daemon: Daemon, caller: CallingModem, results: list[CallResult], record: Recorder
 ) -> None:
     """The bench's number of calls, one after the other, each answered with CONNECT and the login prompt, each
     hung up by the caller and followed by answerd ready again: 0 failures. Times go to the results table."""
@@ -132,4 +137,5 @@ def test_calls_in_a_row_without_a_failure(
         results.append(
             CallResult(bench.name, bench.answer_family, index, not failure, seconds, text, answered, failure)
         )
+        record(start, daemon.mark(), index)
     assert [] == failures
