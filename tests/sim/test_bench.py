@@ -19,7 +19,7 @@ import pytest
 
 from answerd.sim import ProfileError
 from answerd.sim._bench import load_bench
-from answerd.sim.cli import main
+from answerd.sim.cli import build_parser, build_profile, main
 
 PATIENCE = 10.0
 
@@ -28,11 +28,13 @@ BENCH = """
 link = "ttyANSWER"
 number = "881"
 profile = "rockwell"
+timings = { ring_interval_s = 0.4, answer_delay_s = 0.05 }
 
 [[line]]
 link = "ttyCALLER"
 number = "882"
 profile = "usr"
+timings = { ring_interval_s = 0.4, answer_delay_s = 0.05 }
 """
 
 
@@ -143,3 +145,17 @@ def test_bench_line_changes_the_profiles_timings(tmp_path: Path) -> None:
     path.write_text('[[line]]\nlink = "a"\nnumber = "1"\ntimings = { ring_interval_s = -1 }\n')
     with pytest.raises(ProfileError, match=r"line\[0\]\.timings\.ring_interval_s: must be"):
         load_bench(path)
+
+
+def test_profile_flag_takes_a_shipped_personalitys_name() -> None:
+    """--profile usr runs the shipped usr personality (no path needed)."""
+    args = build_parser().parse_args(["--profile", "usr"])
+    assert "usr" == build_profile(args, time.localtime()).name
+
+
+def test_help_describes_the_bench_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """answerd sim --help documents --bench and its [[line]] keys, and lists the shipped profiles."""
+    assert 0 == main(["--help"])
+    out = capsys.readouterr().out
+    assert "[[line]]" in out
+    assert "shipped profiles: agere, default, generic, huawei, multitech, rockwell, usr, xecom" in out
