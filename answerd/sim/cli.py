@@ -120,8 +120,8 @@ _EPILOG = f"""modem profiles:
   Tables and keys (every key optional; the default modem is {DEFAULT_PROFILE}):
     [identity]   ident, manufacturer, revision
     [defaults]   echo, verbose, quiet, result_level, dcd, dtr, w; [defaults.registers] S0 = 0 ...
-    [results]    connect, ring, error; [results.connect_codes] "28800" = 64 ...
-    [caller_id]  format, force, commands, every_ring, number, name, date (MMDD), time (HHMM)
+    [results]    connect, connect_rate ("line"/"dte"), ring, error; [results.connect_codes] "28800" = 64 ...
+    [caller_id]  format, force, commands, every_ring, delivered, number, name, date (MMDD), time (HHMM)
     [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
     [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result
     [[faults.online_reports]]  after_s, text, repeat (1), interval_s (0.0): the modem itself sends
@@ -134,6 +134,7 @@ simulated bench (--bench FILE.toml): modems on ptys joined by a simulated exchan
     link = "/dev/ttySIM0"   # where this modem's pty is published (relative: from the file's directory)
     number = "881"          # another line's ATDT881 rings it, with the caller's number as caller ID
     profile = "usr"         # a shipped profile's name, or a TOML file (relative: from the file's directory)
+    timings = {{ ring_interval_s = 1.0 }}   # optional: change keys of the profile's [timings]
   ATA on the rung line connects both (each side's CONNECT is its own profile's); data flows both ways; a
   hang-up on either side (ATH, DTR drop, +++ then ATH) drops the other's carrier with NO CARRIER. A number
   in a call is BUSY (NO CARRIER below X3); no carrier within S7 seconds is NO CARRIER (NO ANSWER for ATD...@
