@@ -113,7 +113,14 @@ def record(request: pytest.FixtureRequest, bench: Bench, daemon: Daemon) -> Call
             return
         folder.mkdir(parents=True, exist_ok=True)
         lines = daemon.dialogue(start, end)
-        meta = {"bench": bench.name, "family": bench.answer_family, "simulated": bench.simulated, "call": n}
+        ended = next((r for r in daemon.records[start:end] if r.get("event") == "call.ended"), {})
+        meta = {
+            "bench": bench.name,
+            "family": bench.answer_family,
+            "simulated": bench.simulated,
+            "call": n,
+            "expect": {"connect": ended.get("connect"), "caller_id": ended.get("caller_id")},
+        }
         path = folder / f"{bench.name}-{test}-{n}.jsonl"
         path.write_text("".join(json.dumps(item) + "\n" for item in [meta, *lines]))
 

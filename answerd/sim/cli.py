@@ -30,6 +30,7 @@ import contextlib
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -349,6 +350,8 @@ def _run_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     except ProfileError as exc:
         print(f"{parser.prog}: error: bench {exc}", file=sys.stderr)
         return 2
+    started = time.localtime()  # caller ID's date and time where a profile leaves them out, as without --bench
+    lines = [replace(line, profile=_dated(line.profile, started)) for line in lines]
     try:
         asyncio.run(_serve_bench(lines, verbose=args.verbose))
     except SimError as exc:
@@ -357,6 +360,13 @@ def _run_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _dated(profile: ModemProfile, started: time.struct_time) -> ModemProfile:
+    cid = profile.caller_id
+    return profile.override(
+        cid_date=cid.date or time.strftime("%m%d", started), cid_time=cid.time or time.strftime("%H%M", started)
+    )
 
 
 async def _serve_bench(lines: list[BenchLine], *, verbose: bool) -> None:
