@@ -52,9 +52,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("bench", ids, indirect=True, scope="session", ids=ids)
 
 
+#: pytest-timeout's limit for a HIL test: calls on hardware take 10-40 s each, and 20 of them run in one test.
+#: Every wait inside has its own deadline; this only stops a run that is stuck for good.
+HIL_TIMEOUT_S = 3600
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("--bench"):
-        for item in items:
+    for item in items:
+        item.add_marker(pytest.mark.timeout(HIL_TIMEOUT_S))
+        if not config.getoption("--bench"):
             item.add_marker(pytest.mark.skip(reason=NO_BENCH))
 
 
