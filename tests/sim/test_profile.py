@@ -64,7 +64,7 @@ BAD_DOCUMENTS: list[tuple[str, str]] = [
     (
         '[caller_id]\nformat = "hayes"',
         "caller_id.format: unknown caller-ID format 'hayes'; choose one of: rockwell, mdmf, sdmf, elsa, zyxel, "
-        "clip, ddn, us_robotics, caller_number, nbr, digits, private, out_of_area",
+        "clip, clip_huawei, ddn, us_robotics, caller_number, nbr, digits, private, out_of_area",
     ),
     ("[caller_id]\nformat = 1", "caller_id.format: must be a string (got 1)"),
     ('[caller_id]\ndate = "123"', "caller_id.date: must be four digits (MMDD for date, HHMM for time) (got '123')"),
