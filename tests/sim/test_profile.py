@@ -114,8 +114,8 @@ BAD_DOCUMENTS: list[tuple[str, str]] = [
         "faults.online_reports[0].text: must be printable ASCII (no CR, LF or control characters) (got 'OK\\r\\n')",
     ),
     (
-        f'[[faults.online_reports]]\nafter_s = 0\ntext = "{"x" * 201}"',
-        f"faults.online_reports[0].text: must be at most 200 characters (got '{'x' * 56}...)",
+        f'[[faults.online_reports]]\nafter_s = 0\ntext = "{"x" * 16385}"',
+        f"faults.online_reports[0].text: must be at most 16384 characters (got '{'x' * 56}...)",
     ),
     (
         '[[faults.online_reports]]\nafter_s = 0\ntext = "OK"\n[[faults.online_reports]]\nafter_s = "1"\ntext = "OK"',
