@@ -27,7 +27,7 @@ from answerd.sim._types import (
     mute_dte,
 )
 
-__all__ = ["CallMachine", "ReportTimer", "Timer"]
+__all__ = ["CallMachine", "NoiseTimer", "ReportTimer", "Timer"]
 
 _RESULT_BY_TEXT = {code.text: code for code in ResultCode}
 
@@ -45,6 +45,13 @@ class Timer(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class ReportTimer:
     """The next send of ``faults.online_reports[index]``."""
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseTimer:
+    """The next burst of ``faults.line_noise[index]``."""
 
     index: int
 
@@ -70,9 +77,11 @@ class CallMachine:
         self._caller = False
         self._off_hook = False
         self._dtr = True
-        self._timers: dict[Timer | ReportTimer, float] = {}
+        self._timers: dict[Timer | ReportTimer | NoiseTimer, float] = {}
         self._rings = 0
         self._reports_left: dict[int, int] = {}
+        self._noise_left: dict[int, int] = {}
+        self._noise_started = False
         self._errors_left = self._profile.faults.error_first
         self._silent = self._profile.faults.silent
         self._escape = EscapeDetector()
@@ -231,10 +240,12 @@ class CallMachine:
         text = "silent: the modem stops answering" if silent else "silent: off, the modem answers again"
         return [Log(text=text)]
 
-    def _fire(self, kind: Timer | ReportTimer, when: float) -> list[Action]:
+    def _fire(self, kind: Timer | ReportTimer | NoiseTimer, when: float) -> list[Action]:
         match kind:
             case ReportTimer(index=index):
                 return self._online_report(index, when)
+            case NoiseTimer(index=index):
+                return self._noise(index, when)
             case Timer.RING:
                 limit = self._profile.timings.max_rings
                 if limit and self._rings >= limit:
@@ -341,6 +352,24 @@ class CallMachine:
             Log(text=f"fault: the modem says {report.text!r} while online"),
             ToDte(data=b"\r\n" + report.text.encode() + b"\r\n"),
         ]
+
+    def _start_noise(self, now: float) -> None:
+        """The computer wrote for the first time: ``faults.line_noise`` counts from here."""
+        if self._noise_started:
+            return
+        self._noise_started = True
+        for index, noise in enumerate(self._profile.faults.line_noise):
+            self._noise_left[index] = noise.repeat
+            self._timers[NoiseTimer(index)] = now + noise.after_s
+
+    def _noise(self, index: int, when: float) -> list[Action]:
+        """Send ``faults.line_noise[index]`` once, whatever the mode, and schedule its next repeat."""
+        noise = self._profile.faults.line_noise[index]
+        self._noise_left[index] -= 1
+        if self._noise_left[index] > 0:
+            self._timers[NoiseTimer(index)] = when + noise.interval_s
+        data = noise.burst()
+        return [Log(text=f"fault: {len(data)} byte(s) of line noise"), ToDte(data=data)]
 
     def _fail_call(self, code: ResultCode, text: str | None = None) -> list[Action]:
         """End a call that never reached carrier: on-hook, drop the caller, report ``code``."""

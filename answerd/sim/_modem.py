@@ -75,6 +75,7 @@ class SimModem(CallMachine):
 
     def dte_data(self, data: bytes, now: float) -> list[Action]:
         """Bytes the computer wrote to the modem."""
+        self._start_noise(now)
         if self._silent:
             return [Log(text=f"silent: ignored {len(data)} byte(s) from the DTE")]
         out: list[Action] = []
@@ -108,7 +109,7 @@ class SimModem(CallMachine):
         out: list[Action] = [Log(text="DTR high" if high else "DTR low")]
         if high or self._silent:
             return out
-        policy = self._p.dtr
+        policy = 0 if self._profile.faults.dtr_ignored else self._p.dtr
         if policy == 0:
             return out
         if policy == 1:
@@ -132,7 +133,8 @@ class SimModem(CallMachine):
     # --- command mode ----------------------------------------------------------------------------------
 
     def _command_byte(self, byte: int, now: float) -> list[Action]:
-        out: list[Action] = [ToDte(data=bytes([byte]))] if self._p.echo else []
+        echo = self._p.echo or self._profile.faults.echo_stuck
+        out: list[Action] = [ToDte(data=bytes([byte]))] if echo else []
         line = self._commands.feed(byte)
         if line is None:
             return out

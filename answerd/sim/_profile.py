@@ -24,7 +24,8 @@ A profile has one table per concern; every key is optional and falls back to the
     calling to NO CARRIER), ``max_rings`` (the caller gives up after that many; 0 never).
 ``[faults]``
     The modem misbehaving on purpose: ``error_first``, ``silent``, ``never_connect``, ``unsolicited_connect``,
-    ``answer_result``, and ``[[faults.online_reports]]`` (text the modem itself sends while online). A new
+    ``answer_result``, ``echo_stuck``, ``dtr_ignored``, ``[[faults.online_reports]]`` (text the modem itself
+    sends while online) and ``[[faults.line_noise]]`` (any bytes on the serial line, in any state). A new
     fault is a new key or table here, with its check in :class:`Faults`.
 
 Rules: each table is a frozen dataclass whose fields are the keys (type and default) and whose
@@ -52,6 +53,7 @@ __all__ = [
     "Faults",
     "Identity",
     "ModemProfile",
+    "LineNoise",
     "OnlineReport",
     "ProfileError",
     "Results",
@@ -67,6 +69,8 @@ _MAX_TEXT = 16384
 _MAX_REPORTS = 64
 _MAX_REPEAT = 100_000
 _MAX_COUNT = 1_000_000
+# One noise burst may be big (a 1 MiB line with no terminator is a fault answerd must survive), not unbounded.
+_MAX_NOISE = 16 * 1024 * 1024
 _CID_COMMANDS = frozenset({"+VCID", "#CID", "+CLIP"})
 
 
@@ -267,6 +271,42 @@ class OnlineReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LineNoise:
+    """``[[faults.line_noise]]``: bytes on the serial line that no modem state explains.
+
+    ``data`` is sent as its bytes (each character U+0000..U+00FF is one byte, so TOML's ``\\u0000`` is a NUL
+    and ``\\u00ff`` an 8-bit byte), with no framing, ``after_s`` seconds after the computer first writes to
+    the modem, then ``repeat`` times in all, ``interval_s`` apart; in every mode (noise does not care whether
+    a call is up), silenced only while the modem is ``silent``. ``length`` (0: ``len(data)``) repeats or cuts
+    ``data`` to that many bytes: a 1 MiB line with no terminator is ``data = "X"``, ``length = 1048576``;
+    a RING storm of 3,000 a second for 10 s is ``data = "\\r\\nRING\\r\\n"``, ``length = 240`` (30 RINGs),
+    ``repeat = 1000``, ``interval_s = 0.01``.
+    """
+
+    after_s: float
+    data: str
+    length: int = 0
+    repeat: int = 1
+    interval_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        _seconds("after_s", self.after_s)
+        if not self.data:
+            raise _Invalid("data", "must not be empty", self.data)
+        if len(self.data) > _MAX_TEXT or any(ord(c) > 0xFF for c in self.data):
+            raise _Invalid("data", f"must be at most {_MAX_TEXT} characters U+0000..U+00FF (one byte each)", self.data)
+        _count("length", self.length, 0, _MAX_NOISE)
+        _count("repeat", self.repeat, 1, _MAX_REPEAT)
+        _seconds("interval_s", self.interval_s)
+
+    def burst(self) -> bytes:
+        """The bytes of one send."""
+        pattern = self.data.encode("latin-1")
+        size = self.length or len(pattern)
+        return (pattern * (size // len(pattern) + 1))[:size]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Faults:
     """``[faults]``: the modem misbehaving on purpose (all off in the default profile).
 
@@ -274,8 +314,10 @@ class Faults:
     start (no echo, no results, no RING; ``SimModem.set_silent`` revives it). ``never_connect``: ``ATA`` gets
     no result at all. ``unsolicited_connect``: a caller gets ``CONNECT`` at once, with no RING.
     ``answer_result``: answer with this result instead of ``CONNECT ...`` (e.g. ``"NO CARRIER"``; a text
-    starting with ``CONNECT`` is a successful connect with that exact line). ``online_reports``: see
-    :class:`OnlineReport`.
+    starting with ``CONNECT`` is a successful connect with that exact line). ``echo_stuck``: ``ATE0`` answers
+    OK but the modem goes on echoing. ``dtr_ignored``: a DTR drop does nothing whatever ``&D`` says (a modem
+    strapped to ignore DTR, or a cable without it). ``online_reports``: see :class:`OnlineReport`;
+    ``line_noise``: see :class:`LineNoise`.
     """
 
     error_first: int = 0
@@ -283,13 +325,18 @@ class Faults:
     never_connect: bool = False
     unsolicited_connect: bool = False
     answer_result: str | None = None
+    echo_stuck: bool = False
+    dtr_ignored: bool = False
     online_reports: tuple[OnlineReport, ...] = ()
+    line_noise: tuple[LineNoise, ...] = ()
 
     def __post_init__(self) -> None:
         _count("error_first", self.error_first, 0, _MAX_COUNT)
         _text("answer_result", self.answer_result)
         if len(self.online_reports) > _MAX_REPORTS:
             raise _Invalid("online_reports", f"at most {_MAX_REPORTS} entries", len(self.online_reports))
+        if len(self.line_noise) > _MAX_REPORTS:
+            raise _Invalid("line_noise", f"at most {_MAX_REPORTS} entries", len(self.line_noise))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -324,6 +371,8 @@ class ModemProfile:
             "error_first": ("faults", "error_first"),
             "silent": ("faults", "silent"),
             "unsolicited_connect": ("faults", "unsolicited_connect"),
+            "echo_stuck": ("faults", "echo_stuck"),
+            "dtr_ignored": ("faults", "dtr_ignored"),
         }
     )
 

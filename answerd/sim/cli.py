@@ -124,10 +124,14 @@ _EPILOG = f"""modem profiles:
     [results]    connect, connect_rate ("line"/"dte"), ring, error; [results.connect_codes] "28800" = 64 ...
     [caller_id]  format, force, commands, every_ring, delivered, number, name, date (MMDD), time (HHMM)
     [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
-    [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result
+    [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result, echo_stuck,
+                 dtr_ignored
     [[faults.online_reports]]  after_s, text, repeat (1), interval_s (0.0): the modem itself sends
                  \\r\\n<text>\\r\\n to the computer while online, e.g. text = "OK" (a modem that resets at the
                  login prompt) or text = "RING", repeat = 200, interval_s = 0.005 (a RING storm)
+    [[faults.line_noise]]  after_s, data, length (0), repeat (1), interval_s (0.0): raw bytes (U+0000..U+00FF
+                 each one byte) on the serial line in any state, counted from the computer's first write,
+                 e.g. data = "X", length = 1048576 (a 1 MiB line with no terminator)
   An unknown key or a bad value is one error line naming its TOML path, and exit status 2.
 
 simulated bench (--bench FILE.toml): modems on ptys joined by a simulated exchange, one [[line]] each:
