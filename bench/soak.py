@@ -18,7 +18,8 @@ Each call ends when the daemon logs ``call.ended`` and its port is ``waiting for
 gets no ``call.ended`` (or a second one) is *lost*. The daemon's fds, RSS, threads, children and the lock
 files are read from ``/proc`` at that same idle state after a warm-up cycle (``before``) and after the last
 call (``after``). The result is JSON (stdout, or ``--json FILE``); the exit status is 1 if a call was lost,
-or fds, children or lock files differ, else 0. ``docs/reliability.md`` has the figures of a 1,000-call run.
+fds, children or lock files differ, or the threads outgrow asyncio's executor (:data:`THREADS_BOUND`), else 0.
+``docs/reliability.md`` has the figures of a 1,000-call run.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 
 from .common import REPO, machine_info, toml_value
 
-__all__ = ["KINDS", "Soak", "idle_state", "main", "run_soak"]
+__all__ = ["KINDS", "THREADS_BOUND", "Soak", "healthy", "idle_state", "main", "run_soak"]
 
 #: The kinds of call, in the order they are cycled through, with the outcome each must end with.
 KINDS: dict[str, str] = {
@@ -55,7 +56,12 @@ KINDS: dict[str, str] = {
 CALL_DEADLINE_S = 30.0
 SIM_READY = re.compile(r"answerd-sim: ready tty=(\S+) pty=(\S+) listen=([\d.]+):(\d+)")
 #: pppd's first frame: LCP Configure-Request, HDLC-framed and escaped under the default ACCM (RFC 1662).
-LCP_FRAME = bytes.fromhex("7eff7d23c0217d217d217d207d347d227d267d207d207d207d207d257d267d3a2b3c4d7d277d227d287d22f7327e")
+LCP_FRAME = bytes.fromhex(
+    "7eff7d23c0217d217d217d207d347d227d267d207d207d207d207d257d267d3a2b3c4d7d277d227d287d22f7327e"
+)
+#: The main thread and asyncio's default executor, which starts a worker when none is idle (tcdrain, utmp,
+#: opening the port), up to min(32, CPUs + 4): the thread count grows to a bound, it is not a per-call leak.
+THREADS_BOUND = 1 + min(32, (os.cpu_count() or 1) + 4)
 KILL_SELF = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
 
 
@@ -105,9 +111,7 @@ def idle_state(pid: int, lock_dir: Path) -> dict[str, Any]:
         time.sleep(0.01)
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     children = sorted(
-        int(child)
-        for task in Path(f"/proc/{pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
+        int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
     )
     return {
         "fds": len(os.listdir(f"/proc/{pid}/fd")),
@@ -282,7 +286,8 @@ def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
         "at_ready": at_ready,
         "before": before,
         "after": after,
-        "equal": {key: before[key] == after[key] for key in ("fds", "threads", "children", "lock_files")},
+        "equal": {key: before[key] == after[key] for key in ("fds", "children", "lock_files")},
+        "threads_bound": THREADS_BOUND,
         "rss_growth_kib": after["rss_kib"] - before["rss_kib"],
         "seconds": round(elapsed, 1),
         "per_call_s": _summary(durations),
@@ -305,8 +310,13 @@ def _summary(values: list[float]) -> dict[str, float | None]:
 
 
 def healthy(result: dict[str, Any]) -> bool:
-    """No call lost, none errored, and fds, threads, children and lock files the same before and after."""
-    return result["calls_lost"] == 0 and result["error"] is None and all(result["equal"].values())
+    """No call lost, none errored, fds, children and lock files the same before and after, threads bounded."""
+    return (
+        result["calls_lost"] == 0
+        and result["error"] is None
+        and all(result["equal"].values())
+        and result["after"]["threads"] <= THREADS_BOUND
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
