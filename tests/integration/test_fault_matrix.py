@@ -87,7 +87,7 @@ def _locks(tmp_path: Path) -> Path:
 def fault_bench(make_bench: Callable[..., Bench], locks: Path, sim_args: list[str], **port: Any) -> Bench:
     """A started bench whose port locks in ``locks`` and runs ``/bin/true`` on each answered call."""
     settings: dict[str, Any] = {"mode": "direct", "direct_program": ["/bin/true"], "rings": 1, **port}
-    return make_bench(sim_args, lock_dir=str(locks), **settings)  # type: ignore[no-any-return]
+    return make_bench(sim_args, lock_dir=str(locks), **settings)
 
 
 def answered_call(bench: Bench) -> dict[str, Any]:
