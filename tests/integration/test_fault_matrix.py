@@ -8,6 +8,7 @@ Faults that already had a test elsewhere are not repeated here; the matrix point
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -17,8 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
+from answerd.config import load_config
+from answerd.service.daemon import REOPEN_PATIENCE_S, PortDaemon
+from bench.common import toml_value
 from tests.helpers import LCP_CONFIGURE_REQUEST, alive, make_program, ran, record_of, wait_until
+from tests.simline import ManualClock, RecordingNotifier, SimLine
 
 from .harness import Bench
 
@@ -144,18 +150,19 @@ class TestModemText:
     def test_ring_storm_with_nobody_calling_leaves_the_line_answering(
         self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
     ) -> None:
-        """3,000 RINGs a second for 3 s and no caller: answers that find nobody, then a real call is answered."""
-        profile = noise_profile(r"\r\nRING\r\n", after_s=0.5, length=240, repeat=300, interval_s=0.01)
+        """3,000 RINGs a second for 10 s and no caller: answers that find nobody, then a real call is answered."""
+        profile = noise_profile(r"\r\nRING\r\n", after_s=0.5, length=240, repeat=1000, interval_s=0.01)
         profile += "[timings]\nidle_answer_timeout_s = 0.2\n"
         bench = fault_bench(make_bench, locks, sim_profile(tmp_path, "storm", profile))
         assert bench.daemon is not None
         before = vitals(bench, locks)
         cpu_before = _cpu_s(bench.daemon.pid)
         wait_until(lambda: len(bench.events("call.ended")) >= 1, 20, "the storm's first phantom call")
-        time.sleep(3.5)  # the storm has a fixed length on the sim's own clock; nothing answerd does ends it
+        assert bench.log is not None
+        settled(lambda: len(bench.log.items), quiet_s=1.0)  # the storm ran its course on the sim's own clock
         storm_calls = bench.events("call.ended")
         assert {"no-connect"} >= {r["outcome"] for r in storm_calls}, storm_calls[:3]
-        bench.wait_event("port.status", start=bench.mark() - 1 if bench.mark() else 0, status="waiting for RING")
+        assert "waiting for RING" == bench.events("port.status")[-1]["status"]
         record = answered_call(bench)
         assert "answered" == record["outcome"]
         assert_recovered(bench, locks, before)
@@ -414,3 +421,48 @@ class TestDaemonKilledMidCall:
         finally:
             if alive(leftover):
                 os.kill(leftover, signal.SIGKILL)
+
+
+# ------------------------------------------------------------------------------------ in-process, clock jumped
+
+
+class InProcessLine:
+    """The real PortDaemon on the sim's core with a manual clock (tests/simline.py): deadlines are jumped."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.locks = tmp / "locks-inproc"
+        self.locks.mkdir()
+        config = tmp / "inproc.toml"
+        settings = {"lock_dir": str(self.locks), "nologin_file": str(tmp / "nologin"), "modem_control": "none",
+                    "dtr_drop_ms": 50, "rings": 2, "chat_timeout_s": 3.0}  # fmt: skip
+        config.write_text("[ports.sim0]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in settings.items()))
+        self.clock = ManualClock()
+        self.line = SimLine(self.clock)
+        self.notifier = RecordingNotifier()
+        self.daemon = PortDaemon(
+            "sim0", load_config(str(config)).port("sim0"), notifier=self.notifier, config_path=str(config),
+            port_factory=self.line.open, clock=self.clock, verdict_dir=str(tmp),
+        )  # fmt: skip
+
+
+class TestDeviceGoneForGood:
+    def test_a_device_gone_past_the_reopen_patience_exits_69_and_frees_the_lock(self, tmp_path: Path) -> None:
+        """The device vanishes mid-ring and stays away: after REOPEN_PATIENCE_S one port.open_failed, exit 69."""
+
+        async def scenario() -> None:
+            bench = InProcessLine(tmp_path)
+            task = asyncio.get_running_loop().create_task(bench.daemon.run())
+            await bench.clock.advance(1.0)
+            assert "READY=1" in bench.notifier.messages
+            with structlog.testing.capture_logs() as logs:
+                bench.line.present = False
+                bench.line.call()
+                await bench.clock.advance(1.0)
+                assert "waiting for /dev/sim0 to come back" in bench.notifier.statuses
+                await bench.clock.advance(REOPEN_PATIENCE_S + 5.0)
+                code = await asyncio.wait_for(task, 10)
+            assert 69 == code
+            assert ["port.open_failed"] == [e["event"] for e in logs if e["log_level"] == "error"]
+            assert [] == os.listdir(bench.locks)
+
+        asyncio.run(scenario())
