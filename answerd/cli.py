@@ -137,7 +137,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--since",
         metavar="TIME",
         help="also count calls by outcome from the journal since TIME (as journalctl --since takes it: "
-        "'2026-12-01', 'yesterday', '-1h')",
+        "'2026-12-01', 'yesterday', or --since=-1h)",
     )
     return parser
 
