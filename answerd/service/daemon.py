@@ -379,8 +379,7 @@ class PortDaemon:
                     else:
                         self._decided(record, quick)
                 case Status(text=text):
-                    self._notifier.status(text)
-                    self._log.info("port.status", status=text)
+                    self._log.info("port.status", status=self._state.say(text))  # busied out, if it is
                 case Report(event=event, fields=fields, level=level):
                     self._log.log(_LEVELS.get(level, 20), event, **dict(fields))
                 case Ready():

@@ -167,6 +167,10 @@ class StateKeeper:
 
     def status(self, text: str) -> None:
         """STATUS=: say what is true (an idle line that is busied out says so), and keep the file current."""
+        self.say(text)
+
+    def say(self, text: str) -> str:
+        """:meth:`status`, returning the text it sent (for the log: the journal says the same)."""
         state = _STATES.get(self._phase(), "starting")
         if state == "idle" and os.path.exists(busy := self._busy_file()):
             state, text = "busied-out", f"busied out ({busy} exists), not answering"
@@ -178,6 +182,7 @@ class StateKeeper:
                 self._call.update(user=printable(user), program=printable(program))
         self._notifier.status(text)
         self._set(state, text)
+        return text
 
     # ------------------------------------------------------------------ the facts
 

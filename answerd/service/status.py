@@ -152,7 +152,9 @@ def _row(view: PortView, counts: JournalCounts | None, now: float) -> list[str]:
     who = "/".join(part for part in (data.get("user"), data.get("program")) if part) if alive else ""
     last = data.get("last_call") or {}
     last_text = f"{last.get('outcome')} {_when(last.get('at'), now)}" if last.get("outcome") else "-"
-    row = [str(data.get("port") or view.port), view.state, _when(data.get("since"), now) if alive else "-",
+    # A gone port's SINCE is when it stopped, if it said so; a killed daemon's last state change is not that.
+    since = _when(data.get("since"), now) if alive or data.get("state") in {"stopped", "failed"} else "-"
+    row = [str(data.get("port") or view.port), view.state, since,
            caller or "-", connect or "-", who or "-", _calls(data.get("calls") or {}), last_text]  # fmt: skip
     if counts is not None:
         row.append(_calls(counts.by_port.get(row[0], {})))
