@@ -106,30 +106,29 @@ class PortDaemon:
         """
         self.name = name
         self.settings = settings
-        directory = verdict_dir or runtime_dir()
-        self._log = structlog.get_logger("answerd").bind(port=name)
-        # Every STATUS= passes through the state file's keeper, so `answerd status` says what systemd says.
-        self._state = StateKeeper(name, notifier, directory=directory, phase=lambda: self._machine.phase.value,
-                                  busy_file=lambda: nologin_path(self.settings, self.name), log=self._log)  # fmt: skip
-        self._notifier: Notifier = self._state
         self._open_port_with = port_factory
         self._clock = clock or LoopClock()
-        # port is bound on the logger itself (above), not in contextvars: signal handlers and loop callbacks
-        # run outside the run() task's context and must still say which port they are about.
+        # port is bound on the logger itself, not in contextvars: signal handlers and loop callbacks run
+        # outside the run() task's context and must still say which port they are about.
+        self._log = structlog.get_logger("answerd").bind(port=name)
+        # Every STATUS= passes through the state file's keeper, so `answerd status` says what systemd says.
+        self._state = StateKeeper(name, notifier, directory=verdict_dir or runtime_dir(), log=self._log,
+                                  phase=lambda: self._machine.phase.value,
+                                  busy_file=lambda: nologin_path(self.settings, self.name))  # fmt: skip
+        self._notifier: Notifier = self._state
         self._machine = AnswerMachine(settings.to_profile())
         self._line = _line_settings(name, settings)
         self._owner = self._new_owner()
         self._reloader = None
         if config_path is not None:
-            self._reloader = ConfigReloader(
-                name, config_path, directory=directory, notifier=self._notifier, log=self._log
-            )
+            directory = verdict_dir or runtime_dir()
+            self._reloader = ConfigReloader(name, config_path, directory=directory, notifier=self._state, log=self._log)
         self._port: Port | None = None
         self._released = False  # ReleaseLine carried out: idle, lock given back, port not read
         self._timer: TimerHandle | None = None
         self._timer_at: float | None = None
         self._watchdog = Watchdog(
-            self._notifier, self._clock, lambda: self._machine.healthy, lambda: self._machine.phase.value, self._log
+            notifier, self._clock, lambda: self._machine.healthy, lambda: self._machine.phase.value, self._log
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._call: CallLine | None = None
