@@ -282,7 +282,7 @@ def _carrier_row(prefix: str, key: str) -> tuple[re.Pattern[str], _Builder]:
 #: digit-only lines are dict lookups in :func:`classify` and never reach this table.
 _ROWS: Final[tuple[tuple[re.Pattern[str], _Builder], ...]] = (
     # CONNECT: "CONNECT 28800/ARQ/V34/LAPM/V42BIS", "CONNECT 33600 EC/V42BIS", "CONNECT 9600/REL".
-    _row(r"CONNECT(?:\s+(?P<text>.*))?", _connect),
+    _row(r"CONNECT(?:(?:\s+|(?=/))(?P<text>.*))?", _connect),  # USR X0 &A1: "CONNECT/ARQ"
     # RING dialects (mgetty ring.c: wait_for_ring, ring_handle_ELSA); "RINGING" matches none of them.
     # 3GPP TS 27.007 extended ring report (AT+CRC=1): "+CRING: REL ASYNC", "+CRING: VOICE" (note §5).
     _row(r"\+CRING:\s*(?P<type>.*)", _cring),
