@@ -118,7 +118,7 @@ class TestSpeedCap:
     )
     def test_invalid_cap(self, kwargs: dict[str, object]) -> None:
         """An unknown modulation, a rate that is no line rate, or min above max is refused when built."""
-        with pytest.raises(ValueError, match="modulation|line rate|above"):
+        with pytest.raises(ValueError, match=r"modulation|line rate|above"):
             SpeedCap(**kwargs)  # type: ignore[arg-type]
 
 

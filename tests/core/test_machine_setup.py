@@ -181,7 +181,7 @@ class TestSpeedCap:
 
     def test_caller_rule_cap_before_ata(self) -> None:
         """A caller rule's cap is sent in the family's command before ATA."""
-        machine, effects = through_init(family=F.USR, answer_gate=True)
+        machine, _ = through_init(family=F.USR, answer_gate=True)
         machine.receive_data(b"RING\r\n", 1.0)
         cap = SpeedCap(min_speed=9600, max_speed=9600)
         assert [b"AT&N6\r"] == writes(machine.decide(1.1, 1, Decision.ACCEPT, speed_cap=cap))
