@@ -41,7 +41,7 @@ class TestModemTextCarrier:
         assert 6.0 == watch.timer
 
     def test_unframed_text_is_data(self) -> None:
-        """"NO CARRIER" typed by a user without the CR LF frame is not the modem."""
+        """ "NO CARRIER" typed by a user without the CR LF frame is not the modem."""
         watch = ModemTextCarrier(quiet_s=1.0)
         watch.feed(b"NO CARRIER\r\n", 5.0)
         assert None is watch.timer
