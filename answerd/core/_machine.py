@@ -396,8 +396,9 @@ class AnswerMachine(HangingUp):
             verdict: answer, never answer, or not now (busy-out: ask again at the next RING).
             reason: why, for the log and the call record.
             chat: a per-caller init chat to run before ``ATA`` (e.g. to hold the speed down).
-            speed_cap: the caller rule's speed cap, sent after ``chat`` in the modem family's command (a cap
-                the family cannot say is reported and left out).
+            speed_cap: a speed cap for this call, sent after ``chat`` in the modem family's command (a cap the
+                family cannot say is reported and left out); ``None``: the cap of the first rule of
+                ``Profile.caller_caps`` that matches the caller, if any.
         """
         call = self._call
         if call is None or call.call_id != call_id or not call.awaiting_decision or self._phase is not Phase.RINGING:
@@ -408,6 +409,8 @@ class AnswerMachine(HangingUp):
         caller = shown(call)
         if verdict is Decision.ACCEPT:
             effects: list[Effect] = []
+            if speed_cap is None:
+                speed_cap = next((cap for rule, cap in self._profile.caller_caps if rule.matches(call.caller)), None)
             if speed_cap is not None:
                 effects, command = self.render_speed_cap(speed_cap, "caller")
                 chat = chat + (command_chat(command) if command else ())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from answerd.core._login_results import DEFAULT_RESULT_GUARD_S
+from answerd.core._policy import CallerInitRule
 from answerd.core.hayes.chat import ChatStep, parse_chat
 from answerd.core.hayes.family import ModemFamily, SpeedCap
 
@@ -62,6 +63,9 @@ class Profile:
             :func:`~.hayes.family.caller_id_commands` the modem accepts); or a chat of one's own. Failing
             is a warning, never a failed init.
         speed_cap: limits on the line speed, sent after init in the family's own command.
+        caller_caps: every caller-init rule in order, with its speed cap (or ``None``): when a call is
+            accepted, the first rule that matches the caller (the same one whose chat the shell passes to
+            ``decide``) adds its cap, in the family's command, before ``ATA``.
         hangup_dtr_s: after a connected call, hold DTR low this long before anything else; 0 = the old way
             (reopen at once: the close drops DTR for a few milliseconds only).
         hangup_dcd_wait_s: then, where DCD can be read, wait this long for it to fall before escaping.
@@ -93,6 +97,7 @@ class Profile:
     family: ModemFamily | None = ModemFamily.V250
     caller_id: str | tuple[ChatStep, ...] = "off"
     speed_cap: SpeedCap | None = None
+    caller_caps: tuple[tuple[CallerInitRule, SpeedCap | None], ...] = ()
     hangup_dtr_s: float = 0.0
     hangup_dcd_wait_s: float = 2.0
     carrier_poll_s: float = 0.1
