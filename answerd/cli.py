@@ -1,4 +1,4 @@
-"""Command line: ``answerd run | check-config | sim | demo``.
+"""Command line: ``answerd run | check-config | reload | sim | demo``.
 
 Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies on them):
 
@@ -79,6 +79,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", metavar="FILE")
 
+    reload = sub.add_parser(
+        "reload",
+        help="make a running `answerd run` re-read its configuration, and report its verdict",
+        description="Send SIGHUP to the answerd of PORT and wait for its verdict on the file: exit 0 when "
+        "it was accepted (it is applied between calls), 6 with every problem on stderr when it was rejected "
+        "(the running configuration is kept). systemd's ExecReload= runs this, so `systemctl reload` fails "
+        "visibly for a bad file.",
+    )
+    reload.add_argument("--port", "-p", required=True, metavar="NAME", help="the port whose daemon to reload")
+    reload.add_argument("--pid", type=int, metavar="PID", help="the daemon's pid ($MAINPID); default: the one that "
+                        "published its verdict file")  # fmt: skip
+    reload.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="how long to wait (30)")
+
     sub.add_parser(
         "sim",
         help="run the simulated modem (see `answerd sim --help`)",
@@ -92,6 +105,21 @@ def _build_parser() -> argparse.ArgumentParser:
         "show answerd back at 'waiting for RING'. Needs root (login only runs as root).",
     )
     demo.add_argument("--verbose", action="store_true", help="also show answerd's debug log")
+
+    mgetty = sub.add_parser(
+        "import-mgetty",
+        help="convert an mgetty setup into an answerd configuration (TOML on stdout)",
+        description="Read mgetty.config, login.config and dialin.config from DIR and print the answerd "
+        "configuration that does the same. Lines answerd has no key for are kept as comments saying why; "
+        "warnings go to stderr. See docs/migrating-from-mgetty.md.",
+    )
+    mgetty.add_argument("--config-dir", default="/etc/mgetty", metavar="DIR", help="default: /etc/mgetty")
+    mgetty.add_argument(
+        "--args",
+        metavar="CMDLINE",
+        help="the mgetty command line: an ExecStart= line, an inittab line or '/sbin/mgetty -s 57600 ttyS0'",
+    )
+    mgetty.add_argument("--port", metavar="NAME", help="the port the command line is for (and wildcard sections)")
     return parser
 
 
@@ -172,6 +200,39 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_import_mgetty(args: argparse.Namespace) -> int:
+    from answerd.mgetty.importer import MgettyImportError, import_mgetty  # noqa: PLC0415  (only this command)
+
+    try:
+        result = import_mgetty(args.config_dir, args=args.args, port=args.port)
+    except MgettyImportError as exc:
+        print(f"answerd: import-mgetty: {_one_line(str(exc))}", file=sys.stderr)
+        return ExitCode.CONFIG
+    for warning in result.warnings:
+        print(f"answerd: warning: {_one_line(warning)}", file=sys.stderr)
+    sys.stdout.write(result.text)
+    return ExitCode.OK
+
+
+def _cmd_reload(args: argparse.Namespace) -> int:
+    from answerd.service.reload import ReloadError, request_reload, runtime_dir  # noqa: PLC0415
+
+    try:
+        verdict = request_reload(args.port, pid=args.pid, directory=runtime_dir(), timeout_s=args.timeout)
+    except ReloadError as exc:
+        print(f"answerd: {exc}", file=sys.stderr)
+        return ExitCode.UNAVAILABLE
+    if not verdict.accepted:
+        print(
+            f"answerd: port {_one_line(args.port)}: configuration rejected, the running one is kept:", file=sys.stderr
+        )
+        for line in verdict.errors:
+            print(f"  {_one_line(line)}", file=sys.stderr)
+        return ExitCode.CONFIG
+    print(f"answerd: port {_one_line(args.port)}: configuration accepted (applied between calls)")
+    return ExitCode.OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``answerd`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -187,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_run(args)
             case "check-config":
                 return _cmd_check_config(args)
+            case "import-mgetty":
+                return _cmd_import_mgetty(args)
+            case "reload":
+                return _cmd_reload(args)
             case "demo":
                 from answerd.demo import run_demo  # noqa: PLC0415  (only needed for the demo)
 
