@@ -388,13 +388,14 @@ def test_reload_applies_a_valid_change_between_calls(bench: Bench) -> None:
 
 
 def test_reload_with_an_invalid_config_keeps_the_running_one(bench: Bench) -> None:
-    """An invalid file on ``systemctl reload`` is logged, shown in StatusText, and the unit keeps running."""
+    """An invalid file makes ``systemctl reload`` fail; it is logged, shown in StatusText, the unit keeps running."""
     bench.reset()
     bench.start()
     pid = bench.state()["MainPID"]
     cursor = bench.container.cursor()
     bench.write_raw_config('[ports.ttySIM0]\nrings = "two"\n')
-    bench.container.systemctl("reload", UNIT)
+    reload = bench.container.systemctl("reload", UNIT, check=False)
+    assert 0 != reload.returncode, "a rejected file must fail systemctl reload (ExecReload= waits for the verdict)"
     failed = bench.wait_event("config.reload_failed", cursor)
     assert "ports.ttySIM0.rings" in failed["ERRORS"]
     state = bench.state()
