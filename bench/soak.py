@@ -151,6 +151,9 @@ class Soak:
             "device": str(link), "modem_control": "none", "dtr_drop_ms": 50, "settle_ms": 0, "chat_timeout_s": 3.0,
             "retry_backoff_s": 0.1, "stop_grace_s": 1.0, "rings": 2, "ring_gap_s": 0.6, "login_timeout_s": 1.0,
             "lock_dir": str(self.lock_dir), "login_program": ["/bin/true"],
+            # A pty has no DCD to watch: with a DTR hold, every call the caller did not end would be hung up
+            # with +++ and ATH0 (seconds of guard time). Closing the port drops the sim's DTR, which hangs it up.
+            "hangup_dtr_ms": 0,
         }  # fmt: skip
         rule = {"match": "killed", "program": [sys.executable, "-c", KILL_SELF]}
         config.write_text(
