@@ -125,6 +125,61 @@ class TestErrors:
         assert (MAX_ERROR_LINES + 1, "... and 5 more problems") == (len(found), found[-1])
 
 
+class TestUnknownKeyHints:
+    """Issue 13: an unknown key is answered with what the user most likely meant."""
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            ({"ports": {"ttyS0": {"ringz": 2}}}, "ports.ttyS0.ringz: unknown key: did you mean 'rings'?"),
+            ({"defaults": {"speeed": 9600}}, "defaults.speeed: unknown key: did you mean 'speed'?"),
+            ({"port": {}}, "port: unknown top-level key: did you mean 'ports'?"),
+            (
+                {"ports": {"a": {"caller_init": [{"match": "555", "chat": ["", "AT", "OK"], "chatt": 1}]}}},
+                "ports.a.caller_init[0].chatt: unknown key: did you mean 'chat'?",
+            ),
+        ],
+    )
+    def test_closest_known_key_is_suggested(self, data: dict[str, Any], expected: str) -> None:
+        """A misspelt key gets the closest key of its own table as a suggestion."""
+        assert [expected] == errors_of(data)
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            (
+                {"defaults": {"toggle-dtr": True}},
+                "defaults.toggle-dtr: unknown key: 'toggle-dtr' is an mgetty keyword: in answerd it is toggle_dtr",
+            ),
+            (
+                {"ports": {"ttyS0": {"modem-check-time": 900}}},
+                "ports.ttyS0.modem-check-time: unknown key: 'modem-check-time' is an mgetty keyword: in answerd it "
+                "is health_check_s",
+            ),
+            (
+                {"rings": 2},
+                "rings: unknown top-level key: 'rings' is a port setting: mgetty's global section is answerd's "
+                "[defaults] table",
+            ),
+            ({"debug": 4}, "debug: unknown top-level key: 'debug' is an mgetty keyword: in answerd it is log_level"),
+        ],
+    )
+    def test_mgetty_keyword_names_the_answerd_key(self, data: dict[str, Any], expected: str) -> None:
+        """An mgetty keyword written as a key is answered with the answerd key it became."""
+        assert [expected] == errors_of(data)
+
+    def test_port_setting_at_the_top_names_its_table(self) -> None:
+        """A port setting written above every table is told to go into [defaults] or a port table."""
+        assert ["autoppp: unknown top-level key: 'autoppp' is a port setting: put it in [defaults] (every port) "
+                "or a [ports.NAME] table"] == errors_of({"autoppp": False})  # fmt: skip
+
+    def test_nothing_close_points_at_the_example(self) -> None:
+        """A key like no known one is called unknown, with where every key is listed."""
+        assert ["ports.a.colour: unknown key (every key is listed in config.example.toml)"] == errors_of(
+            {"ports": {"a": {"colour": 1}}}
+        )
+
+
 class TestChecksOfTheCore:
     @pytest.mark.parametrize(
         ("rule", "key"),
@@ -142,7 +197,7 @@ class TestChecksOfTheCore:
     def test_unknown_keys_in_nested_tables(self) -> None:
         """A misspelt key in a dispatch rule is reported with its index."""
         found = errors_of({"ports": {"a": {"dispatch": [{"match": "*", "program": ["/bin/sh"], "usr": "x"}]}}})
-        assert ["ports.a.dispatch[0].usr: unknown key (a typo? every key is listed in config.example.toml)"] == found
+        assert ["ports.a.dispatch[0].usr: unknown key: did you mean 'user'?"] == found
 
     def test_nested_rules_are_checked(self) -> None:
         """The core's checks of a dispatch rule and a caller_init chat reach the user with their paths."""
