@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from answerd import core
 from answerd.config import Config, ConfigError, PortSettings, load_config, load_config_text
 from answerd.config.files import program_problem, read_user_file
 from answerd.config.load import MAX_ERROR_LINES, config_from_document
@@ -178,6 +179,24 @@ class TestUnknownKeyHints:
         assert ["ports.a.colour: unknown key (every key is listed in config.example.toml)"] == errors_of(
             {"ports": {"a": {"colour": 1}}}
         )
+
+
+class TestCallerFilterStar:
+    """Issue 13: a caller_filter token with '*' is the prefix it means, or refused; never silently dead."""
+
+    def test_trailing_star_is_accepted_as_a_prefix(self) -> None:
+        """'!09*' loads, and the port's rules deny a caller whose number starts with 09."""
+        settings = load({"ports": {"a": {"caller_filter": ["!09*", "all"]}}}).port("a")
+        decision = core.policy_decide(core.parse_rules(settings.caller_filter), core.CallerInfo(number="0912"))
+        assert (False, "!09") == (decision.accept, decision.rule)
+
+    def test_star_elsewhere_is_refused_with_its_path(self) -> None:
+        """'0*9' is refused under its TOML path, saying where a '*' may go."""
+        expected = (
+            "ports.a.caller_filter: invalid caller-ID rule '0*9': a rule is a number prefix, so '*' may only end it "
+            "(09* is 09); there is no '*' for a suffix or the middle of a number (got ['0*9'])"
+        )
+        assert [expected] == errors_of({"ports": {"a": {"caller_filter": ["0*9"]}}})
 
 
 class TestChecksOfTheCore:
