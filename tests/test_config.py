@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from answerd import core
 from answerd.config import Config, ConfigError, PortSettings, load_config, load_config_text
+from answerd.config.advice import autoppp_warning, check_config_warnings, start_warnings
 from answerd.config.files import program_problem, read_user_file
 from answerd.config.load import MAX_ERROR_LINES, config_from_document
 from answerd.core import Profile, parse_chat
@@ -197,6 +198,53 @@ class TestCallerFilterStar:
             "(09* is 09); there is no '*' for a suffix or the middle of a number (got ['0*9'])"
         )
         assert [expected] == errors_of({"ports": {"a": {"caller_filter": ["0*9"]}}})
+
+
+class TestWarnings:
+    """Issue 13: valid settings that will not do what the user expects are warned about, in one place."""
+
+    @pytest.mark.parametrize(
+        ("table", "warned"),
+        [
+            ({}, True),
+            ({"dispatch": [{"match": "/AutoPPP/", "program": ["/bin/true"]}]}, False),
+            ({"autoppp": False}, False),
+            ({"mode": "direct", "direct_program": ["/bin/cat"]}, False),
+            ({"dispatch": [{"match": "*", "program": ["/bin/true"]}]}, True),
+        ],
+    )
+    def test_autoppp_without_a_rule(self, table: dict[str, Any], warned: bool) -> None:
+        """Only a login port with AutoPPP on and no /AutoPPP/ rule is warned that PPP callers will not work."""
+        warning = autoppp_warning(load({"ports": {"a": table}}).port("a"))
+        assert warned == (warning is not None and "PPP callers will not work" in warning)
+
+    def test_check_config_warns_per_table_shown(self) -> None:
+        """check-config's warnings name the table: each port, or [defaults] in a file without ports."""
+        with_ports = load({"ports": {"a": {}, "b": {"autoppp": False}}})
+        assert (["ports.a"], ["defaults"]) == (
+            [line.split(":")[0] for line in check_config_warnings(with_ports)],
+            [line.split(":")[0] for line in check_config_warnings(load({}))],
+        )
+
+    @pytest.mark.parametrize(
+        ("port", "device_exists", "expected"),
+        [
+            ("ttyUSB9", False, ["config.port_without_table"]),
+            ("ttyUSB9", True, []),
+            ("ttyUSB0", False, []),
+        ],
+    )
+    def test_port_without_a_table(self, port: str, device_exists: bool, expected: list[str]) -> None:
+        """Only a port with no table whose default device is missing is warned about (a mistyped name)."""
+        config = load({"defaults": {"autoppp": False}, "ports": {"ttyUSB0": {}}})
+        found = start_warnings(config, port, exists=lambda _path: device_exists)
+        assert expected == [event for event, _ in found]
+
+    def test_port_without_a_table_names_device_and_tables(self) -> None:
+        """The mistyped-port warning names the device it would open and the file's port tables."""
+        config = load({"defaults": {"autoppp": False}, "ports": {"ttyUSB0": {}, "ttyS0": {}}})
+        [(_, text)] = start_warnings(config, "ttyUBS0", exists=lambda _path: False)
+        assert ("/dev/ttyUBS0", "ttyS0, ttyUSB0") == (text.split("device ")[1].split(",")[0], text.split(": ")[-1][:-1])
 
 
 class TestChecksOfTheCore:

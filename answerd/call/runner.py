@@ -43,6 +43,7 @@ from answerd.call.session import Session, SpawnError
 from answerd.call.stage import CallLine, wait_or_lost
 from answerd.config.settings import PortSettings
 from answerd.core import (
+    AUTOPPP,
     Answered,
     ArgvError,
     DispatchRule,
@@ -92,6 +93,9 @@ class CallRunner:
         self._log = log
         self._rules, self._fallback = dispatch_rules(settings)
         self._autoppp = settings.autoppp and has_ppp_rule(self._rules)
+        # Without an /AutoPPP/ rule the dialog still looks for PPP (unless autoppp = false): a PPP peer's
+        # frames would otherwise be read as a name, and its call must end as what it was (no-ppp-rule).
+        self._detect_ppp_at_prompt = settings.autoppp
         connect = answered.connect
         self._connect = connect.text or connect.line
 
@@ -133,7 +137,7 @@ class CallRunner:
                 port_name=self._name,
                 connect=self._connect,
                 caller_id=self._answered.call.caller_id or "",
-                autoppp=self._autoppp,
+                autoppp=self._detect_ppp_at_prompt,
                 log=self._log,
             )
             if dialog is None:
@@ -157,8 +161,11 @@ class CallRunner:
     async def _dispatch(self, name: str | None, *, ppp: bool, map_crlf: bool) -> CallEnd:
         try:
             rule = choose_rule(self._settings, self._rules, self._fallback, name=name, ppp=ppp)
-        except NoPppRuleError as exc:  # not reachable: AutoPPP is only on when a rule exists
-            return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=str(exc))
+        except NoPppRuleError:
+            self._log.warning("call.ppp_without_rule", hint="add a dispatch rule with match = '/AutoPPP/', or set "
+                              "autoppp = false")  # fmt: skip
+            detail = "a PPP peer called but this port has no /AutoPPP/ dispatch rule: PPP callers cannot work here"
+            return CallEnd(outcome=Outcome.NO_PPP_RULE, user=AUTOPPP, detail=detail)
         values = call_values(
             self._answered, connect=self._connect, device=self._device, port_name=self._name, name=name, ppp=ppp
         )

@@ -21,6 +21,10 @@ from answerd.config.errors import ConfigError
 from answerd.config.files import read_user_file
 from answerd.config.settings import CallerInit, Config, DispatchRule, PortSettings
 
+# Imported up front, not when a key is unknown: a reload after a package upgrade must run only code that was
+# loaded before the port became ready (tests/test_config.py, TestReloadNeedsNoNewImports).
+from answerd.mgetty.keywords import mgetty_keyword_hint
+
 __all__ = ["MAX_ERROR_LINES", "config_from_document", "load_config", "load_config_text", "unknown_key_message"]
 
 #: A file with more problems than this gets this many lines and a count of the rest.
@@ -106,9 +110,6 @@ def unknown_key_message(loc: tuple[int | str, ...]) -> str:
     >>> unknown_key_message(("defaults", "toggle-dtr"))
     "unknown key: 'toggle-dtr' is an mgetty keyword: in answerd it is toggle_dtr"
     """
-    # Imported here: only a file with an unknown key needs mgetty's keyword table, never a running port.
-    from answerd.mgetty.keywords import mgetty_keyword_hint  # noqa: PLC0415
-
     key = str(loc[-1])
     model = _table_model(loc)
     unknown = "unknown top-level key" if model is Config else "unknown key"

@@ -66,6 +66,9 @@ class Outcome(enum.Enum):
     REJECTED = "rejected"
     #: The call was not answered because the line is busied out (``/etc/nologin.<tty>`` exists).
     BUSY_OUT = "busy-out"
+    #: A PPP peer called (AutoPPP saw its frames at the login prompt) but the port has no ``/AutoPPP/``
+    #: dispatch rule: PPP callers cannot work on this port (``check-config`` warns about it).
+    NO_PPP_RULE = "no-ppp-rule"
 
 
 class Decision(enum.Enum):
