@@ -151,6 +151,8 @@ class CallRunner:
                 map_crlf = dialog.line_end is LineEnd.CR
         if ppp is not None:
             self._log.info("call.ppp_detected", dropped_bytes=len(ppp.trailing))
+            if not self._autoppp:
+                return self._ppp_without_rule()  # what the call was, even if the caller hangs up meanwhile
         if carrier_gone(self._port.lines):
             # The watch polls; this closes its window: a caller who hung up while the name was being
             # submitted (or a PPP frame was read) must not get a program on a dead line.
@@ -161,11 +163,8 @@ class CallRunner:
     async def _dispatch(self, name: str | None, *, ppp: bool, map_crlf: bool) -> CallEnd:
         try:
             rule = choose_rule(self._settings, self._rules, self._fallback, name=name, ppp=ppp)
-        except NoPppRuleError:
-            self._log.warning("call.ppp_without_rule", hint="add a dispatch rule with match = '/AutoPPP/', or set "
-                              "autoppp = false")  # fmt: skip
-            detail = "a PPP peer called but this port has no /AutoPPP/ dispatch rule: PPP callers cannot work here"
-            return CallEnd(outcome=Outcome.NO_PPP_RULE, user=AUTOPPP, detail=detail)
+        except NoPppRuleError:  # not reachable: _stages ends such a call first
+            return self._ppp_without_rule()
         values = call_values(
             self._answered, connect=self._connect, device=self._device, port_name=self._name, name=name, ppp=ppp
         )
@@ -176,6 +175,13 @@ class CallRunner:
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, user=name, program=rule.program[0], detail=str(exc))
         raw = ppp or self._settings.mode == "direct"
         return await self._run_program(rule, argv, user=name, raw=raw, map_crlf=map_crlf, ppp=ppp)
+
+    def _ppp_without_rule(self) -> CallEnd:
+        """A PPP peer on a port without an /AutoPPP/ rule: nothing can serve it (check-config warned)."""
+        self._log.warning("call.ppp_without_rule", hint="add a dispatch rule with match = '/AutoPPP/', or set "
+                          "autoppp = false")  # fmt: skip
+        detail = "a PPP peer called but this port has no /AutoPPP/ dispatch rule: PPP callers cannot work here"
+        return CallEnd(outcome=Outcome.NO_PPP_RULE, user=AUTOPPP, detail=detail)
 
     def _prepare_tty(self, *, raw: bool, map_crlf: bool) -> None:
         """The tty mode the program needs, and the device readable by nobody else while the call is up."""
