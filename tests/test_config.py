@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from answerd import core
@@ -18,6 +20,7 @@ from answerd.config import Config, ConfigError, PortSettings, load_config, load_
 from answerd.config.advice import autoppp_warning, check_config_warnings, start_warnings
 from answerd.config.files import program_problem, read_user_file
 from answerd.config.load import MAX_ERROR_LINES, config_from_document
+from answerd.config.show import effective_settings, toml_value
 from answerd.core import Profile, parse_chat
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -245,6 +248,38 @@ class TestWarnings:
         config = load({"defaults": {"autoppp": False}, "ports": {"ttyUSB0": {}, "ttyS0": {}}})
         [(_, text)] = start_warnings(config, "ttyUBS0", exists=lambda _path: False)
         assert ("/dev/ttyUBS0", "ttyS0, ttyUSB0") == (text.split("device ")[1].split(",")[0], text.split(": ")[-1][:-1])
+
+
+class TestShownSettings:
+    """Issue 13: check-config prints TOML, which loads back into the settings it shows."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=60))
+    def test_any_string_is_written_as_a_toml_string(self, text: str) -> None:
+        """Any string (quotes, backslashes, control and non-ASCII characters) reads back as itself."""
+        assert text == tomllib.loads(f"key = {toml_value(text)}")["key"]
+
+    def test_nested_tables_and_escapes_load_back(self) -> None:
+        """Dispatch rules, caller_init chats, a name with a dot and an issue with quotes load back unchanged."""
+        config = load(
+            {
+                "log_level": "debug",
+                "defaults": {"issue": 'it\'s "here"\\n\t\u00e9\x7f', "caller_filter": ["!09*", "all"]},
+                "ports": {
+                    "tty.S0": {
+                        "dispatch": [{"match": "/AutoPPP/", "program": ["/bin/true", "{user}"], "ok_exit_codes": [0]}],
+                        "caller_init": [{"match": "555", "chat": ["", "AT\\d", "OK"]}],
+                        "decision_program": ["/bin/true"],
+                    },
+                },
+            }
+        )
+        again = load(tomllib.loads("\n".join(effective_settings(config))))
+        port = config.port("tty.S0")
+        assert (config.log_level, port.model_copy(update={"device": "/dev/tty.S0"})) == (
+            again.log_level,
+            again.port("tty.S0"),
+        )
 
 
 class TestChecksOfTheCore:

@@ -19,9 +19,11 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f
 
 
 def _toml_string(text: str) -> str:
-    # A literal string (no escapes at all) reads best for chats and issue texts full of backslashes.
-    if "'" not in text and all(ch == "\t" or ch.isprintable() for ch in text):
-        return f"'{text}'" if "\\" in text else f'"{text}"'
+    if all(ch == "\t" or ch.isprintable() for ch in text):
+        if '"' not in text and "\\" not in text:
+            return f'"{text}"'
+        if "'" not in text:  # a literal string (no escapes) reads best for chats and issues with backslashes
+            return f"'{text}'"
     out = []
     for ch in text:
         if ch in _ESCAPES:
