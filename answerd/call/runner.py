@@ -97,7 +97,8 @@ class CallRunner:
         # frames would otherwise be read as a name, and its call must end as what it was (no-ppp-rule).
         self._detect_ppp_at_prompt = settings.autoppp
         connect = answered.connect
-        self._connect = connect.text or connect.line
+        # mgetty's form ("115200/33600 LAP-M" after CARRIER/PROTOCOL reports) for \I, {connect}, $CONNECT.
+        self._connect = answered.call.connect_env or connect.text or connect.line
 
     async def run(self) -> CallEnd:
         """Run the call to its end; never raises for anything the caller or the program does."""
