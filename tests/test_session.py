@@ -500,9 +500,7 @@ class TestReapSession:
 
         assert 0 == asyncio.run(main())
 
-    def test_leftover_in_group_gets_grace_after_hangup(
-        self, pty: Pty, script: ScriptMaker, tmp_path: Path
-    ) -> None:
+    def test_leftover_in_group_gets_grace_after_hangup(self, pty: Pty, script: ScriptMaker, tmp_path: Path) -> None:
         """A process left in the program's group that ends promptly on SIGHUP gets no SIGTERM within the grace."""
         marker = tmp_path / "term"
         argv = script("polite", LEAVES_POLITE_CHILD_WAITS, textwrap.dedent(POLITE_IN_GROUP), str(marker))
