@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import answerd.call.session as session_module
-from answerd.call.environment import SAFE_PATH, clean_environment
+from answerd.call.environment import MAX_VALUE_LENGTH, SAFE_PATH, clean_environment
 from answerd.call.session import Session, SpawnError, group_alive, group_members
 from tests.helpers import alive, session_started, wait_until, wait_until_async
 
@@ -210,6 +210,21 @@ class TestCleanEnvironment:
     def test_empty_string_is_kept(self) -> None:
         """An empty but known value is kept (only None means unknown)."""
         assert "" == clean_environment({"CALLER_ID": ""}, None)["CALLER_ID"]
+
+    @pytest.mark.parametrize(
+        ("value", "cleaned"),
+        [
+            ("555\x001234", "555?1234"),
+            ("555\x1b[31m1", "555?[31m1"),
+            ("JOHN\r\nX=1", "JOHN??X=1"),
+            ("A\x7f\x9bB", "A??B"),
+            ("$(id);`id`'\"", "$(id);`id`'\""),  # no shell reads it: metacharacters are plain text
+            ("7" * 10240, "7" * MAX_VALUE_LENGTH),
+        ],
+    )
+    def test_values_from_the_line_are_cleaned(self, value: str, cleaned: str) -> None:
+        """Control characters become '?' (never dropped, so nothing runs together) and length is capped."""
+        assert cleaned == clean_environment({"CALLER_ID": value}, None)["CALLER_ID"]
 
     def test_path_is_the_safe_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """PATH is the fixed system one, never the daemon's."""
