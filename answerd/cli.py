@@ -1,4 +1,4 @@
-"""Command line: ``answerd run | check-config | reload | sim | demo``.
+"""Command line: ``answerd run | check-config | reload | status | sim | demo``.
 
 Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies on them):
 
@@ -120,6 +120,25 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the mgetty command line: an ExecStart= line, an inittab line or '/sbin/mgetty -s 57600 ttyS0'",
     )
     mgetty.add_argument("--port", metavar="NAME", help="the port the command line is for (and wildcard sections)")
+
+    status = sub.add_parser(
+        "status",
+        help="show every port's state, caller, connect rate and calls (from the daemons' state files)",
+        description="One line per port (every port with a state file, or the PORTs named): its state and since "
+        "when, the caller and CONNECT of a call in progress, user/program, calls since the daemon started by "
+        "outcome, and the last call's outcome. A port whose daemon is gone shows as gone, with its last words. "
+        "The files are in /run/answerd ($RUNTIME_DIRECTORY if set).",
+        epilog="exit codes: 0 every port shown runs; 3 a port shown does not run (or no port has run since "
+        "boot); 4 a state file cannot be read (run as root)",
+    )
+    status.add_argument("ports", nargs="*", metavar="PORT", help="only these ports (default: every port)")
+    status.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    status.add_argument(
+        "--since",
+        metavar="TIME",
+        help="also count calls by outcome from the journal since TIME (as journalctl --since takes it: "
+        "'2026-12-01', 'yesterday', or --since=-1h)",
+    )
     return parser
 
 
@@ -233,6 +252,21 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from answerd.service.reload import runtime_dir  # noqa: PLC0415  (only this command)
+    from answerd.service.status import count_calls, exit_code, gather, render_json, render_table  # noqa: PLC0415
+
+    views = gather(runtime_dir(), args.ports)
+    counts = None if args.since is None else count_calls(args.since)
+    if args.json:
+        print(render_json(views, counts))
+    elif views:
+        sys.stdout.write(render_table(views, counts))
+    else:
+        print(f"answerd: no port has run answerd since boot (no state files in {runtime_dir()})")
+    return exit_code(views)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``answerd`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -252,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_import_mgetty(args)
             case "reload":
                 return _cmd_reload(args)
+            case "status":
+                return _cmd_status(args)
             case "demo":
                 from answerd.demo import run_demo  # noqa: PLC0415  (only needed for the demo)
 
