@@ -32,6 +32,7 @@ from typing import NoReturn
 from answerd.sim._caller_id import CidFormat
 from answerd.sim._profile import ModemProfile, ProfileError
 from answerd.sim._profile_file import DEFAULT_PROFILE, load_profile
+from answerd.sim._serve import serve_tty
 from answerd.sim._server import ServerConfig, SimError, SimServer
 
 __all__ = ["build_parser", "build_profile", "main"]
@@ -151,6 +152,13 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
         default=("127.0.0.1", 2323),
         metavar="HOST:PORT",
         help="TCP address of the phone line; port 0 picks a free port (default: 127.0.0.1:2323)",
+    )
+    parser.add_argument(
+        "--serve",
+        type=Path,
+        metavar="TTY",
+        help="serve an existing tty as the modem (e.g. /dev/ttyGS0 of a USB ACM gadget) instead of a pty; "
+        "--link is not used then",
     )
     parser.add_argument(
         "--profile",
@@ -300,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = ServerConfig(link=args.link, host=host, port=port, verbose=args.verbose)
     try:
-        asyncio.run(_serve(profile, config))
+        asyncio.run(_serve(profile, config) if args.serve is None else serve_tty(profile, config, args.serve))
     except SimError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
