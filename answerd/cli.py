@@ -92,6 +92,21 @@ def _build_parser() -> argparse.ArgumentParser:
         "show answerd back at 'waiting for RING'. Needs root (login only runs as root).",
     )
     demo.add_argument("--verbose", action="store_true", help="also show answerd's debug log")
+
+    mgetty = sub.add_parser(
+        "import-mgetty",
+        help="convert an mgetty setup into an answerd configuration (TOML on stdout)",
+        description="Read mgetty.config, login.config and dialin.config from DIR and print the answerd "
+        "configuration that does the same. Lines answerd has no key for are kept as comments saying why; "
+        "warnings go to stderr. See docs/migrating-from-mgetty.md.",
+    )
+    mgetty.add_argument("--config-dir", default="/etc/mgetty", metavar="DIR", help="default: /etc/mgetty")
+    mgetty.add_argument(
+        "--args",
+        metavar="CMDLINE",
+        help="the mgetty command line: an ExecStart= line, an inittab line or '/sbin/mgetty -s 57600 ttyS0'",
+    )
+    mgetty.add_argument("--port", metavar="NAME", help="the port the command line is for (and wildcard sections)")
     return parser
 
 
@@ -172,6 +187,20 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_import_mgetty(args: argparse.Namespace) -> int:
+    from answerd.mgetty.importer import MgettyImportError, import_mgetty  # noqa: PLC0415  (only this command)
+
+    try:
+        result = import_mgetty(args.config_dir, args=args.args, port=args.port)
+    except MgettyImportError as exc:
+        print(f"answerd: import-mgetty: {_one_line(str(exc))}", file=sys.stderr)
+        return ExitCode.CONFIG
+    for warning in result.warnings:
+        print(f"answerd: warning: {_one_line(warning)}", file=sys.stderr)
+    sys.stdout.write(result.text)
+    return ExitCode.OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``answerd`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -187,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_run(args)
             case "check-config":
                 return _cmd_check_config(args)
+            case "import-mgetty":
+                return _cmd_import_mgetty(args)
             case "demo":
                 from answerd.demo import run_demo  # noqa: PLC0415  (only needed for the demo)
 

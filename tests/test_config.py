@@ -215,7 +215,7 @@ class TestReading:
         """A directory given as the file is refused clearly."""
         with pytest.raises(ConfigError) as info:
             load_config(str(tmp_path))
-        assert ["is a directory, not a regular file"] == info.value.errors
+        assert ["is a directory, not a regular file: refused"] == info.value.errors
 
     def test_fifo_is_refused_without_waiting_for_a_writer(self, tmp_path: Path) -> None:
         """A FIFO is refused by what the open descriptor is (the open itself does not block)."""
@@ -223,13 +223,13 @@ class TestReading:
         os.mkfifo(fifo)
         with pytest.raises(ConfigError) as info:
             read_user_file(str(fifo))
-        assert ["not a regular file (a FIFO): refused"] == info.value.errors
+        assert ["is a FIFO, not a regular file: refused"] == info.value.errors
 
     def test_character_device_is_refused(self) -> None:
         """/dev/zero is refused as a device instead of being read without end."""
         with pytest.raises(ConfigError) as info:
             read_user_file("/dev/zero")
-        assert ["not a regular file (a character device): refused"] == info.value.errors
+        assert ["is a character device, not a regular file: refused"] == info.value.errors
 
     @pytest.mark.parametrize(("size", "refused"), [(1 << 20, False), ((1 << 20) + 1, True)])
     def test_size_limit(self, tmp_path: Path, size: int, refused: bool) -> None:

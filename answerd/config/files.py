@@ -14,12 +14,13 @@ import stat
 
 from answerd.config.errors import ConfigError
 
-__all__ = ["MAX_USER_FILE", "program_problem", "read_user_file"]
+__all__ = ["MAX_USER_FILE", "UnreadableFile", "program_problem", "read_regular_file", "read_user_file"]
 
 #: Larger than any sensible configuration or issue file; a bigger file is a mistake (or /var/log/...).
 MAX_USER_FILE = 1 << 20
 
 _KINDS = {
+    stat.S_IFDIR: "a directory",
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
     stat.S_IFIFO: "a FIFO",
@@ -27,33 +28,43 @@ _KINDS = {
 }
 
 
+class UnreadableFile(Exception):
+    """A user's file that cannot be read: ``reason`` is one line; ``missing``: it does not exist."""
+
+    def __init__(self, path: str, reason: str, *, missing: bool = False) -> None:
+        self.path = path
+        self.reason = reason
+        self.missing = missing
+        super().__init__(f"{path}: {reason}")
+
+
 def _size_text(size: int) -> str:
     return f"{size >> 20} MiB" if size % (1 << 20) == 0 else f"{size} bytes"
 
 
-def read_user_file(path: str, *, limit: int = MAX_USER_FILE) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them.
+def read_regular_file(path: str, *, limit: int = MAX_USER_FILE) -> tuple[bytes, os.stat_result]:
+    """The bytes of the regular file ``path`` (at most ``limit``) and the ``fstat`` of what was opened.
+
+    The one reader for every file answerd reads on a user's behalf (its configuration, an issue file, an
+    imported mgetty setup): it never blocks on a FIFO, never reads a device, and never reads without end.
 
     Raises:
-        ConfigError: one line saying why the file cannot be read (missing, not permitted, a directory, a
-            device or FIFO, over ``limit``); never blocks on a FIFO or reads a device.
+        UnreadableFile: missing, not permitted, a directory, a device or FIFO, or over ``limit``.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ConfigError(path, ["no such file"]) from None
+        raise UnreadableFile(path, "no such file", missing=True) from None
     except PermissionError:
-        raise ConfigError(path, ["permission denied"]) from None
+        raise UnreadableFile(path, "permission denied") from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise ConfigError(path, [getattr(exc, "strerror", None) or str(exc)]) from None
+        raise UnreadableFile(path, getattr(exc, "strerror", None) or str(exc)) from None
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConfigError(path, ["is a directory, not a regular file"])
         if not stat.S_ISREG(info.st_mode):
             kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a plain file")
-            raise ConfigError(path, [f"not a regular file ({kind}): refused"])
-        too_big = ConfigError(path, [f"larger than the {_size_text(limit)} limit: refused"])
+            raise UnreadableFile(path, f"is {kind}, not a regular file: refused")
+        too_big = UnreadableFile(path, f"larger than the {_size_text(limit)} limit: refused")
         if info.st_size > limit:
             raise too_big
         chunks = []
@@ -64,11 +75,23 @@ def read_user_file(path: str, *, limit: int = MAX_USER_FILE) -> bytes:
             size += len(chunk)
         if size > limit:
             raise too_big
-        return b"".join(chunks)
+        return b"".join(chunks), info
     except OSError as exc:
-        raise ConfigError(path, [exc.strerror or str(exc)]) from None
+        raise UnreadableFile(path, exc.strerror or str(exc)) from None
     finally:
         os.close(fd)
+
+
+def read_user_file(path: str, *, limit: int = MAX_USER_FILE) -> bytes:
+    """:func:`read_regular_file` for answerd's own files: its problems as a :class:`ConfigError`.
+
+    Raises:
+        ConfigError: one line saying why the file cannot be read.
+    """
+    try:
+        return read_regular_file(path, limit=limit)[0]
+    except UnreadableFile as exc:
+        raise ConfigError(path, [exc.reason]) from None
 
 
 def program_problem(path: str) -> str | None:

@@ -7,7 +7,11 @@ sans-IO core and use only its public names.
   (``@``, ``\I`` and ``\Y``, as whole arguments as mgetty substitutes them, become ``{user}``,
   ``{connect}`` and ``{caller_id}``);
 * :func:`parse_dialin_config` — a ``dialin.config`` → the tokens of answerd's ``caller_filter`` setting,
-  each checked by the core's own rule parser.
+  each checked by the core's own rule parser;
+* :func:`mgetty_keyword_hint` — for the configuration loader's "unknown key": the answerd key an mgetty
+  keyword became (the table is :mod:`answerd.mgetty.keywords`).
+
+``answerd import-mgetty`` itself is :func:`answerd.mgetty.importer.import_mgetty`.
 """
 
 from __future__ import annotations
@@ -15,8 +19,15 @@ from __future__ import annotations
 from typing import Final
 
 from answerd.core import PPPD_NORMAL_EXITS, DispatchRule, parse_rules
+from answerd.mgetty.keywords import mgetty_keyword_hint
 
-__all__ = ["MAX_LOGIN_ARGS", "LoginConfigError", "from_login_config_line", "parse_dialin_config"]
+__all__ = [
+    "MAX_LOGIN_ARGS",
+    "LoginConfigError",
+    "from_login_config_line",
+    "mgetty_keyword_hint",
+    "parse_dialin_config",
+]
 
 #: mgetty passes at most 9 arguments after the program (``MAX_LOGIN_ARGS`` in ``login.c``).
 MAX_LOGIN_ARGS: Final = 9
