@@ -33,6 +33,7 @@ __all__ = [
     "run",
     "tiocm",
     "unit",
+    "wait_unit",
     "wait_until",
 ]
 
@@ -59,7 +60,7 @@ def run(argv: Sequence[str], *, timeout_s: float = 30.0, check: bool = True) -> 
     return result
 
 
-def wait_until(what: str, probe: Callable[[], T | None], timeout_s: float, interval_s: float = 0.1) -> T:
+def wait_until(what: str, probe: Callable[[], T], timeout_s: float, interval_s: float = 0.1) -> T:
     """Call ``probe`` until it returns something truthy; fail after ``timeout_s`` naming ``what``."""
     deadline = time.monotonic() + timeout_s
     last: object = None
@@ -67,14 +68,31 @@ def wait_until(what: str, probe: Callable[[], T | None], timeout_s: float, inter
         try:
             value = probe()
         except (OSError, Failed) as exc:
-            value, last = None, exc
-        if value:
-            return value
-        if value is not None:
+            last = exc
+        else:
+            if value:
+                return value
             last = value
         if time.monotonic() > deadline:
-            raise Failed(f"timed out after {timeout_s}s waiting for: {what} (last seen: {last!r})")
+            raise Failed(f"timed out after {timeout_s}s waiting for: {what} (last probe: {last!r})")
         time.sleep(interval_s)
+
+
+def wait_unit(what: str, ok: Callable[[dict[str, str]], bool], timeout_s: float, name: str = "") -> dict[str, str]:
+    """Wait until the unit's state (ActiveState, SubState, StatusText, Result) satisfies ``ok``; return it."""
+    props = ("ActiveState", "SubState", "StatusText", "Result", "MainPID")
+    seen: list[dict[str, str]] = []
+
+    def probe() -> dict[str, str] | None:
+        p = unit(*props, name=name or UNIT)
+        if not seen or seen[-1] != p:
+            seen.append(p)
+        return p if ok(p) else None
+
+    try:
+        return wait_until(what, probe, timeout_s, 0.2)
+    except Failed:
+        raise Failed(f"timed out after {timeout_s}s waiting for: {what}; states seen: {seen[-5:]}") from None
 
 
 def unit(*props: str, name: str = UNIT) -> dict[str, str]:

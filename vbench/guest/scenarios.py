@@ -36,6 +36,7 @@ from bench import (
     run,
     tiocm,
     unit,
+    wait_unit,
     wait_until,
 )
 
@@ -77,13 +78,10 @@ def main_pid() -> int:
 
 def wait_active(timeout_s: float = 120) -> None:
     """Wait until answerd@ttyACM0 is active and waiting for a call."""
-    wait_until(
+    wait_unit(
         f"{UNIT} active and waiting for RING",
-        lambda: (
-            ((p := unit("ActiveState", "StatusText"))["ActiveState"] == "active" and "waiting" in p["StatusText"]) or p
-        ),
+        lambda p: p["ActiveState"] == "active" and "waiting" in p["StatusText"],
         timeout_s,
-        0.2,
     )
 
 
@@ -180,6 +178,15 @@ def scenario_ready_after_init() -> str:
     return f"states {states}; idle Status {idle!r}; during the call {seen}"
 
 
+def acm_bits() -> int:
+    """TIOCMGET on a fresh descriptor of ttyACM0 (one opened before a kernel hang-up only gives EIO)."""
+    fd = os.open("/dev/ttyACM0", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        return tiocm(fd)
+    finally:
+        os.close(fd)
+
+
 def scenario_modem_control_tiocm() -> str:
     """On ttyACM0 modem_control="auto" picks tiocm (no fallback warning); DTR set by answerd is seen on the
     driver (and its init-time DTR drop), DCD follows the modem side: high while ttyGS0 is open, low when it
@@ -213,13 +220,9 @@ def scenario_modem_control_tiocm() -> str:
         os.close(fd)
     pid = main_pid()
     SIM.stop()  # the modem side closes ttyGS0
-    fd = os.open("/dev/ttyACM0", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-    try:
-        wait_until("DCD low on ttyACM0 after the modem side closed", lambda: not tiocm(fd) & termios.TIOCM_CAR, 20)
-        SIM.start()
-        wait_until("DCD high again once the modem side reopened", lambda: tiocm(fd) & termios.TIOCM_CAR, 20)
-    finally:
-        os.close(fd)
+    wait_until("DCD low on ttyACM0 after the modem side closed", lambda: not acm_bits() & termios.TIOCM_CAR, 20)
+    SIM.start()
+    wait_until("DCD high again once the modem side reopened", lambda: acm_bits() & termios.TIOCM_CAR, 20)
     wait_active(120)
     return f"tiocm in use, DTR high and pulsed low at init, DCD followed ttyGS0; main PID {pid} -> {main_pid()}"
 
@@ -399,7 +402,7 @@ def scenario_unplug_replug() -> str:
     back in starts it again through the udev rule from units/ (SYSTEMD_WANTS), and it answers."""
     line_ready()
     GADGET.unplug()
-    wait_until(f"{UNIT} stopped", lambda: (p := unit("ActiveState"))["ActiveState"] in ("inactive", "failed") or p, 60)
+    wait_unit(f"{UNIT} stopped", lambda p: p["ActiveState"] in ("inactive", "failed"), 60)
     p = unit("ActiveState", "Result", "ExecMainStatus")
     if p["ActiveState"] != "inactive" or p["Result"] != "success":
         raise Failed(f"the unplug did not stop the unit cleanly: {p}")
