@@ -96,7 +96,13 @@ def line_ready() -> None:
     if state in ("failed", "inactive"):
         run(["systemctl", "reset-failed", UNIT], check=False)
         run(["systemctl", "start", "--no-block", UNIT])
-    wait_active()
+    try:
+        wait_active(90)
+    except Failed as exc:  # left stuck by an earlier scenario: start afresh rather than fail this one too
+        note(f"restarting {UNIT}: {exc}")
+        run(["systemctl", "reset-failed", UNIT], check=False)
+        run(["systemctl", "restart", "--no-block", UNIT])
+        wait_active(120)
 
 
 def new_record(before: int, timeout_s: float = 60) -> dict[str, object]:
