@@ -473,6 +473,7 @@ def save_results() -> None:
             Path(OUT / Path(log).name).write_bytes(Path(log).read_bytes())
     with tarfile.open(RESULTS_DISK, "w") as tar:
         tar.add(str(OUT), arcname="results")
+    os.sync()  # the machine is powered off right after this, without the usual shutdown
 
 
 def main() -> int:
