@@ -343,9 +343,10 @@ def scenario_journal_records() -> str:
 
 
 def scenario_reload() -> str:
-    """`systemctl reload` with a valid changed file applies it (the next call shows the new issue text) in the
-    same process; with a broken file the reload is refused, the unit stays active on the old config, and the
-    next call is still answered."""
+    """`systemctl reload` with a valid changed file succeeds and applies it (the next caller sees the new issue
+    text) in the same process; with a broken file `systemctl reload` fails (the reload contract: ExecReload=
+    waits for answerd's verdict), config.reload_failed is logged, the unit stays active on the old config and
+    the next call is still answered."""
     line_ready()
     pid = main_pid()
     original = CONFIG.read_text()
@@ -365,6 +366,8 @@ def scenario_reload() -> str:
         CONFIG.write_text(original + '\n[ports.ttyACM0.bogus]\nnot_a_key = "x"\n')
         broken = run(["systemctl", "reload", UNIT], timeout_s=120, check=False)
         wait_active(60)
+        if broken.returncode == 0:
+            raise Failed("`systemctl reload` with a broken file succeeded: the error is only in the journal")
         failed = journal(f"_PID={pid}", "EVENT=config.reload_failed")
         if not failed:
             raise Failed("no config.reload_failed in the journal after reloading a broken file")
