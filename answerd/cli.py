@@ -1,4 +1,4 @@
-"""Command line: ``answerd run | check-config | sim | demo``.
+"""Command line: ``answerd run | check-config | reload | sim | demo``.
 
 Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies on them):
 
@@ -78,6 +78,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "port and exits 0.",
     )
     check.add_argument("file", metavar="FILE")
+
+    reload = sub.add_parser(
+        "reload",
+        help="make a running `answerd run` re-read its configuration, and report its verdict",
+        description="Send SIGHUP to the answerd of PORT and wait for its verdict on the file: exit 0 when "
+        "it was accepted (it is applied between calls), 6 with every problem on stderr when it was rejected "
+        "(the running configuration is kept). systemd's ExecReload= runs this, so `systemctl reload` fails "
+        "visibly for a bad file.",
+    )
+    reload.add_argument("--port", "-p", required=True, metavar="NAME", help="the port whose daemon to reload")
+    reload.add_argument("--pid", type=int, metavar="PID", help="the daemon's pid ($MAINPID); default: the one that "
+                        "published its verdict file")  # fmt: skip
+    reload.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="how long to wait (30)")
 
     sub.add_parser(
         "sim",
@@ -201,6 +214,25 @@ def _cmd_import_mgetty(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_reload(args: argparse.Namespace) -> int:
+    from answerd.service.reload import ReloadError, request_reload, runtime_dir  # noqa: PLC0415
+
+    try:
+        verdict = request_reload(args.port, pid=args.pid, directory=runtime_dir(), timeout_s=args.timeout)
+    except ReloadError as exc:
+        print(f"answerd: {exc}", file=sys.stderr)
+        return ExitCode.UNAVAILABLE
+    if not verdict.accepted:
+        print(
+            f"answerd: port {_one_line(args.port)}: configuration rejected, the running one is kept:", file=sys.stderr
+        )
+        for line in verdict.errors:
+            print(f"  {_one_line(line)}", file=sys.stderr)
+        return ExitCode.CONFIG
+    print(f"answerd: port {_one_line(args.port)}: configuration accepted (applied between calls)")
+    return ExitCode.OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``answerd`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -218,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_check_config(args)
             case "import-mgetty":
                 return _cmd_import_mgetty(args)
+            case "reload":
+                return _cmd_reload(args)
             case "demo":
                 from answerd.demo import run_demo  # noqa: PLC0415  (only needed for the demo)
 

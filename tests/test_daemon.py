@@ -1,158 +1,290 @@
-"""PortDaemon driven directly, without a real port: reload robustness and the order of its effects.
+"""PortDaemon in-process on the simulated modem's core: the line owner, reload and shutdown, deadlines jumped.
 
-Reload (SIGHUP): whatever goes wrong with the new file, the line stays up. Effects: what acts on the line
-goes first, what only tells (log, sd_notify) follows. The real thing, end to end, is in integration/test_service.py.
+Each test builds the real daemon with a manual clock and a port factory that wires a fake port to
+:class:`~answerd.sim.SimModem` (tests/simline.py), drives it through its public face (run, request_stop,
+request_reload) and the simulated phone line, and looks only at what the outside world sees: the modem's
+input, sd_notify messages, log records, lock files and the reload verdict file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-import pytest
 import structlog
 
-from answerd.config import PortSettings
-from answerd.line.lock import UucpLock
+from answerd.config import load_config
+from answerd.line.owner import LOCK_RECHECK_S
 from answerd.service.daemon import PortDaemon
-from answerd.service.notify import NullNotifier
+from bench.common import toml_value
+
+from .simline import ManualClock, RecordingNotifier, SimLine
+
+BASE = {"modem_control": "none", "dtr_drop_ms": 50, "rings": 2, "chat_timeout_s": 3.0}
 
 
-class RecordingNotifier(NullNotifier):
-    def __init__(self) -> None:
-        self.statuses: list[str] = []
+class InProcess:
+    """One daemon on one simulated line, in this process."""
 
-    def status(self, text: str) -> None:
-        self.statuses.append(text)
+    def __init__(self, tmp: Path, **port: Any) -> None:
+        self.tmp = tmp
+        self.locks = tmp / "locks"
+        self.locks.mkdir(exist_ok=True)
+        self.config = tmp / "answerd.toml"
+        self.lock = self.locks / "LCK..sim0"
+        self.clock = ManualClock()
+        self.line = SimLine(self.clock)
+        self.notifier = RecordingNotifier()
+        self.write_config(**port)
+        self.daemon = PortDaemon(
+            "sim0", load_config(str(self.config)).port("sim0"), notifier=self.notifier, config_path=str(self.config),
+            port_factory=self.line.open, clock=self.clock, verdict_dir=str(tmp),
+        )  # fmt: skip
+        self.task: asyncio.Task[int] | None = None
 
+    def write_config(self, **port: Any) -> None:
+        settings = {"lock_dir": str(self.locks), "nologin_file": str(self.tmp / "nologin"), **BASE, **port}
+        body = "".join(f"{key} = {toml_value(value)}\n" for key, value in settings.items())
+        self.config.write_text(f"[ports.sim0]\n{body}")
 
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "answerd.toml"
-    path.write_text("[ports.ttyS9]\nrings = 2\n")
-    return path
+    async def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.daemon.run())
+        await self.clock.advance(1.0)
 
+    async def stop(self) -> int:
+        assert self.task is not None
+        self.daemon.request_stop()
+        await self.clock.advance(10.0)
+        return await asyncio.wait_for(self.task, 10)
 
-def make_daemon(config_file: Path) -> tuple[PortDaemon, RecordingNotifier]:
-    notifier = RecordingNotifier()
-    return PortDaemon("ttyS9", PortSettings(), notifier=notifier, config_path=str(config_file)), notifier
-
-
-def test_a_valid_file_gives_its_settings(config_file: Path) -> None:
-    """The normal case: the file is checked and this port's settings come back."""
-    daemon, _ = make_daemon(config_file)
-    settings = asyncio.run(daemon._checked_settings(str(config_file)))
-    assert settings is not None
-    assert 2 == settings.rings
-
-
-def test_an_invalid_file_is_a_failed_reload(config_file: Path) -> None:
-    """A file the check refuses gives no settings; the reload is logged as failed and shown in the status."""
-    config_file.write_text("[ports.ttyS9]\ninit_chat = []\n")
-    daemon, notifier = make_daemon(config_file)
-    with structlog.testing.capture_logs() as logs:
-        assert asyncio.run(daemon._checked_settings(str(config_file))) is None
-    assert ["config.reload_failed"] == [entry["event"] for entry in logs]
-    assert notifier.statuses[-1].startswith("reload failed")
-
-
-# ---------------------------------------------------------------------------------------------- effect order
+    def verdict(self) -> dict[str, Any]:
+        return dict(json.loads((self.tmp / "sim0.reload").read_text()))
 
 
-class FakeLines:
-    kind = "none"
-
-    def set_dtr(self, high: bool) -> None:
-        pass
-
-
-class FakePort:
-    """Records writes in one timeline with the notifier's messages."""
-
-    def __init__(self, timeline: list[str]) -> None:
-        self.timeline = timeline
-        self.lines = FakeLines()
-
-    def write(self, data: bytes) -> None:
-        self.timeline.append(f"write {data!r}")
-
-    def flush_input(self) -> None:
-        pass
+@asynccontextmanager
+async def running(tmp: Path, **port: Any) -> AsyncIterator[InProcess]:
+    """A started daemon, stopped (and its signal handlers removed) at the end."""
+    bench = InProcess(tmp, **port)
+    await bench.start()
+    try:
+        yield bench
+    finally:
+        if bench.task is not None and not bench.task.done():
+            await bench.stop()
 
 
-class TimelineNotifier(NullNotifier):
-    def __init__(self, timeline: list[str]) -> None:
-        self.timeline = timeline
-
-    def status(self, text: str) -> None:
-        self.timeline.append(f"status {text}")
-
-    def ready(self) -> None:
-        self.timeline.append("ready")
+def hold(lock: Path, pid: int) -> None:
+    """Write a UUCP lock for ``pid`` (a dial-out program's)."""
+    lock.write_text(f"{pid:10d}\n")
 
 
-def test_ata_goes_out_before_the_rings_log_and_notify(tmp_path: Path) -> None:
-    """On the final RING, ATA is written first; the RING's status and log records follow, in their order."""
-    timeline: list[str] = []
-    settings = PortSettings(
-        modem_control="none", toggle_dtr=False, locking=False, nologin_file=str(tmp_path / "nologin"), rings=1
-    )
-    daemon = PortDaemon("ttyS9", settings, notifier=TimelineNotifier(timeline))
+class TestLineOwnership:
+    def test_the_idle_line_holds_no_lock(self, tmp_path: Path) -> None:
+        """Once initialised and idle, answerd gives the line's lock back (a dial-out program may take it)."""
+
+        async def scenario() -> None:
+            async with running(tmp_path) as bench:
+                assert "READY=1" in bench.notifier.messages
+                assert not bench.lock.exists()
+
+        asyncio.run(scenario())
+
+    def test_a_ring_takes_the_lock_before_it_is_read(self, tmp_path: Path) -> None:
+        """A RING wakes the idle line: the lock is ours before the machine counts the ring."""
+
+        async def scenario() -> None:
+            async with running(tmp_path) as bench:
+                bench.line.call()
+                await bench.clock.advance(0.1)
+                assert f"{os.getpid():10d}\n" == bench.lock.read_text()
+                assert "ringing 1/2" in bench.notifier.statuses
+
+        asyncio.run(scenario())
+
+    def test_a_ring_under_a_dial_out_lock_is_not_read(self, tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
+        """The idle port becomes readable while a live dial-out holds the lock: answerd yields, reads nothing."""
+
+        async def scenario() -> None:
+            async with running(tmp_path) as bench:
+                hold(bench.lock, sleeper.pid)
+                mark = len(bench.line.written)
+                bench.line.call()
+                await bench.clock.advance(7.0)
+                assert f"line in use by pid {sleeper.pid} (dial-out)" in bench.notifier.statuses
+                assert not any(status.startswith("ringing") for status in bench.notifier.statuses)
+                assert [] == bench.line.writes_since(mark)
+
+        asyncio.run(scenario())
+
+    def test_the_health_check_deadline_is_jumped(self, tmp_path: Path) -> None:
+        """Idle for the health-check interval (jumped, not waited): AT goes out, then the lock is given back."""
+
+        async def scenario() -> None:
+            async with running(tmp_path, health_check_s=300.0) as bench:
+                mark = len(bench.line.written)
+                await bench.clock.advance(300.0)
+                assert [b"AT\r"] == bench.line.writes_since(mark)
+                assert not bench.lock.exists()
+
+        asyncio.run(scenario())
+
+    def test_the_health_check_yields_to_a_dial_out_and_resumes_after_it(
+        self, tmp_path: Path, sleeper: subprocess.Popen[bytes]
+    ) -> None:
+        """A due health check finds a dial-out's lock: nothing is written until the holder exits, then re-init."""
+
+        async def scenario() -> None:
+            async with running(tmp_path, health_check_s=300.0) as bench:
+                hold(bench.lock, sleeper.pid)
+                mark = len(bench.line.written)
+                with structlog.testing.capture_logs() as logs:
+                    await bench.clock.advance(300.0)
+                    assert [] == bench.line.writes_since(mark)
+                    sleeper.kill()
+                    sleeper.wait()
+                    await bench.clock.advance(LOCK_RECHECK_S)
+                events = [entry["event"] for entry in logs]
+                assert events.index("port.dialout") < events.index("port.dialout_ended")
+                assert b"ATZ\r" in bench.line.writes_since(mark)
+                assert "waiting for RING" == bench.notifier.statuses[-1]
+
+        asyncio.run(scenario())
+
+
+class TestLineFaults:
+    def test_without_a_lockable_directory_nothing_is_written_until_a_recheck_finds_one(self, tmp_path: Path) -> None:
+        """Defect 3: no lock can be created: the modem is left alone, the status says why, a timer re-checks."""
+
+        async def scenario() -> None:
+            bench = InProcess(tmp_path, lock_dir=str(tmp_path / "later"))
+            await bench.start()
+            try:
+                assert [] == bench.line.written
+                assert bench.notifier.statuses[-1].startswith("not answering: cannot create the UUCP lock")
+                (tmp_path / "later").mkdir()
+                await bench.clock.advance(LOCK_RECHECK_S)
+                assert "waiting for RING" == bench.notifier.statuses[-1]
+            finally:
+                assert 0 == await bench.stop()
+
+        asyncio.run(scenario())
+
+    def test_a_reload_naming_a_usable_lock_dir_ends_the_wait_at_once(self, tmp_path: Path) -> None:
+        """Waiting for a lock directory that cannot be used, a reload that fixes it applies now, not at a re-check."""
+
+        async def scenario() -> None:
+            bench = InProcess(tmp_path, lock_dir=str(tmp_path / "missing"))
+            await bench.start()
+            try:
+                assert bench.notifier.statuses[-1].startswith("not answering")
+                bench.write_config()  # the lock directory that exists
+                bench.daemon.request_reload()
+                await bench.clock.advance(1.0)  # well before a re-check of the old directory
+                assert "waiting for RING" == bench.notifier.statuses[-1]
+            finally:
+                assert 0 == await bench.stop()
+
+        asyncio.run(scenario())
+
+    def test_a_ring_on_a_device_that_is_gone_is_not_answered(self, tmp_path: Path) -> None:
+        """Defect 8: the device went away while idle: no ATA on the stale port; the status says what it waits for."""
+
+        async def scenario() -> None:
+            async with running(tmp_path, rings=1) as bench:
+                bench.line.present = False
+                mark = len(bench.line.written)
+                bench.line.call()
+                await bench.clock.advance(1.0)
+                assert "waiting for /dev/sim0 to come back" in bench.notifier.statuses
+                assert [] == bench.line.writes_since(mark)
+                bench.line.present = True
+                await bench.clock.advance(10.0)
+                assert b"ATA\r" in bench.line.writes_since(mark)
+
+        asyncio.run(scenario())
+
+    def test_stop_with_a_dead_device_exits_0_and_removes_the_lock(self, tmp_path: Path) -> None:
+        """Defect 9: the device dies while answerd holds the line; SIGTERM still exits 0 and frees the lock."""
+
+        async def scenario() -> None:
+            bench = InProcess(tmp_path, rings=5)
+            await bench.start()
+            bench.line.call()
+            await bench.clock.advance(0.1)
+            assert bench.lock.exists()
+            bench.line.dead = True
+            with structlog.testing.capture_logs() as logs:
+                assert 0 == await bench.stop()
+            assert "port.dtr_failed" in [entry["event"] for entry in logs]
+            assert not bench.lock.exists()
+
+        asyncio.run(scenario())
+
+
+class TestReload:
+    def test_a_rejected_file_keeps_the_running_configuration(self, tmp_path: Path) -> None:
+        """An invalid file: the verdict lists its errors, config.reload_failed is logged, the old settings answer."""
+
+        async def scenario() -> None:
+            async with running(tmp_path) as bench:
+                bench.config.write_text("[ports.sim0]\nrings = 0\n")
+                with structlog.testing.capture_logs() as logs:
+                    bench.daemon.request_reload()
+                verdict = bench.verdict()
+                assert (False, 1) == (verdict["accepted"], verdict["generation"])
+                assert "ports.sim0.rings" in verdict["errors"][0]
+                assert ["config.reload_failed"] == [entry["event"] for entry in logs]
+                bench.line.call()
+                await bench.clock.advance(0.1)
+                assert "ringing 1/2" in bench.notifier.statuses
+
+        asyncio.run(scenario())
+
+    def test_a_valid_file_waits_for_the_call_to_end(self, tmp_path: Path) -> None:
+        """A reload while a call rings is accepted at once and applied only once the line is idle again."""
+
+        async def scenario() -> None:
+            async with running(tmp_path, rings=5) as bench:
+                bench.line.call()
+                await bench.clock.advance(0.1)
+                bench.write_config(rings=3)
+                bench.daemon.request_reload()
+                assert bench.verdict()["accepted"]
+                assert "RELOADING=1" not in bench.notifier.messages
+                bench.line.caller_hangs_up()
+                await bench.clock.advance(30.0)  # the machine notices the ringing has stopped
+                reloading = bench.notifier.messages.index("RELOADING=1")
+                assert "READY=1" in bench.notifier.messages[reloading:]
+                bench.line.call()
+                await bench.clock.advance(0.1)
+                assert "ringing 1/3" == bench.notifier.statuses[-1]
+
+        asyncio.run(scenario())
+
+
+def test_ata_is_written_before_the_answering_status(tmp_path: Path) -> None:
+    """Effects are carried out in the core's order: the answer command before the status that reports it."""
 
     async def scenario() -> None:
-        daemon._port = FakePort(timeline)  # type: ignore[assignment]
-        loop = asyncio.get_running_loop()
-        daemon._apply(daemon._machine.port_opened(loop.time(), dtr_hangs_up=False))
-        for _ in range(10):  # answer every init command until the line is ready
-            if "ready" in timeline:
-                break
-            daemon._on_data(b"\r\nOK\r\n")
-        assert "ready" in timeline
-        del timeline[:]
-        with structlog.testing.capture_logs() as logs:
-            daemon._on_data(b"\r\nRING\r\n")
-        events = [entry["event"] for entry in logs]
-        assert events.index("call.ring") < events.index("modem.send")  # the log keeps the natural order
-        daemon._cancel_timer()
+        async with running(tmp_path, rings=1) as bench:
+            seen: list[str] = []
+            original = bench.notifier.status
+
+            def status(text: str) -> None:
+                seen.append(f"{text} after {len(bench.line.written)} writes")
+                original(text)
+
+            bench.notifier.status = status  # type: ignore[method-assign]
+            mark = len(bench.line.written)
+            bench.line.call()
+            await bench.clock.advance(0.1)
+            assert [b"ATA\r"] == bench.line.writes_since(mark)
+            assert f"answering after {mark + 1} writes" in seen
 
     asyncio.run(scenario())
-    assert timeline[0] == "write b'ATA\\r'", timeline
-    assert timeline[1].startswith("status ringing"), timeline
-
-
-# ---------------------------------------------------------------------------------------------- idle lock watch
-
-
-class FakeWatch:
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-
-    def read_events(self) -> list[str]:
-        return self.names
-
-
-class CountingLock(UucpLock):
-    calls = 0
-
-    def holder(self) -> int | None:
-        self.calls += 1
-        return None
-
-
-@pytest.mark.parametrize(
-    ("names", "looked"),
-    [
-        (["LTMP.4242.abc", "LCK..ttyS8"], 0),  # another line of the pool locking: not even a look
-        (["LCK..ttyS9"], 1),  # this line: is it a dial-out program?
-        ([""], 1),  # the event queue overflowed: names were lost, look
-    ],
-)
-def test_idle_line_looks_only_at_its_own_lock(tmp_path: Path, names: list[str], looked: int) -> None:
-    """In a pool every call locks a line; an idle answerd reads its lock file only when it is its own."""
-    daemon, _ = make_daemon(tmp_path / "answerd.toml")
-    lock = CountingLock("/dev/ttyS9", lock_dir=str(tmp_path))
-    daemon._lock = lock
-    daemon._lock_watch = FakeWatch(names)  # type: ignore[assignment]
-    daemon._idle_watch = True
-    daemon._on_lock_dir_event()
-    assert looked == lock.calls

@@ -1,4 +1,4 @@
-"""UUCP lock files: format, stale takeover, atomicity, the inotify wait, and agreement with cu and minicom.
+"""UUCP lock files: format, stale takeover, atomicity, and agreement with cu and minicom.
 
 The real-tool tests run Taylor ``cu`` and minicom against a pty slave in the system lock directory (their
 lock directory is compiled in: ``/var/lock`` = ``/run/lock``). Observed on Debian bookworm: cu locks the
@@ -10,7 +10,6 @@ locked.". pppd cannot be run here: it exits before locking because there is no `
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import fcntl
@@ -18,7 +17,6 @@ import multiprocessing
 import multiprocessing.synchronize
 import os
 import pty
-import select
 import shutil
 import signal
 import stat
@@ -27,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,12 +34,10 @@ import answerd.line.lock as lock_module
 from answerd.line.lock import (
     UNKNOWN_PID,
     LockBusyError,
-    LockDirWatch,
     LockError,
     UucpLock,
     lock_names,
     parse_lock_pid,
-    wait_until_free,
 )
 
 SYSTEM_LOCK_DIR = "/run/lock"
@@ -196,16 +192,15 @@ class TestTempFile:
     """The temp file a lock is written to before it is linked: mkstemp's guarantees, without tempfile."""
 
     @staticmethod
-    def names(monkeypatch: pytest.MonkeyPatch, *draws: bytes) -> list[int]:
-        """Make os.urandom return ``draws`` in turn (the last one forever); returns the list of call sizes."""
+    def drawing(tmp_path: Path, *draws: bytes) -> tuple[UucpLock, list[int]]:
+        """A lock whose temp names come from ``draws`` in turn (the last one forever); and the draw sizes."""
         calls: list[int] = []
 
-        def urandom(n: int) -> bytes:
+        def random_bytes(n: int) -> bytes:
             calls.append(n)
             return draws[min(len(calls), len(draws)) - 1][:n]
 
-        monkeypatch.setattr(os, "urandom", urandom)
-        return calls
+        return UucpLock("/dev/ttyS0", lock_dir=str(tmp_path), random_bytes=random_bytes), calls
 
     def test_created_new_private_write_only_and_close_on_exec(self, tmp_path: Path) -> None:
         """LTMP.<pid>.<12 hex digits>, mode 0600 (before the lock's own chmod), write-only, not inherited."""
@@ -225,30 +220,28 @@ class TestTempFile:
         finally:
             os.close(fd)
 
-    def test_taken_name_is_retried(self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_taken_name_is_retried(self, tmp_path: Path) -> None:
         """A temp name that exists already is left alone and another random name is drawn."""
         taken = tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}"
         taken.write_bytes(b"someone else's")
-        calls = self.names(monkeypatch, b"\0" * 6, b"\1" * 6)
+        lock, calls = self.drawing(tmp_path, b"\0" * 6, b"\1" * 6)
         assert lock.acquire()
         assert [6, 6] == calls
         assert b"someone else's" == taken.read_bytes()
         assert hdb(os.getpid()) == Path(lock.path).read_bytes()
         assert sorted(["LCK..ttyS0", taken.name]) == sorted(p.name for p in tmp_path.iterdir())
 
-    def test_symlink_under_the_name_is_not_followed(
-        self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_symlink_under_the_name_is_not_followed(self, tmp_path: Path) -> None:
         """A symlink planted under the temp name (even a dangling one) is never written through."""
         (tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}").symlink_to(tmp_path / "target")
-        self.names(monkeypatch, b"\0" * 6, b"\1" * 6)
+        lock, _ = self.drawing(tmp_path, b"\0" * 6, b"\1" * 6)
         assert lock.acquire()
         assert not (tmp_path / "target").exists()
 
-    def test_every_name_taken(self, lock: UucpLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_every_name_taken(self, tmp_path: Path) -> None:
         """After a bounded number of taken names acquire gives up with a LockError naming the directory."""
         (tmp_path / f"LTMP.{os.getpid()}.{'00' * 6}").touch()
-        calls = self.names(monkeypatch, b"\0" * 6)
+        lock, calls = self.drawing(tmp_path, b"\0" * 6)
         with pytest.raises(LockError) as info:
             lock.acquire()
         assert (str(tmp_path), errno.EEXIST) == (info.value.path, info.value.errno)
@@ -395,11 +388,6 @@ class TestErrors:
             out = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30, check=False)
         assert expected.format(dir=locks) + "\n" == out.stdout, out.stderr
 
-    def test_watch_missing_directory(self, tmp_path: Path) -> None:
-        """Watching a missing lock directory raises LockError."""
-        with pytest.raises(LockError):
-            LockDirWatch(str(tmp_path / "nope"))
-
 
 def _race(lock_dir: str, start: multiprocessing.synchronize.Barrier, done: multiprocessing.synchronize.Barrier) -> None:
     """Child of the race test: acquire at the barrier, report, and stay alive until everyone has tried."""
@@ -431,156 +419,6 @@ class TestAtomicity:
             assert 1 == len(winners), [proc.exitcode for proc in procs]
             assert hdb(winners[0]) == (lock_dir / "LCK..ttyS0").read_bytes()
             assert ["LCK..ttyS0"] == sorted(p.name for p in lock_dir.iterdir())
-
-
-def wait_readable(fd: int, timeout_s: float) -> bool:
-    """Whether ``fd`` becomes readable within ``timeout_s``."""
-    return bool(select.select([fd], [], [], timeout_s)[0])
-
-
-class TestLockDirWatch:
-    """The inotify fd on the lock directory."""
-
-    def test_create_and_delete_reported(self, tmp_path: Path) -> None:
-        """Creating and deleting a lock makes the fd readable and names the file."""
-        with LockDirWatch(str(tmp_path)) as watch:
-            assert not wait_readable(watch.fileno(), 0)
-            write_lock(tmp_path / "LCK..ttyS0", hdb(1))
-            assert wait_readable(watch.fileno(), 1.0)
-            assert {"LCK..ttyS0"} == set(watch.read_events())
-            (tmp_path / "LCK..ttyS0").unlink()
-            assert wait_readable(watch.fileno(), 1.0)
-            assert ["LCK..ttyS0"] == watch.read_events()
-            assert [] == watch.read_events()
-
-    def test_link_reported(self, tmp_path: Path) -> None:
-        """A lock made by link() (our own acquire) is reported."""
-        with LockDirWatch(str(tmp_path)) as watch:
-            UucpLock("/dev/ttyS0", lock_dir=str(tmp_path)).acquire()
-            assert wait_readable(watch.fileno(), 1.0)
-            assert "LCK..ttyS0" in watch.read_events()
-
-    def test_appear_only_reports_new_locks_not_their_removal(self, tmp_path: Path) -> None:
-        """The idle line's watch: a lock appearing (created, linked, renamed in) wakes it; removal does not."""
-        with LockDirWatch(str(tmp_path), appear_only=True) as watch:
-            write_lock(tmp_path / "LCK..ttyS0", hdb(1))
-            assert wait_readable(watch.fileno(), 1.0)
-            assert {"LCK..ttyS0"} == set(watch.read_events())
-            (tmp_path / "LCK..ttyS0").unlink()
-            assert not wait_readable(watch.fileno(), 0)  # inotify queues events at the unlink itself
-            write_lock(tmp_path / "LTMP.1", hdb(1))
-            os.rename(tmp_path / "LTMP.1", tmp_path / "LCK..ttyS1")
-            assert wait_readable(watch.fileno(), 1.0)
-            assert {"LTMP.1", "LCK..ttyS1"} == set(watch.read_events())
-
-    def test_close_is_idempotent(self, tmp_path: Path) -> None:
-        """Closing twice is harmless."""
-        watch = LockDirWatch(str(tmp_path))
-        watch.close()
-        watch.close()
-        assert -1 == watch.fileno()
-
-
-class CountingLock(UucpLock):
-    """A UucpLock that counts holder() calls: one per wake-up of wait_until_free."""
-
-    calls = 0
-
-    def holder(self) -> int | None:
-        """Count, then check."""
-        self.calls += 1
-        return super().holder()
-
-
-async def wait_and_time(lock: UucpLock, at_s: float, action: Callable[[], object], *, poll_s: float = 5.0) -> float:
-    """Run ``action`` after ``at_s`` seconds while waiting for ``lock``; return the delay from action to return."""
-    loop = asyncio.get_running_loop()
-    acted: list[float] = []
-
-    def act() -> None:
-        action()
-        acted.append(loop.time())
-
-    loop.call_later(at_s, act)
-    await asyncio.wait_for(wait_until_free(lock, poll_s=poll_s), timeout=10)
-    assert acted, "wait_until_free returned before the holder let go"
-    return loop.time() - acted[0]
-
-
-class TestWaitUntilFree:
-    """Waiting for a foreign lock without polling."""
-
-    def test_free_returns_at_once(self, tmp_path: Path) -> None:
-        """A free line needs no waiting."""
-        lock = CountingLock("/dev/ttyS0", lock_dir=str(tmp_path))
-        asyncio.run(asyncio.wait_for(wait_until_free(lock), timeout=1))
-        assert 1 == lock.calls
-
-    def test_returns_promptly_without_spinning(self, tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
-        """Removal of the lock wakes the waiter at once; unrelated files in the directory do not wake it."""
-        lock = CountingLock("/dev/ttyS0", lock_dir=str(tmp_path))
-        write_lock(Path(lock.path), hdb(sleeper.pid))
-
-        def noise() -> None:
-            write_lock(tmp_path / "LCK..ttyS1", hdb(sleeper.pid))
-            (tmp_path / "LTMP.123").touch()
-            (tmp_path / "LTMP.123").unlink()
-
-        async def scenario() -> float:
-            asyncio.get_running_loop().call_later(0.1, noise)
-            return await wait_and_time(lock, 0.45, lambda: os.unlink(lock.path))
-
-        delay = asyncio.run(scenario())
-        assert delay < 0.1
-        assert lock.calls <= 2
-
-    def test_holder_killed_leaving_lock(self, tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
-        """A holder killed with SIGKILL leaves its lock, yet the waiter wakes (pidfd) and clears it."""
-        lock = CountingLock("/dev/ttyS0", lock_dir=str(tmp_path))
-        write_lock(Path(lock.path), hdb(sleeper.pid))
-
-        def kill() -> None:
-            sleeper.kill()
-            sleeper.wait()
-
-        delay = asyncio.run(wait_and_time(lock, 0.3, kill))
-        assert delay < 0.1
-        assert lock.calls <= 2
-        assert not os.path.exists(lock.path)
-
-    def test_zombie_holder_polled(self, tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
-        """A dead but unreaped holder still looks alive: the waiter falls back to poll_s instead of spinning."""
-        lock = CountingLock("/dev/ttyS0", lock_dir=str(tmp_path))
-        write_lock(Path(lock.path), hdb(sleeper.pid))
-
-        async def scenario() -> float:
-            asyncio.get_running_loop().call_later(0.05, sleeper.kill)  # zombie until reaped
-            return await wait_and_time(lock, 0.4, sleeper.wait, poll_s=0.1)
-
-        delay = asyncio.run(scenario())
-        assert delay < 0.2
-        assert lock.calls <= 8
-
-    def test_polls_without_inotify(
-        self, tmp_path: Path, sleeper: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """Without inotify the waiter re-checks every poll_s."""
-
-        def unavailable(directory: str) -> LockDirWatch:
-            raise OSError(38, "inotify is not available")
-
-        monkeypatch.setattr(lock_module, "LockDirWatch", unavailable)
-        lock = CountingLock("/dev/ttyS0", lock_dir=str(tmp_path))
-        write_lock(Path(lock.path), hdb(sleeper.pid))
-        delay = asyncio.run(wait_and_time(lock, 0.3, lambda: os.unlink(lock.path), poll_s=0.05))
-        assert delay < 0.15
-        assert 3 <= lock.calls <= 12
-
-    def test_missing_directory(self, tmp_path: Path) -> None:
-        """A missing lock directory is a LockError."""
-        lock = UucpLock("/dev/ttyS0", lock_dir=str(tmp_path / "nope"))
-        with pytest.raises(LockError):
-            asyncio.run(wait_until_free(lock))
 
 
 # --- real tools --------------------------------------------------------------------------------------------
@@ -627,18 +465,16 @@ def pty_line() -> Iterator[str]:
 
 
 def wait_for_lock(name: str, pid: int, timeout_s: float = 10.0) -> None:
-    """Block (on inotify, not polling) until ``SYSTEM_LOCK_DIR/name`` names ``pid``."""
+    """Wait (with a deadline) until ``SYSTEM_LOCK_DIR/name`` names ``pid``: cu locks a moment after it starts."""
     path = os.path.join(SYSTEM_LOCK_DIR, name)
     deadline = time.monotonic() + timeout_s
-    with LockDirWatch(SYSTEM_LOCK_DIR) as watch:
-        while True:
-            with contextlib.suppress(FileNotFoundError):
-                if pid == parse_lock_pid(Path(path).read_bytes()):
-                    return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not wait_readable(watch.fileno(), remaining):
-                raise AssertionError(f"{path} never named pid {pid}")
-            watch.read_events()
+    while True:
+        with contextlib.suppress(FileNotFoundError):
+            if pid == parse_lock_pid(Path(path).read_bytes()):
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never named pid {pid}")
+        time.sleep(0.01)
 
 
 def start_cu(line: str) -> subprocess.Popen[bytes]:

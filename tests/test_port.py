@@ -7,6 +7,7 @@ runs on ``os.openpty()``, whose master side reads the slave's termios (what the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import select
@@ -260,6 +261,17 @@ class TestModemControl:
         finally:
             os.close(fd)
 
+    def test_no_lines_on_a_vanished_device_raise_oserror(self, pty: Pty) -> None:
+        """Issue 10.9: "DTR" on a tty whose device is gone fails with OSError (callers handle it), not termios.error."""
+        fd = os.open(pty.slave_name, os.O_RDWR | os.O_NOCTTY)
+        try:
+            pty.close_master()  # the device vanishes under the open fd
+            with pytest.raises(OSError) as raised:
+                NoLines(fd, 2400).set_dtr(False)
+            assert errno.EIO == raised.value.errno
+        finally:
+            os.close(fd)
+
     def test_no_lines_directly_on_fd(self, pty: Pty) -> None:
         """NoLines works on a bare fd too: B0, then the given speed back."""
         fd = os.open(pty.slave_name, os.O_RDWR | os.O_NOCTTY)
@@ -292,61 +304,59 @@ class FakeIoctl:
 
 
 @pytest.fixture(name="ioctl")
-def _ioctl(monkeypatch: pytest.MonkeyPatch) -> FakeIoctl:
-    fake = FakeIoctl()
-    monkeypatch.setattr("answerd.line.port.fcntl.ioctl", fake)
-    return fake
+def _ioctl() -> FakeIoctl:
+    return FakeIoctl()
 
 
 class TestTiocmLines:
-    """The real modem-control lines, through a fake ioctl."""
+    """The real modem-control lines, through an injected fake ioctl."""
 
     def test_dtr_high_sets_dtr_bit(self, ioctl: FakeIoctl) -> None:
         """set_dtr(True) is TIOCMBIS with exactly the DTR bit."""
-        TiocmLines(7).set_dtr(True)
+        TiocmLines(7, ioctl=ioctl).set_dtr(True)
         assert [(7, termios.TIOCMBIS, termios.TIOCM_DTR)] == ioctl.calls
 
     def test_dtr_low_clears_dtr_bit(self, ioctl: FakeIoctl) -> None:
         """set_dtr(False) is TIOCMBIC with exactly the DTR bit."""
-        TiocmLines(7).set_dtr(False)
+        TiocmLines(7, ioctl=ioctl).set_dtr(False)
         assert [(7, termios.TIOCMBIC, termios.TIOCM_DTR)] == ioctl.calls
 
     def test_carrier_present(self, ioctl: FakeIoctl) -> None:
         """DCD set in TIOCMGET reads as carrier True."""
         ioctl.bits = termios.TIOCM_CAR | termios.TIOCM_DSR | termios.TIOCM_CTS
-        assert TiocmLines(7).carrier() is True
+        assert TiocmLines(7, ioctl=ioctl).carrier() is True
 
     def test_carrier_absent(self, ioctl: FakeIoctl) -> None:
         """Other lines up but DCD clear reads as carrier False."""
         ioctl.bits = termios.TIOCM_DSR | termios.TIOCM_CTS | termios.TIOCM_DTR
-        assert TiocmLines(7).carrier() is False
+        assert TiocmLines(7, ioctl=ioctl).carrier() is False
 
     def test_carrier_reads_with_tiocmget(self, ioctl: FakeIoctl) -> None:
         """carrier() asks the given fd with TIOCMGET."""
-        TiocmLines(9).carrier()
+        TiocmLines(9, ioctl=ioctl).carrier()
         assert [(9, termios.TIOCMGET)] == [call[:2] for call in ioctl.calls]
 
     def test_eio_reads_as_no_carrier(self, ioctl: FakeIoctl) -> None:
         """EIO (the tty was hung up) reads as carrier False."""
         ioctl.error = errno.EIO
-        assert TiocmLines(7).carrier() is False
+        assert TiocmLines(7, ioctl=ioctl).carrier() is False
 
     def test_other_error_propagates(self, ioctl: FakeIoctl) -> None:
         """An error other than EIO is not mistaken for a carrier state."""
         ioctl.error = errno.EBADF
         with pytest.raises(OSError) as info:
-            TiocmLines(7).carrier()
+            TiocmLines(7, ioctl=ioctl).carrier()
         assert errno.EBADF == info.value.errno
 
     def test_supported_when_tiocmget_answers(self, ioctl: FakeIoctl) -> None:
         """supported() is True when TIOCMGET succeeds."""
-        assert TiocmLines.supported(7) is True
+        assert TiocmLines.supported(7, ioctl=ioctl) is True
 
     @pytest.mark.parametrize("err", [errno.ENOTTY, errno.EINVAL])
     def test_unsupported_when_refused(self, ioctl: FakeIoctl, err: int) -> None:
         """supported() is False when TIOCMGET is refused as not applicable."""
         ioctl.error = err
-        assert TiocmLines.supported(7) is False
+        assert TiocmLines.supported(7, ioctl=ioctl) is False
 
 
 class TestOpenErrors:
@@ -445,27 +455,21 @@ class TestData:
         assert [b"ATA\r"] == received
 
     def test_what_the_tty_does_not_take_is_queued_in_order(self, pty: Pty, rec: Recorder) -> None:
-        """A write the tty refuses (EAGAIN) is queued, and later writes stay behind it."""
+        """A write the tty refuses (EAGAIN: its buffer is full) is queued, and later writes stay behind it."""
         received: list[bytes] = []
 
         async def body(port: SerialPort) -> None:
-            real_write = os.write
-            refused = []
-
-            def refuse_once(fd: int, data: bytes) -> int:
-                if fd == port.fd and not refused:
-                    refused.append(data)
-                    raise BlockingIOError(11, "Resource temporarily unavailable")
-                return real_write(fd, data)
-
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(os, "write", refuse_once)
-                port.write(b"first ")
-                port.write(b"second")
-            received.append(await read_master_async(pty.master, 12))
+            filled = 0
+            with contextlib.suppress(BlockingIOError):  # nobody reads the master: the tty fills up
+                while True:
+                    filled += os.write(port.fd, b"x" * 4096)
+            port.write(b"first ")  # refused: queued
+            early = os.read(pty.master, 8192)  # now the tty would take more: "second" must still wait its turn
+            port.write(b"second")
+            received.append(early + await read_master_async(pty.master, filled + 12 - len(early)))
 
         with_port(pty, rec, body)
-        assert [b"first second"] == received
+        assert received[0].endswith(b"x" + b"first second")
 
     def test_master_close_calls_on_lost_once(self, pty: Pty, rec: Recorder) -> None:
         """Closing the master (the device going away) calls on_lost exactly once."""
@@ -630,3 +634,55 @@ class TestPhaseTermios:
 
         with_port(pty, rec, body)
         assert [b"hi"] == echoed
+
+
+class TestIdle:
+    """The idle port: not read, and checked against its path before it is used again."""
+
+    def test_readable_is_reported_once_and_nothing_is_read(self, pty: Pty, rec: Recorder) -> None:
+        """While paused, input wakes the callback once and stays unread until reading resumes."""
+        woken: list[int] = []
+
+        async def body(port: SerialPort) -> None:
+            port.pause_until_readable(lambda: woken.append(1))
+            os.write(pty.master, b"RING\r\n")
+            await wait_until(lambda: bool(woken))
+            for _ in range(20):  # the fd stays readable: a callback still registered would run again here
+                await asyncio.sleep(0)
+            assert ([1], b"") == (woken, bytes(rec.data))
+            port.resume_reading()
+            await wait_until(lambda: bytes(rec.data) == b"RING\r\n")
+
+        with_port(pty, rec, body)
+
+    def test_the_device_is_still_there(self, pty: Pty, rec: Recorder) -> None:
+        """The path names the open device: it may be used."""
+        with_port(pty, rec, lambda port: assert_is(True, port.still_the_device()))
+
+    def test_a_removed_link_is_noticed(self, pty: Pty, rec: Recorder) -> None:
+        """Issue 10.8: the link removed while the port is open: the device is no longer the one named."""
+
+        def body(port: SerialPort) -> None:
+            pty.path.unlink()
+            assert not port.still_the_device()
+
+        with_port(pty, rec, body)
+
+    def test_a_link_to_another_device_is_noticed(self, tmp_path: Path, pty: Pty, rec: Recorder) -> None:
+        """The link now names another tty (re-enumerated elsewhere): not the open device."""
+        other = make_pty(tmp_path, "ttyOTHER")
+
+        def body(port: SerialPort) -> None:
+            pty.path.unlink()
+            pty.path.symlink_to(other.slave_name)
+            assert not port.still_the_device()
+
+        try:
+            with_port(pty, rec, body)
+        finally:
+            other.close_master()
+
+
+def assert_is(expected: object, got: object) -> None:
+    """``assert expected is got`` as an expression."""
+    assert expected is got

@@ -68,7 +68,7 @@ class TestAnonymousFile:
         with screening._anonymous_file("answerd-test") as f:
             assert 0 == os.fstat(f.fileno()).st_mode & 0o111
 
-    def test_old_kernel_without_noexec_seal(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_old_kernel_without_noexec_seal(self) -> None:
         """A kernel that rejects MFD_NOEXEC_SEAL (EINVAL, before 6.3) gets a plain close-on-exec memfd."""
         real = os.memfd_create
         flags_seen: list[int] = []
@@ -79,12 +79,11 @@ class TestAnonymousFile:
                 raise OSError(errno.EINVAL, "Invalid argument")
             return real(name, flags)
 
-        monkeypatch.setattr(os, "memfd_create", memfd_create)
-        with screening._anonymous_file("answerd-test") as f:
+        with screening._anonymous_file("answerd-test", memfd_create) as f:
             assert not os.get_inheritable(f.fileno())
         assert [os.MFD_CLOEXEC | MFD_NOEXEC_SEAL, os.MFD_CLOEXEC] == flags_seen
 
-    def test_other_errors_are_raised(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_other_errors_are_raised(self) -> None:
         """Only EINVAL means "flag unknown": anything else (out of fds) is not retried."""
         calls: list[int] = []
 
@@ -92,9 +91,8 @@ class TestAnonymousFile:
             calls.append(flags)
             raise OSError(errno.EMFILE, "Too many open files")
 
-        monkeypatch.setattr(os, "memfd_create", memfd_create)
         with pytest.raises(OSError) as info:
-            screening._anonymous_file("answerd-test")
+            screening._anonymous_file("answerd-test", memfd_create)
         assert (errno.EMFILE, 1) == (info.value.errno, len(calls))
 
 

@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 import answerd.call.session as session_module
-from answerd.call.session import SAFE_PATH, Session, SpawnError, clean_environment, session_members
+from answerd.call.environment import SAFE_PATH, clean_environment
+from answerd.call.session import Session, SpawnError, session_members
+from tests.helpers import alive, session_started, wait_until, wait_until_async
 
 DEADLINE_S = 3.0
 #: Writes a child script to tmp_path: ``script(name, source, *args)`` returns the argv that runs it.
@@ -90,6 +92,23 @@ while True:
 """
 
 
+# The session leader itself: on SIGHUP it cleans up for a moment and exits 0; a SIGTERM is noted in a file.
+SLOW_HANGUP = """
+import signal, sys, time
+def on_hup(*_):
+    time.sleep(0.2)
+    sys.exit(0)
+def on_term(*_):
+    open(sys.argv[1], "w").write("TERM")
+    sys.exit(1)
+signal.signal(signal.SIGHUP, on_hup)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while True:
+    signal.pause()
+"""
+
+
 @dataclass
 class Pty:
     """A pty pair: the slave fd goes to the child, the master reads what it prints."""
@@ -143,23 +162,6 @@ def _spare() -> Iterator[list[subprocess.Popen[bytes]]]:
         proc.wait()
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat[stat.rfind(")") + 2] != "Z"
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = DEADLINE_S) -> None:
-    """Let the loop run until ``predicate()`` holds; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 class TestCleanEnvironment:
     """The child's whole environment."""
 
@@ -197,9 +199,7 @@ class TestSessionMembers:
         proc = subprocess.Popen(["setsid", "sleep", "30"])
         spare.append(proc)
         # setsid() runs in the child after fork: wait (with a deadline) until the session exists.
-        deadline = time.monotonic() + 5
-        while not session_members(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: session_started(proc.pid), DEADLINE_S, "setsid in the child")
         assert [proc.pid] == session_members(proc.pid)
 
     def test_finds_every_member(self, spare: list[subprocess.Popen[bytes]]) -> None:
@@ -208,10 +208,8 @@ class TestSessionMembers:
         spare.append(proc)
         assert proc.stdout is not None
         background = int(proc.stdout.readline())
-        deadline = time.monotonic() + DEADLINE_S
-        while len(session_members(proc.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
         try:
+            wait_until(lambda: len(session_members(proc.pid)) == 2, DEADLINE_S, "both members")
             assert sorted([proc.pid, background]) == sorted(session_members(proc.pid))
         finally:
             os.kill(background, signal.SIGKILL)
@@ -222,6 +220,9 @@ class TestSessionMembers:
         second = subprocess.Popen(["setsid", "sleep", "30"])
         plain = subprocess.Popen(["sleep", "30"])
         spare.extend([first, second, plain])
+        # Both sessions must exist before the look: a child that has not run setsid() yet is still in ours,
+        # and the test would pass or fail by timing, not by what session_members does.
+        wait_until(lambda: session_started(first.pid) and session_started(second.pid), DEADLINE_S, "setsid")
         members = session_members(first.pid)
         assert (True, False, False, False) == (
             first.pid in members,
@@ -240,11 +241,8 @@ class TestSessionMembers:
         """A member that has exited but was not reaped yet (a zombie) is no longer listed."""
         proc = subprocess.Popen(["setsid", "true"])
         spare.append(proc)
-        stat = Path(f"/proc/{proc.pid}/stat")
-        deadline = time.monotonic() + DEADLINE_S
-        while stat.read_text().split(") ")[1][0] != "Z":
-            assert time.monotonic() < deadline, "child did not exit"
-            time.sleep(0.01)
+        wait_until(lambda: not alive(proc.pid), DEADLINE_S, "the child to exit")
+        assert Path(f"/proc/{proc.pid}").exists(), "a zombie, not reaped yet"
         assert [] == session_members(proc.pid)
 
     def test_command_name_with_parentheses_and_spaces(self, tmp_path: Path) -> None:
@@ -392,7 +390,10 @@ class TestStop:
     """Ending the session: SIGHUP, then SIGTERM, then SIGKILL."""
 
     def stop_after_ready(self, pty: Pty, argv: list[str], grace_s: float = 0.2) -> tuple[int | None, bool, int]:
-        """Start ``argv``, wait for its ``ready``, stop it; return (signal, stopped_by_us, members left)."""
+        """Start ``argv``, wait for its ``ready``, stop it; return (signal, stopped_by_us, members left).
+
+        A program that exits with a status rather than by a signal gives ``None`` as its signal.
+        """
 
         async def main() -> tuple[int | None, bool, int]:
             session = await Session.start(argv, tty_fd=pty.slave, env={})
@@ -417,12 +418,12 @@ class TestStop:
         argv = script("stubborn", IGNORING, "SIGHUP", "SIGTERM")
         assert (signal.SIGKILL, True, 0) == self.stop_after_ready(pty, argv)
 
-    def test_grace_respected(self, pty: Pty, script: ScriptMaker) -> None:
-        """SIGKILL comes only after two grace periods."""
-        argv = script("stubborn", IGNORING, "SIGHUP", "SIGTERM")
-        start = time.monotonic()
-        self.stop_after_ready(pty, argv, grace_s=0.2)
-        assert time.monotonic() - start >= 0.4
+    def test_slow_hangup_handler_gets_its_grace(self, pty: Pty, script: ScriptMaker, tmp_path: Path) -> None:
+        """A program that takes a moment to end after SIGHUP ends by itself: no SIGTERM within the grace time."""
+        marker = tmp_path / "term"
+        argv = script("slow", SLOW_HANGUP, str(marker))
+        assert (None, True, 0) == self.stop_after_ready(pty, argv, grace_s=DEADLINE_S)
+        assert not marker.exists(), "SIGTERM came before the program had its grace time after SIGHUP"
 
     def test_stop_after_exit_is_not_ours(self, pty: Pty, script: ScriptMaker) -> None:
         """stop() on a program that already ended keeps its status and stopped_by_us False."""
@@ -451,7 +452,7 @@ class TestReapSession:
             await session.wait()
             member = grandchild in session_members(session.pid)
             left = await session.reap_session(0.2)
-            await wait_until(lambda: not alive(grandchild))
+            await wait_until_async(lambda: not alive(grandchild), DEADLINE_S, "the leftover to end")
             return member, left, alive(grandchild)
 
         assert (True, 1, False) == asyncio.run(main())
@@ -478,7 +479,7 @@ class TestReapSession:
             grandchild = int(out.split()[1])
             await session.wait()
             left = await session.reap_session(2.0)
-            await wait_until(lambda: not alive(grandchild))
+            await wait_until_async(lambda: not alive(grandchild), DEADLINE_S, "the leftover to end")
             return left
 
         assert 1 == asyncio.run(main())

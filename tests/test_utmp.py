@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from answerd.call.utmp import (
     write_login,
     write_logout,
 )
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_700_000_000.25  # 2023-11-14T22:13:20.25Z
@@ -343,12 +344,15 @@ class TestErrors:
         assert str(tmp_path / "w") in " ".join(caught.value.__notes__)
 
 
+# Holds a write lock until its stdin gets a line (or closes), then says how big the file was while it was
+# held, and ends (which releases the lock).
 HOLD_LOCK = """
-import fcntl, os, sys, time
+import fcntl, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
 fcntl.lockf(fd, fcntl.LOCK_EX)
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()
+print(os.fstat(fd).st_size, flush=True)
 """
 
 WRITER = """
@@ -364,13 +368,19 @@ write_login(line=line, pid=99, user="LOGIN", host="last", utmp_path=utmp, wtmp_p
 """
 
 
+def has_open(path: Path) -> bool:
+    """Whether this process has ``path`` open (a thread of the test is writing it)."""
+    fds = Path("/proc/self/fd")
+    return any(os.path.realpath(fds / fd) == str(path) for fd in os.listdir(fds) if (fds / fd).is_symlink())
+
+
 class TestLocking:
     """Writers in other processes are excluded with the fcntl lock glibc uses."""
 
-    def hold(self, path: Path, seconds: float) -> subprocess.Popen[str]:
-        """A process holding a write lock on ``path`` for ``seconds``, started and locked."""
+    def hold(self, path: Path) -> subprocess.Popen[str]:
+        """A process holding a write lock on ``path`` until a line on its stdin, started and locked."""
         holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         assert holder.stdout is not None
         assert "locked\n" == holder.stdout.readline()
@@ -378,7 +388,7 @@ class TestLocking:
 
     def test_held_lock_times_out(self, files: tuple[Path, Path]) -> None:
         """A lock held too long raises UtmpLockTimeout (an OSError), and wtmp is still written."""
-        holder = self.hold(files[0], DEADLINE_S)
+        holder = self.hold(files[0])
         try:
             with pytest.raises(UtmpLockTimeout) as caught:
                 login(files, lock_timeout=0.3)
@@ -389,15 +399,23 @@ class TestLocking:
         assert (0, 1) == (files[0].stat().st_size, len(read_records(files[1])))
 
     def test_waits_for_a_released_lock(self, files: tuple[Path, Path]) -> None:
-        """A writer waits for another process's lock and writes once it is released."""
-        holder = self.hold(files[0], 0.3)
-        start = time.monotonic()
+        """A writer that finds the file locked writes nothing while the lock is held, and writes once it is free."""
+        holder = self.hold(files[0])
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        writer = threading.Thread(target=login, args=(files,), kwargs={"lock_timeout": DEADLINE_S})
+        writer.start()
         try:
-            login(files, lock_timeout=DEADLINE_S)
+            # The writer opens the file and then takes the lock: once it has the file open it is at the lock.
+            wait_until(lambda: has_open(files[0]), DEADLINE_S, "the writer to open utmp")
+            holder.stdin.write("release\n")
+            holder.stdin.flush()
+            size_while_held = int(holder.stdout.readline())
         finally:
+            holder.stdin.close()
             holder.wait(timeout=DEADLINE_S)
-        assert time.monotonic() - start >= 0.1
-        assert 1 == len(read_records(files[0]))
+            writer.join(DEADLINE_S)
+        assert (0, False, 1) == (size_while_held, writer.is_alive(), len(read_records(files[0])))
 
     def test_concurrent_writers_lose_nothing(self, files: tuple[Path, Path]) -> None:
         """Four processes writing different lines at once all end up in utmp, and wtmp has every record."""

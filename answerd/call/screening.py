@@ -21,10 +21,11 @@ import grp
 import os
 import pwd
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
-from answerd.call.session import clean_environment
+from answerd.call.environment import clean_environment
 from answerd.config.settings import PortSettings
 from answerd.core import (
     CallerInfo,
@@ -37,8 +38,8 @@ from answerd.core import (
     parse_chat,
     parse_rules,
     policy_decide,
+    select_caller_init,
 )
-from answerd.core._policy import select_caller_init
 
 __all__ = ["Screening", "caller_of", "nologin_path", "screen_call", "screen_now"]
 
@@ -106,21 +107,22 @@ async def screen_call(*, settings: PortSettings, port: str, record: CallRecord, 
     return _accepted(settings, caller)
 
 
-def _anonymous_file(name: str) -> BinaryIO:
+def _anonymous_file(name: str, memfd_create: Callable[[str, int], int] = os.memfd_create) -> BinaryIO:
     """A new read-write binary file with no name in any file system (a memfd), closed with the returned object.
 
     Not ``tempfile.TemporaryFile``: importing ``tempfile`` pulls ``random``, ``shutil``, ``bz2`` and ``lzma``
     (and their shared libraries) into a process that runs for months, about 0.8 MiB per port. ``name`` only
     shows in ``/proc/<pid>/fd``. The fd is close-on-exec; passed as a child's ``stderr`` it is dup2'ed onto fd 2.
+    ``memfd_create`` is the system call, a parameter so a test can play an older kernel.
     """
     try:
         # MFD_NOEXEC_SEAL: since Linux 6.3 a memfd without it (or MFD_EXEC) logs a kernel warning, and is
         # refused outright under vm.memfd_noexec=2. An older kernel rejects the flag with EINVAL.
-        fd = os.memfd_create(name, os.MFD_CLOEXEC | _MFD_NOEXEC_SEAL)
+        fd = memfd_create(name, os.MFD_CLOEXEC | _MFD_NOEXEC_SEAL)
     except OSError as exc:
         if exc.errno != errno.EINVAL:
             raise
-        fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        fd = memfd_create(name, os.MFD_CLOEXEC)
     return open(fd, "w+b")  # the caller closes it, with a with-block
 
 

@@ -13,9 +13,8 @@ How the child is started, and why:
   ``preexec_fn``, which is unsafe in a process with threads (pyserial-asyncio uses an executor). The child is
   not a process-group leader, so setsid does not fork: the pid we hold is the program's.
 * fds 0, 1 and 2 are the tty; nothing else is inherited (``close_fds``).
-* a clean environment: only what the call provides (``CALLER_ID``, ``CONNECT``, ...), a fixed ``PATH`` and
-  ``TERM``. Nothing of answerd's own leaks through, in particular not ``NOTIFY_SOCKET``, ``WATCHDOG_*`` or
-  ``JOURNAL_STREAM``, which belong to answerd's unit and would let a child speak for the service.
+* exactly the environment it is given (:mod:`answerd.call.environment` builds it), plus the account's
+  ``HOME``, ``USER`` and ``LOGNAME`` when it runs as another user.
 
 The child inherits the unit's sandbox: pppd needs ``CAP_NET_ADMIN``, ``/dev/ppp`` and ``/etc/ppp``, and
 login needs to write utmp and change the tty's owner; the unit's hardening is chosen not to break them.
@@ -36,10 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Session", "SessionResult", "SpawnError", "clean_environment", "session_members"]
-
-#: PATH for handed-off programs: the usual system one, never the daemon's.
-SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+__all__ = ["Session", "SessionResult", "SpawnError", "session_members"]
 #: How often /proc is scanned while waiting for a session's leftovers to end.
 SESSION_POLL_S = 0.02
 #: Where util-linux's setsid is looked for, in this order (never the daemon's PATH).
@@ -77,17 +73,6 @@ class SessionResult:
     signal: int | None
     duration_s: float
     stopped_by_us: bool
-
-
-def clean_environment(call_vars: Mapping[str, str | None], term: str | None) -> dict[str, str]:
-    """The child's whole environment: PATH, TERM and the call's variables whose value is known."""
-    env = {"PATH": SAFE_PATH}
-    if term:
-        env["TERM"] = term
-    for key, value in call_vars.items():
-        if value is not None:
-            env[key] = value
-    return env
 
 
 def session_members(sid: int, proc: str | os.PathLike[str] = "/proc") -> list[int]:

@@ -33,22 +33,19 @@ Ownership: ``/run/lock`` is sticky (1777), so a lock left by a root answerd kill
 read but not removed by cu (which runs as ``uucp``: "Stale lock … Operation not permitted"); answerd clears
 it when systemd restarts it.
 
-Waiting for a foreign lock to go away must not poll the directory: :class:`LockDirWatch` is an inotify fd
-on the lock directory for the asyncio loop, and :func:`wait_until_free` also watches the holder through a
-pidfd, because a holder killed with SIGKILL leaves its lock file behind without any directory event.
+Nothing here watches the lock directory: when to look at a lock, and how to wait for its holder, is the
+line owner's business (:mod:`answerd.line.owner`), which looks only when the line is wanted, as mgetty does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
 import errno
 import fcntl
 import os
-import select
 import struct
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Final, Self
 
@@ -57,12 +54,10 @@ __all__ = [
     "STALE_GRACE_S",
     "UNKNOWN_PID",
     "LockBusyError",
-    "LockDirWatch",
     "LockError",
     "UucpLock",
     "lock_names",
     "parse_lock_pid",
-    "wait_until_free",
 ]
 
 #: FHS lock directory; ``/var/lock`` is a symlink to it on Debian, and cu/pppd/minicom use ``/var/lock``.
@@ -72,18 +67,6 @@ STALE_GRACE_S: Final = 5.0
 #: :meth:`UucpLock.holder` result for a lock that exists but whose pid cannot be read yet.
 UNKNOWN_PID: Final = 0
 
-_IN_CLOSE_WRITE: Final = 0x00000008
-_IN_MOVED_FROM: Final = 0x00000040
-_IN_MOVED_TO: Final = 0x00000080
-_IN_CREATE: Final = 0x00000100
-_IN_DELETE: Final = 0x00000200
-_IN_Q_OVERFLOW: Final = 0x00004000
-_IN_ONLYDIR: Final = 0x01000000
-_WATCH_MASK: Final = _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CLOSE_WRITE | _IN_CREATE | _IN_ONLYDIR
-#: Only locks appearing: what an idle line waits for. Every other line's lock and unlock (several events per
-#: call) would otherwise wake every idle answerd of a pool; with this mask they wake it for creations only.
-_APPEAR_MASK: Final = _IN_MOVED_TO | _IN_CREATE | _IN_ONLYDIR
-_EVENT_HEADER: Final = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name)
 #: How many random temp-file names :func:`_create_temp` tries before giving up (as mkstemp, which tries TMP_MAX).
 _TEMP_ATTEMPTS: Final = 100
 
@@ -155,7 +138,7 @@ def _minicom_name(path: str) -> str:
     return path[len("/dev/") :].replace("/", "_") if path.startswith("/dev/") else os.path.basename(path)
 
 
-def _create_temp(directory: str, prefix: str) -> tuple[int, str]:
+def _create_temp(directory: str, prefix: str, random_bytes: Callable[[int], bytes] = os.urandom) -> tuple[int, str]:
     """Create a new file ``<directory>/<prefix><12 random hex digits>``, mode 0600; its write-only fd and path.
 
     What ``tempfile.mkstemp`` does, without ``tempfile``: importing it pulls ``random``, ``shutil``, ``bz2``
@@ -169,7 +152,7 @@ def _create_temp(directory: str, prefix: str) -> tuple[int, str]:
     # O_NOFOLLOW: nor through a symlink planted under that name.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
     for _attempt in range(_TEMP_ATTEMPTS):
-        path = os.path.join(directory, prefix + os.urandom(6).hex())
+        path = os.path.join(directory, prefix + random_bytes(6).hex())
         try:
             return os.open(path, flags, 0o600), path
         except FileExistsError:
@@ -194,9 +177,20 @@ class UucpLock:
     it behind our back). Calls block only on small local file operations, fine on the event loop.
     """
 
-    def __init__(self, device: str, *, lock_dir: str = DEFAULT_LOCK_DIR, stale_grace_s: float = STALE_GRACE_S):
-        """Describe the lock for ``device`` (a path, or a name below ``/dev``); nothing is touched yet."""
+    def __init__(
+        self,
+        device: str,
+        *,
+        lock_dir: str = DEFAULT_LOCK_DIR,
+        stale_grace_s: float = STALE_GRACE_S,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ):
+        """Describe the lock for ``device`` (a path, or a name below ``/dev``); nothing is touched yet.
+
+        ``random_bytes`` draws the temp files' names (tests inject their own draws).
+        """
         self.device = device
+        self._random_bytes = random_bytes
         self.lock_dir = lock_dir
         self.stale_grace_s = stale_grace_s
         primary, aliases = lock_names(device)
@@ -294,7 +288,7 @@ class UucpLock:
 
     def _write_temp(self, pid: int) -> str:
         try:
-            fd, tmp = _create_temp(self.lock_dir, f"LTMP.{os.getpid()}.")
+            fd, tmp = _create_temp(self.lock_dir, f"LTMP.{os.getpid()}.", self._random_bytes)
         except OSError as exc:
             raise LockError.wrap(self.lock_dir, "cannot create a lock file", exc) from exc
         try:
@@ -376,163 +370,3 @@ class UucpLock:
         if pid is not None and pid in self._our_pids():
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
-
-
-class LockDirWatch:
-    """An inotify watch on a lock directory, for ``loop.add_reader``: readable when a lock may have changed.
-
-    inotify is reached through libc with ctypes (the standard library has no binding). The fd is
-    non-blocking and close-on-exec, so it never leaks into login or pppd.
-    """
-
-    def __init__(self, directory: str, *, appear_only: bool = False) -> None:
-        """Start watching ``directory``: every change, or with ``appear_only`` only new names.
-
-        Raises:
-            OSError: inotify is unavailable (no libc symbol, ``ENOSYS``, out of watches); callers fall back
-                to polling.
-            LockError: the directory does not exist or cannot be read.
-        """
-        self.directory = directory
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            init1 = libc.inotify_init1
-            add_watch = libc.inotify_add_watch
-        except (OSError, AttributeError) as exc:
-            raise OSError(errno.ENOSYS, "inotify is not available") from exc
-        add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        fd = int(init1(os.O_NONBLOCK | os.O_CLOEXEC))
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"inotify_init1: {os.strerror(err)}")
-        if add_watch(fd, os.fsencode(directory), _APPEAR_MASK if appear_only else _WATCH_MASK) < 0:
-            err = ctypes.get_errno()
-            os.close(fd)
-            if err in (errno.ENOENT, errno.EACCES, errno.ENOTDIR):
-                raise LockError(directory, f"cannot watch lock directory: {os.strerror(err)}", err)
-            raise OSError(err, f"inotify_add_watch({directory}): {os.strerror(err)}")
-        self._fd = fd
-
-    def fileno(self) -> int:
-        """The inotify fd."""
-        return self._fd
-
-    def read_events(self) -> list[str]:
-        """Drain pending events: the names of the files that changed, ``""`` if the queue overflowed.
-
-        An overflow loses names, so ``""`` means "re-check everything".
-        """
-        names: list[str] = []
-        while True:
-            try:
-                buf = os.read(self._fd, 65536)
-            except BlockingIOError:
-                return names
-            offset = 0
-            while offset + _EVENT_HEADER.size <= len(buf):
-                _wd, mask, _cookie, length = _EVENT_HEADER.unpack_from(buf, offset)
-                offset += _EVENT_HEADER.size
-                raw = buf[offset : offset + length].split(b"\0", 1)[0]
-                offset += length
-                names.append("" if mask & _IN_Q_OVERFLOW else os.fsdecode(raw))
-
-    def close(self) -> None:
-        """Stop watching (idempotent)."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-    def __enter__(self) -> Self:
-        """Use as a context manager that closes the watch."""
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        """Close the watch."""
-        self.close()
-
-
-async def _readable(fds: list[int], timeout: float | None) -> bool:
-    """Wait until one of ``fds`` is readable (``True``) or ``timeout`` seconds have passed (``False``)."""
-    loop = asyncio.get_running_loop()
-    woken = loop.create_future()
-
-    def wake() -> None:
-        if not woken.done():
-            woken.set_result(None)
-
-    for fd in fds:
-        loop.add_reader(fd, wake)
-    try:
-        async with asyncio.timeout(timeout):
-            await woken
-    except TimeoutError:
-        return False
-    finally:
-        for fd in fds:
-            loop.remove_reader(fd)
-    return True
-
-
-async def wait_until_free(lock: UucpLock, *, poll_s: float = 5.0) -> None:
-    """Return once no other live process holds ``lock`` (someone may take it right after: then acquire fails).
-
-    Sleeps on the lock directory's inotify fd, waking only for this line's lock names, and on a pidfd of the
-    holder, which wakes when it dies without removing its lock (SIGKILL); an idle wait costs no CPU.
-    ``poll_s`` is the re-check interval used only where those cannot see a change: no inotify, no pidfd, a
-    holder whose pidfd fired but who still passes ``kill(pid, 0)`` (a zombie), or a lock too young to judge.
-
-    Raises:
-        LockError: the lock directory or a lock file cannot be read.
-    """
-    try:
-        watch: LockDirWatch | None = LockDirWatch(lock.lock_dir)
-    except LockError:
-        raise
-    except OSError:
-        watch = None
-    zombies: set[int] = set()
-    try:
-        while (pid := lock.holder()) is not None:
-            pidfd = None
-            if pid != UNKNOWN_PID and pid not in zombies:
-                try:
-                    pidfd = os.pidfd_open(pid)
-                except ProcessLookupError:
-                    zombies.add(pid)  # gone already: the next holder() finds the lock stale (else: poll it)
-                    continue
-                except OSError:
-                    pidfd = None
-            try:
-                if pid == UNKNOWN_PID:
-                    timeout: float | None = min(poll_s, lock.stale_grace_s)
-                else:
-                    timeout = None if watch is not None and pidfd is not None else poll_s
-                if await _wait_for_change(lock, watch, pidfd, timeout):
-                    zombies.add(pid)  # its pidfd fired: if it still looks alive next round, poll it
-            finally:
-                if pidfd is not None:
-                    os.close(pidfd)
-    finally:
-        if watch is not None:
-            watch.close()
-
-
-async def _wait_for_change(
-    lock: UucpLock, watch: LockDirWatch | None, pidfd: int | None, timeout: float | None
-) -> bool:
-    """Wait for a change of one of ``lock``'s files, the holder's exit or the timeout; ``True`` if it exited."""
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
-    fds = [fd for fd in (None if watch is None else watch.fileno(), pidfd) if fd is not None]
-    while True:
-        remaining = None if deadline is None else max(0.0, deadline - loop.time())
-        if not await _readable(fds, remaining):
-            return False
-        if pidfd is not None and select.select([pidfd], [], [], 0)[0]:
-            return True
-        if watch is not None:
-            changed = watch.read_events()
-            if "" in changed or any(name in lock.names for name in changed):
-                return False

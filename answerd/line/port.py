@@ -10,10 +10,9 @@ Why each choice (facts in ../shared/design/architecture.md §3):
   ``CLOCAL``, but never touches ``HUPCL``. answerd wants raw 8N1 at a fixed speed, RTS/CTS per config,
   ``HUPCL`` (closing drops DTR, so the modem hangs up even if answerd dies), and ``CLOCAL`` only while idle:
   after CONNECT it is cleared so that a carrier drop hangs the tty up (mgetty does the same).
-* **Modem control lines behind an interface.** A pty (and a 3-wire cable) has no DTR/DCD: ``TIOCMGET``
-  fails with ENOTTY. :class:`TiocmLines` uses the real ioctls; :class:`NoLines` lowers "DTR" by setting
-  the speed to B0, which POSIX defines as "hang up" and which the simulated modem watches for. ``auto``
-  tries the ioctls and falls back to ``none`` with one warning.
+* **Modem control lines behind an interface** (:mod:`answerd.line.modem_lines`). A pty (and a 3-wire
+  cable) has no DTR/DCD: ``TIOCMGET`` fails with ENOTTY. ``auto`` tries the ioctls and falls back to
+  ``none`` (speed B0 for "DTR low") with one warning.
 * **Never block the loop on close.** ``tcdrain`` can wait forever after a carrier loss with RTS/CTS (CTS
   stays low), and pyserial-asyncio drains on close. So output still queued is discarded (``TCOFLUSH``) before closing,
   and the close runs in an executor under a timeout.
@@ -37,33 +36,22 @@ from typing import Protocol
 import serial
 import serial_asyncio
 
+from answerd.line.modem_lines import SPEEDS, ModemLines, NoLines, TiocmLines, errno_of
+
+# termios index names, for readability
+_IFLAG, _OFLAG, _CFLAG, _LFLAG, _ISPEED, _OSPEED, _CC = range(7)
+
 __all__ = [
     "LineSettings",
     "ModemControl",
     "ModemLines",
     "NoLines",
+    "Port",
+    "PortFactory",
     "PortOpenError",
     "SerialPort",
     "TiocmLines",
 ]
-
-_SPEEDS = {
-    300: termios.B300,
-    600: termios.B600,
-    1200: termios.B1200,
-    2400: termios.B2400,
-    4800: termios.B4800,
-    9600: termios.B9600,
-    19200: termios.B19200,
-    38400: termios.B38400,
-    57600: termios.B57600,
-    115200: termios.B115200,
-    230400: termios.B230400,
-    460800: termios.B460800,
-    921600: termios.B921600,
-}
-# termios index names, for readability
-_IFLAG, _OFLAG, _CFLAG, _LFLAG, _ISPEED, _OSPEED, _CC = range(7)
 
 
 class PortOpenError(Exception):
@@ -94,71 +82,44 @@ class LineSettings:
     close_timeout_s: float = 5.0
 
 
-class ModemLines(Protocol):
-    """DTR out, DCD in. Implementations may not have real lines (``carrier()`` then returns ``None``)."""
+class Port(Protocol):
+    """What the daemon needs of an open line (:class:`SerialPort`; in tests, a fake wired to the sim's core)."""
 
-    kind: str
+    @property
+    def lines(self) -> ModemLines:
+        """DTR and DCD."""
 
-    def set_dtr(self, high: bool) -> None:
-        """Raise or lower DTR (on a line without it: speed B0 and back)."""
+    def write(self, data: bytes) -> None:
+        """Send bytes to the modem, never blocking."""
 
-    def carrier(self) -> bool | None:
-        """DCD: ``True``/``False``, or ``None`` where the line has no DCD to read."""
+    def flush_input(self) -> None:
+        """Discard what the modem sent and nobody read."""
 
+    def pause_until_readable(self, on_readable: Callable[[], None]) -> None:
+        """Stop reading; call ``on_readable`` once, without reading a byte, when the line has input."""
 
-class TiocmLines:
-    """Real modem-control lines through TIOCMGET / TIOCMBIS / TIOCMBIC."""
+    def resume_reading(self) -> None:
+        """Read the line again (and stop waiting for it to become readable)."""
 
-    kind = "tiocm"
+    def still_the_device(self) -> bool:
+        """Whether the configured path still names the device that is open (it may have been unplugged)."""
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def set_dtr(self, high: bool) -> None:
-        """Raise or lower DTR."""
-        request = termios.TIOCMBIS if high else termios.TIOCMBIC
-        fcntl.ioctl(self._fd, request, struct.pack("I", termios.TIOCM_DTR))
-
-    def carrier(self) -> bool | None:
-        """DCD from TIOCMGET. EIO (the tty was hung up) reads as "no carrier"."""
-        try:
-            bits = struct.unpack("I", fcntl.ioctl(self._fd, termios.TIOCMGET, struct.pack("I", 0)))[0]
-        except OSError as exc:
-            if exc.errno == errno.EIO:
-                return False
-            raise
-        return bool(bits & termios.TIOCM_CAR)
-
-    @staticmethod
-    def supported(fd: int) -> bool:
-        """Whether the device answers TIOCMGET (a pty or a plain file does not)."""
-        try:
-            fcntl.ioctl(fd, termios.TIOCMGET, struct.pack("I", 0))
-        except OSError as exc:
-            if exc.errno in (errno.ENOTTY, errno.EINVAL, errno.ENOTSUP):
-                return False
-            raise
-        return True
+    async def close(self) -> None:
+        """Close the line, never blocking for long and never raising."""
 
 
-class NoLines:
-    """A line without modem control: "DTR low" is speed B0 (POSIX hang-up); no carrier to read."""
+class PortFactory(Protocol):
+    """Opens a line: :meth:`SerialPort.open`, or a test's fake."""
 
-    kind = "none"
-
-    def __init__(self, fd: int, speed: int) -> None:
-        self._fd = fd
-        self._speed = _SPEEDS[speed]
-
-    def set_dtr(self, high: bool) -> None:
-        """Set speed B0 to drop "DTR", restore the configured speed to raise it."""
-        attrs = termios.tcgetattr(self._fd)
-        attrs[_ISPEED] = attrs[_OSPEED] = self._speed if high else termios.B0
-        termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
-
-    def carrier(self) -> bool | None:
-        """Unknown: there is no DCD line."""
-        return None
+    async def __call__(
+        self,
+        settings: LineSettings,
+        *,
+        on_data: Callable[[bytes], None],
+        on_lost: Callable[[Exception | None], None],
+        on_fallback: Callable[[str], None] | None = None,
+    ) -> Port:
+        """Open the line described by ``settings``; raise :class:`PortOpenError` if it cannot be used."""
 
 
 class _Protocol(asyncio.Protocol):
@@ -202,6 +163,7 @@ class SerialPort:
         self.lines = lines
         self.fd: int = ser.fd
         self._closing = False
+        self._watching = False
 
     @classmethod
     async def open(
@@ -231,9 +193,12 @@ class SerialPort:
             raise
         except (OSError, termios.error) as exc:
             ser.close()
-            raise PortOpenError(settings.path, f"cannot set up the line: {exc}", _errno_of(exc)) from None
+            raise PortOpenError(settings.path, f"cannot set up the line: {exc}", errno_of(exc)) from None
         protocol = _Protocol(on_data, on_lost)
         transport, _ = await serial_asyncio.connection_for_serial(loop, lambda: protocol, ser)
+        # The transport starts reading from a call_soon: let it run, so that a pause right after this open
+        # is not undone by it (the idle watch would then lose the line's input to the transport).
+        await asyncio.sleep(0)
         return cls(settings, ser, transport, protocol, lines)
 
     # ------------------------------------------------------------------ data
@@ -272,9 +237,45 @@ class SerialPort:
         """Stop reading the tty: from now on it belongs to the handed-off program."""
         self._transport.pause_reading()
 
+    def pause_until_readable(self, on_readable: Callable[[], None]) -> None:
+        """Stop reading, and call ``on_readable`` once when the tty has input, which stays unread.
+
+        mgetty's "wait without reading": an idle line is not read, so the answer to a dial-out program's
+        command goes to that program; whoever wakes up here looks at the line's lock before reading a byte.
+        """
+        loop = asyncio.get_running_loop()
+        self._transport.pause_reading()
+        self._stop_watching()
+
+        def readable() -> None:
+            self._stop_watching()  # once: the input stays unread, so the fd stays readable
+            on_readable()
+
+        loop.add_reader(self.fd, readable)
+        self._watching = True
+
     def resume_reading(self) -> None:
         """Read the tty again."""
+        self._stop_watching()
         self._transport.resume_reading()
+
+    def _stop_watching(self) -> None:
+        if self._watching:
+            self._watching = False
+            asyncio.get_running_loop().remove_reader(self.fd)
+
+    def still_the_device(self) -> bool:
+        """Whether the configured path still names the open device (same ``st_rdev``, a character device).
+
+        A device unplugged (or its symlink removed) while the port is open leaves answerd holding a file
+        that no program started by path can open: answering a call on it connects the caller to nothing.
+        """
+        try:
+            named = os.stat(self.settings.path)
+            opened = os.fstat(self.fd)
+        except (OSError, ValueError):
+            return False
+        return stat.S_ISCHR(named.st_mode) and named.st_rdev == opened.st_rdev
 
     def flush_input(self) -> None:
         """Discard bytes received but not read."""
@@ -346,6 +347,8 @@ class SerialPort:
             return
         self._closing = True
         self._protocol.close_requested = True
+        with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: the loop is closing already
+            self._stop_watching()
         with contextlib.suppress(termios.error, OSError):
             if _output_queued(self.fd):
                 termios.tcflush(self.fd, termios.TCOFLUSH)
@@ -353,10 +356,13 @@ class SerialPort:
         # kernel queue was just flushed) and close() on the loop. After a hang-up pyserial-asyncio is
         # already closing by itself (on_lost has run or is scheduled): a second abort would schedule a
         # second connection_lost, or fail outright once the transport has dropped its loop.
-        if not self._transport.is_closing() or (
-            not self._protocol.closed.done() and self._transport.get_write_buffer_size()
-        ):
-            self._transport.abort()
+        # A device that is gone makes pyserial's close raise too (termios.error, OSError): nothing is left
+        # to close then, and a close must never raise (issue 10.9: a crashed shutdown left the lock behind).
+        with contextlib.suppress(termios.error, OSError, serial.SerialException):
+            if not self._transport.is_closing() or (
+                not self._protocol.closed.done() and self._transport.get_write_buffer_size()
+            ):
+                self._transport.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.closed), self.settings.close_timeout_s)
 
@@ -364,14 +370,6 @@ class SerialPort:
 def _output_queued(fd: int) -> int:
     """Bytes written to the tty and not yet sent (``TIOCOUTQ``)."""
     return int(struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, struct.pack("i", 0)))[0])
-
-
-def _errno_of(exc: BaseException) -> int | None:
-    if isinstance(exc, OSError):
-        return exc.errno
-    if isinstance(exc, termios.error) and exc.args and isinstance(exc.args[0], int):
-        return exc.args[0]
-    return None
 
 
 def _open_serial(settings: LineSettings) -> serial.Serial:
@@ -440,6 +438,6 @@ def _set_command_mode(fd: int, settings: LineSettings) -> None:
     if settings.rtscts:
         cflag |= termios.CRTSCTS
     attrs[_CFLAG] = cflag
-    attrs[_ISPEED] = attrs[_OSPEED] = _SPEEDS[settings.speed]
+    attrs[_ISPEED] = attrs[_OSPEED] = SPEEDS[settings.speed]
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
     _set_raw(fd)

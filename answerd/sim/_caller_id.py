@@ -32,6 +32,8 @@ class CidFormat(enum.Enum):
     ZYXEL = "zyxel"
     #: GSM/V.250 ``+CLIP: "<number>",<type>`` (129 national, 145 with a leading ``+``).
     CLIP = "clip"
+    #: Huawei ``+CLIP: "<number>",<type>,,,,<CLI validity>`` (three empty fields, validity 0 = valid).
+    CLIP_HUAWEI = "clip_huawei"
     #: ``DDN_NMBR= <number>`` (some Rockwell chips; mgetty's table).
     DDN = "ddn"
     #: Alias of ``DDN`` (the name the operator docs use).
@@ -96,6 +98,8 @@ def caller_id_lines(fmt: CidFormat, *, number: str, name: str | None, date: str,
             return [f"FM:{number}"]
         case CidFormat.CLIP:
             return [f'+CLIP: "{number}",{145 if number.startswith("+") else 129}']
+        case CidFormat.CLIP_HUAWEI:
+            return [f'+CLIP: "{number}",{145 if number.startswith("+") else 129},,,,0']
         case CidFormat.DDN:
             return [f"DDN_NMBR= {number}"]
         case CidFormat.CALLER_NUMBER:

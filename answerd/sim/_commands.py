@@ -19,12 +19,13 @@ nothing, ``\\r\\nOK\\r\\n`` and ``0\\r``; information text (``I``, ``S7?``, ``&V
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from answerd.sim._types import Action, Log, ResultCode, ToDte
 
 __all__ = [
+    "CONNECT_CODES",
     "HAYES_REGISTERS",
     "CallCommand",
     "CommandError",
@@ -32,7 +33,6 @@ __all__ = [
     "Commands",
     "Cursor",
     "Settings",
-    "connect_reports",
     "ranged",
 ]
 
@@ -54,8 +54,9 @@ HAYES_REGISTERS: dict[int, int] = {
 # Command lines longer than this are an error, as on most modems (Hayes allowed 40, later chips 255).
 _MAX_LINE = 255
 
-# Numeric CONNECT codes by rate (the common Hayes/Rockwell table); a rate not listed reports plain 1.
-_CONNECT_CODES = {
+#: Numeric CONNECT codes by rate (the common Hayes/Rockwell table); a rate not listed reports plain 1.
+#: A modem profile's ``results.connect_codes`` replaces it.
+CONNECT_CODES: dict[int, int] = {
     1200: 5,
     2400: 10,
     4800: 11,
@@ -93,15 +94,6 @@ def ranged(value: int, top: int) -> int:
     return value
 
 
-def connect_reports(connect: str) -> list[str]:
-    """Rockwell ``W2``-style lines before ``CONNECT``, derived from its text (``33600/ARQ/V34/LAPM/V42BIS``)."""
-    parts = connect.upper().split("/")
-    rate = parts[0] if parts and parts[0].isdigit() else "33600"
-    protocol = "LAP-M" if "LAPM" in parts else "ALT" if "MNP" in parts else "NONE"
-    compression = "V.42BIS" if "V42BIS" in parts else "CLASS 5" if "MNP5" in parts else "NONE"
-    return [f"CARRIER {rate}", f"PROTOCOL: {protocol}", f"COMPRESSION: {compression}"]
-
-
 @dataclass(slots=True, kw_only=True)
 class Settings:
     """The settings ``&W`` stores and ``Z`` restores (mutable: commands change them in place)."""
@@ -120,7 +112,16 @@ class Settings:
     vcid: int = 0
     cid: int = 0
     ms: str = ""
+    clip: int = 0
     regs: dict[int, int] = field(default_factory=lambda: dict(HAYES_REGISTERS))
+    #: Not settings but the modem's own tables (from the profile's ``[results]``); shared, never changed.
+    connect_codes: Mapping[int, int] = field(default_factory=lambda: CONNECT_CODES)
+    error_text: str = "ERROR"
+
+    def rate_cap(self) -> int | None:
+        """The highest rate ``+MS=<mod>,<automode>,<min>,<max>`` allows, if one was set."""
+        fields = self.ms.split(",")
+        return int(fields[3]) if len(fields) >= 4 and fields[3].isdigit() and int(fields[3]) > 0 else None
 
     def copy(self) -> Settings:
         """An independent copy (the registers too)."""
@@ -135,11 +136,12 @@ class Settings:
         if self.quiet:
             return []
         if self.verbose:
-            return [ToDte(data=b"\r\n" + (text or code.text).encode() + b"\r\n")]
+            shown = text or (self.error_text if code is ResultCode.ERROR else code.text)
+            return [ToDte(data=b"\r\n" + shown.encode() + b"\r\n")]
         number = int(code)
         if code is ResultCode.CONNECT and text is not None and self.x > 0:
             rate = text.removeprefix("CONNECT").strip().split("/")[0]
-            number = _CONNECT_CODES.get(int(rate), 1) if rate.isdigit() else 1
+            number = self.connect_codes.get(int(rate), 1) if rate.isdigit() else 1
         return [ToDte(data=f"{number}\r".encode())]
 
     def info(self, text: str) -> ToDte:
@@ -210,13 +212,28 @@ class Commands:
     Args:
         factory: the ``&F`` settings (from the profile's ``[defaults]``); the modem starts with them.
         ident: the ``ATI0``/``+GMM`` text.
+        manufacturer: the ``+GMI`` text.
+        revision: the ``+GMR`` text.
+        cid_commands: the caller-ID switches this modem knows (``+VCID``, ``#CID``, ``+CLIP``); the others
+            are ``ERROR``, as on a modem that does not have them.
     """
 
-    def __init__(self, factory: Settings, ident: str) -> None:
+    def __init__(
+        self,
+        factory: Settings,
+        ident: str,
+        *,
+        manufacturer: str = "answerd",
+        revision: str = "answerd-sim 1.0",
+        cid_commands: frozenset[str] = frozenset({"+VCID", "#CID"}),
+    ) -> None:
         self._factory = factory.copy()
         self.stored = factory.copy()
         self.active = factory.copy()
         self._ident = ident
+        self._manufacturer = manufacturer
+        self._revision = revision
+        self._cid_commands = cid_commands
         self._lex = _Lexer.WAIT_A
         self._line = ""
         self._overflow = False
@@ -321,7 +338,7 @@ class Commands:
             case "+":
                 self._extended(cur, out)
             case "#":
-                if cur.until("=?;") != "CID":
+                if cur.until("=?;") != "CID" or "#CID" not in self._cid_commands:
                     raise CommandError
                 p.cid = self._extended_value(cur, out, p.cid, 2)
             case _:
@@ -376,8 +393,13 @@ class Commands:
         p = self.active
         name = cur.until("=?;")
         match name:
-            case "VCID":
+            case "VCID" if "+VCID" in self._cid_commands:
                 p.vcid = self._extended_value(cur, out, p.vcid, 2)
+            case "CLIP" if "+CLIP" in self._cid_commands:
+                if cur.peek() in ("", ";"):
+                    p.clip = 0  # AT+CLIP is AT+CLIP=0 (Huawei MU509 §10.3)
+                else:
+                    p.clip = self._extended_value(cur, out, p.clip, 1)
             case "FCLASS":
                 self._extended_value(cur, out, 0, 0)  # a data-only modem: class 0 is all there is
             case "MS":
@@ -388,8 +410,8 @@ class Commands:
                     p.ms = cur.until(";")
                 else:
                     raise CommandError
-            case "GMI" | "GMM" | "GMR":
-                text = {"GMI": "answerd", "GMM": self._ident, "GMR": "answerd-sim 1.0"}[name]
+            case "GMI" | "GMM" | "GMR" | "CGMI" | "CGMM" | "CGMR":
+                text = {"I": self._manufacturer, "M": self._ident, "R": self._revision}[name[-1]]
                 out.append(p.info(text))
             case _:
                 raise CommandError

@@ -40,16 +40,12 @@ Rules the module keeps, because answerd relies on them the way it relies on a re
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
-from answerd.sim._caller_id import CidFormat, caller_id_lines
-from answerd.sim._commands import CommandError, Commands, Cursor, Settings, connect_reports, ranged
-from answerd.sim._escape import EscapeDetector
-from answerd.sim._profile import ModemProfile
+from answerd.sim._announce import connect_lines
+from answerd.sim._call import CallMachine, Timer
+from answerd.sim._commands import CommandError, Cursor, ranged
 from answerd.sim._types import (
     Action,
-    CarrierLost,
+    Dial,
     DropCaller,
     Log,
     ModemMode,
@@ -57,95 +53,23 @@ from answerd.sim._types import (
     ToCaller,
     ToDte,
     merge_dte_writes,
-    mute_dte,
 )
 
 __all__ = ["SimModem"]
 
-_RESULT_BY_TEXT = {code.text: code for code in ResultCode}
 
-# What caller ID sends as date and time when the profile leaves them to the shell (the modem reads no clock).
-_DEFAULT_CID_DATE = "0101"
-_DEFAULT_CID_TIME = "1200"
-
-
-class _Timer(enum.Enum):
-    RING = "ring"
-    CALLER_ID = "caller-id"
-    ANSWER = "answer"
-    ESCAPE = "escape"
-
-
-@dataclass(frozen=True, slots=True)
-class _ReportTimer:
-    """The next send of ``faults.online_reports[index]``."""
-
-    index: int
-
-
-class SimModem:
+class SimModem(CallMachine):
     """A Hayes data modem with a simulated phone line; every input returns the actions it causes.
 
     Args:
         settings: the modem profile (default: :class:`ModemProfile`'s default modem).
+        line_out: the modem is on an exchange and can dial (``ATD`` gives :class:`Dial`); without one,
+            ``ATD`` finds no dial tone, as on a line that only takes calls in.
 
     >>> m = SimModem(ModemProfile())
     >>> m.dte_data(b"ATE0\\r", now=0.0)
     [ToDte(data=b'ATE0\\r\\r\\nOK\\r\\n')]
     """
-
-    def __init__(self, settings: ModemProfile | None = None) -> None:
-        self._profile = settings or ModemProfile()
-        self._commands = Commands(self._profile.defaults.settings(), self._profile.identity.ident)
-        self._mode = ModemMode.IDLE
-        self._caller = False
-        self._off_hook = False
-        self._dtr = True
-        self._timers: dict[_Timer | _ReportTimer, float] = {}
-        self._rings = 0
-        self._reports_left: dict[int, int] = {}
-        self._errors_left = self._profile.faults.error_first
-        self._silent = self._profile.faults.silent
-        self._escape = EscapeDetector()
-
-    @property
-    def _p(self) -> Settings:
-        return self._commands.active
-
-    # --- observers -------------------------------------------------------------------------------------
-
-    @property
-    def profile(self) -> ModemProfile:
-        """The profile the modem was built with."""
-        return self._profile
-
-    @property
-    def mode(self) -> ModemMode:
-        """Where the modem is in a call."""
-        return self._mode
-
-    @property
-    def silent(self) -> bool:
-        """Whether the modem is dead right now (see :meth:`set_silent`)."""
-        return self._silent
-
-    @property
-    def caller_present(self) -> bool:
-        """Whether a caller is on the line (as far as the modem knows)."""
-        return self._caller
-
-    @property
-    def accepts_call(self) -> bool:
-        """Whether a new caller would ring; otherwise the line is busy (a caller or the modem off-hook)."""
-        return not self._caller and not self._off_hook and self._mode is ModemMode.IDLE
-
-    def register(self, n: int) -> int:
-        """The current value of S register ``n`` (0 for one never set)."""
-        return self._p.reg(n)
-
-    def get_timer(self) -> float | None:
-        """When :meth:`handle_timer` must be called next, or ``None`` if nothing is pending."""
-        return min(self._timers.values(), default=None)
 
     # --- inputs from the DTE ---------------------------------------------------------------------------
 
@@ -160,15 +84,15 @@ class SimModem:
                 chunk = data[i:]
                 out.append(ToCaller(data=chunk))
                 self._escape.scan(chunk, now, escape=self._p.reg(2), guard=self._p.reg(12) / 50)
-                self._set_timer(_Timer.ESCAPE, self._escape.deadline)
+                self._set_timer(Timer.ESCAPE, self._escape.deadline)
                 break
-            if self._mode is ModemMode.ANSWERING:
+            if self._mode in (ModemMode.ANSWERING, ModemMode.DIALING):
                 if data[i] == 10:
                     # The LF of a DTE that ends lines with CRLF must not abort the ATA it just sent.
                     i += 1
                     continue
                 # Any other character aborts the handshake, as on Hayes-compatible modems.
-                out.append(Log(text="answer aborted by a character from the DTE"))
+                out.append(Log(text=f"{self._mode.value} aborted by a character from the DTE"))
                 out.extend(self._fail_call(ResultCode.NO_CARRIER))
                 i += 1
                 continue
@@ -196,250 +120,13 @@ class SimModem:
         if self._mode in (ModemMode.ONLINE, ModemMode.ONLINE_COMMAND):
             out.append(Log(text=f"&D{policy}: DTR drop hangs up"))
             out.extend(self._hang_up(report=True))
-        elif self._mode is ModemMode.ANSWERING:
-            out.append(Log(text=f"&D{policy}: DTR drop aborts the answer"))
+        elif self._mode in (ModemMode.ANSWERING, ModemMode.DIALING):
+            out.append(Log(text=f"&D{policy}: DTR drop aborts the {self._mode.value}"))
             out.extend(self._fail_call(ResultCode.NO_CARRIER))
         self._off_hook = False
         if policy == 3:
             self._commands.restore_stored()
             out.append(Log(text="&D3: reset to the stored profile"))
-        return out
-
-    # --- inputs from the phone line --------------------------------------------------------------------
-
-    def caller_arrived(self, now: float) -> list[Action]:
-        """Someone calls in (a TCP client connected); the shell checks :attr:`accepts_call` first."""
-        if not self.accepts_call:
-            return [Log(text="caller arrived on a busy line; ignored")]
-        self._caller = True
-        if self._silent:
-            return [Log(text="caller arrived; silent modem does not ring")]
-        out: list[Action] = [Log(text="caller arrived")]
-        self._p.regs[1] = 0
-        self._rings = 0
-        if self._profile.faults.unsolicited_connect:
-            out.append(Log(text="unsolicited CONNECT (auto-answering modem)"))
-            out.extend(self._connect(now))
-            return out
-        self._mode = ModemMode.RINGING
-        out.extend(self._ring(now))
-        if (
-            self._mode is ModemMode.RINGING
-            and self._cid_enabled()
-            and self._profile.caller_id.format is not CidFormat.ELSA
-        ):
-            # The caller-ID burst comes in the silence after the first ring (Bellcore: 0.5 s after it).
-            self._timers[_Timer.CALLER_ID] = now + self._profile.timings.ring_interval_s / 2
-        return out
-
-    def caller_data(self, data: bytes, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
-        """Bytes from the caller; only reach the DTE while online."""
-        if self._mode is ModemMode.ONLINE and not self._silent:
-            return [ToDte(data=data)]
-        return [Log(text=f"discarded {len(data)} byte(s) from the caller ({self._mode.value})")]
-
-    def caller_left(self, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
-        """The caller hung up (the shell's TCP client closed)."""
-        if not self._caller:
-            return []
-        self._caller = False
-        out: list[Action] = [Log(text="caller left")]
-        if self._silent:
-            return out
-        match self._mode:
-            case ModemMode.RINGING:
-                self._stop_ringing()
-                self._p.regs[1] = 0
-                self._mode = ModemMode.IDLE
-            case ModemMode.ANSWERING:
-                self._timers.pop(_Timer.ANSWER, None)
-                self._mode = ModemMode.IDLE
-                out.extend(self._p.result(ResultCode.NO_CARRIER))
-            case ModemMode.ONLINE | ModemMode.ONLINE_COMMAND:
-                out.extend(self._carrier_gone())
-                self._mode = ModemMode.IDLE
-                out.extend(self._p.result(ResultCode.NO_CARRIER))
-            case ModemMode.IDLE:
-                pass
-        return out
-
-    # --- time ------------------------------------------------------------------------------------------
-
-    def handle_timer(self, now: float) -> list[Action]:
-        """Run every timer due at ``now`` (earliest first); while silent, nothing of it reaches the DTE."""
-        out: list[Action] = []
-        while True:
-            due = [(t, k) for k, t in self._timers.items() if t <= now]
-            if not due:
-                return mute_dte(out) if self._silent else out
-            when, kind = min(due, key=lambda item: item[0])
-            del self._timers[kind]
-            out.extend(self._fire(kind, when))
-
-    def set_silent(self, silent: bool, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
-        """Make the modem die (``True``: it answers nothing, echoes nothing, reports no RING) or come back.
-
-        The state it was in is kept: a modem that comes back answers ``AT`` with ``OK`` at once. A caller who
-        arrived while it was silent hears nothing until they call again (the line never rang).
-        """
-        if silent == self._silent:
-            return []
-        self._silent = silent
-        text = "silent: the modem stops answering" if silent else "silent: off, the modem answers again"
-        return [Log(text=text)]
-
-    def _fire(self, kind: _Timer | _ReportTimer, when: float) -> list[Action]:
-        match kind:
-            case _ReportTimer(index=index):
-                return self._online_report(index, when)
-            case _Timer.RING:
-                limit = self._profile.timings.max_rings
-                if limit and self._rings >= limit:
-                    self._stop_ringing()
-                    self._caller = False
-                    self._mode = ModemMode.IDLE
-                    self._p.regs[1] = 0
-                    return [Log(text=f"caller gave up after {self._rings} ring(s)"), DropCaller()]
-                return self._ring(when)
-            case _Timer.CALLER_ID:
-                return self._caller_id()
-            case _Timer.ANSWER:
-                return self._answer_done(when)
-            case _Timer.ESCAPE:
-                if not self._escape.complete() or self._mode is not ModemMode.ONLINE:
-                    return []
-                self._mode = ModemMode.ONLINE_COMMAND
-                return [Log(text="escape: command mode, call stays up"), *self._p.result(ResultCode.OK)]
-        return []
-
-    # --- ringing and answering -------------------------------------------------------------------------
-
-    def _ring(self, now: float) -> list[Action]:
-        self._rings += 1
-        self._p.regs[1] = min(255, self._p.reg(1) + 1)
-        text = self._profile.results.ring
-        if self._profile.caller_id.format is CidFormat.ELSA and self._cid_enabled():
-            text = f"{text};{self._profile.caller_id.number}"
-        out: list[Action] = [Log(text=f"ring {self._rings}"), *self._p.result(ResultCode.RING, text)]
-        self._timers[_Timer.RING] = now + self._profile.timings.ring_interval_s
-        s0 = self._p.reg(0)
-        if s0 and self._p.reg(1) >= s0 and (self._dtr or self._p.dtr == 0):
-            out.append(Log(text=f"auto-answer after {self._p.reg(1)} ring(s) (S0={s0})"))
-            out.extend(self._start_answer(now))
-        return out
-
-    def _set_timer(self, kind: _Timer, when: float | None) -> None:
-        if when is None:
-            self._timers.pop(kind, None)
-        else:
-            self._timers[kind] = when
-
-    def _stop_ringing(self) -> None:
-        self._timers.pop(_Timer.RING, None)
-        self._timers.pop(_Timer.CALLER_ID, None)
-
-    def _cid_enabled(self) -> bool:
-        cid = self._profile.caller_id
-        enabled = cid.force or self._p.vcid or self._p.cid
-        return bool(enabled and (cid.number or cid.format.withheld))
-
-    def _caller_id(self) -> list[Action]:
-        if self._mode is not ModemMode.RINGING or not self._cid_enabled():
-            return []
-        cid = self._profile.caller_id
-        # +VCID=2/#CID=2 ask a Rockwell chip for the unformatted (MDMF) packet; a forced burst stays formatted.
-        unformatted = 2 in (self._p.vcid, self._p.cid) and not cid.force
-        fmt = CidFormat.MDMF if cid.format is CidFormat.ROCKWELL and unformatted else cid.format
-        date, time = cid.date or _DEFAULT_CID_DATE, cid.time or _DEFAULT_CID_TIME
-        lines = caller_id_lines(fmt, number=cid.number or "", name=cid.name, date=date, time=time)
-        data = b"".join(b"\r\n" + line.encode() + b"\r\n" for line in lines)
-        return [Log(text=f"caller ID sent ({cid.format.value})"), ToDte(data=data)] if lines else []
-
-    def _start_answer(self, now: float) -> list[Action]:
-        self._stop_ringing()
-        self._mode = ModemMode.ANSWERING
-        if self._caller:
-            if self._profile.faults.never_connect:
-                return [Log(text="answering; never_connect: no result will come")]
-            self._timers[_Timer.ANSWER] = now + self._profile.timings.answer_delay_s
-            return [Log(text="answering")]
-        self._timers[_Timer.ANSWER] = now + self._profile.timings.idle_answer_timeout_s
-        return [Log(text="off-hook to answer, but nobody is calling")]
-
-    def _answer_done(self, now: float) -> list[Action]:
-        if self._mode is not ModemMode.ANSWERING:
-            return []
-        if not self._caller:
-            self._mode = ModemMode.IDLE
-            return self._p.result(ResultCode.NO_CARRIER)
-        forced = self._profile.faults.answer_result
-        if forced is not None and not forced.startswith("CONNECT"):
-            out: list[Action] = [Log(text=f"answer fails on purpose: {forced}")]
-            out.extend(self._fail_call(_RESULT_BY_TEXT.get(forced, ResultCode.NO_CARRIER), text=forced))
-            return out
-        return self._connect(now)
-
-    def _connect(self, now: float) -> list[Action]:
-        self._mode = ModemMode.ONLINE
-        self._escape.reset(now)
-        out: list[Action] = [Log(text="carrier up: online")]
-        if self._p.w and not self._p.quiet:
-            out.extend(self._p.info(line) for line in connect_reports(self._profile.results.connect))
-        out.extend(self._connect_result())
-        for index, report in enumerate(self._profile.faults.online_reports):
-            self._reports_left[index] = report.repeat
-            self._timers[_ReportTimer(index)] = now + report.after_s
-        return out
-
-    def _connect_result(self) -> list[Action]:
-        forced = self._profile.faults.answer_result
-        text = forced if forced is not None and forced.startswith("CONNECT") else None
-        if text is None:
-            connect = self._profile.results.connect
-            text = "CONNECT" if self._p.x == 0 or not connect else f"CONNECT {connect}"
-        return self._p.result(ResultCode.CONNECT, text=text)
-
-    def _online_report(self, index: int, when: float) -> list[Action]:
-        """Send ``faults.online_reports[index]`` once (if in data mode) and schedule its next repeat."""
-        report = self._profile.faults.online_reports[index]
-        self._reports_left[index] -= 1
-        if self._reports_left[index] > 0:
-            self._timers[_ReportTimer(index)] = when + report.interval_s
-        if self._mode is not ModemMode.ONLINE:
-            return [Log(text=f"online report {report.text!r} skipped: not in data mode")]
-        return [
-            Log(text=f"fault: the modem says {report.text!r} while online"),
-            ToDte(data=b"\r\n" + report.text.encode() + b"\r\n"),
-        ]
-
-    def _fail_call(self, code: ResultCode, text: str | None = None) -> list[Action]:
-        """End a call that never reached carrier: on-hook, drop the caller, report ``code``."""
-        self._timers.pop(_Timer.ANSWER, None)
-        self._stop_ringing()
-        self._mode = ModemMode.IDLE
-        out: list[Action] = []
-        if self._caller:
-            self._caller = False
-            out.append(DropCaller())
-        out.extend(self._p.result(code, text=text))
-        return out
-
-    def _carrier_gone(self) -> list[Action]:
-        self._timers.pop(_Timer.ESCAPE, None)
-        for key in [k for k in self._timers if isinstance(k, _ReportTimer)]:
-            del self._timers[key]  # what a modem says in a call ends with the call
-        self._escape.complete()
-        return [CarrierLost()] if self._p.dcd == 1 else []
-
-    def _hang_up(self, *, report: bool) -> list[Action]:
-        """Go on-hook from a call with carrier: DCD falls first, then the caller is dropped."""
-        out = self._carrier_gone()
-        self._mode = ModemMode.IDLE
-        if self._caller:
-            self._caller = False
-            out.append(DropCaller())
-        if report:
-            out.extend(self._p.result(ResultCode.NO_CARRIER))
         return out
 
     # --- command mode ----------------------------------------------------------------------------------
@@ -463,10 +150,12 @@ class SimModem:
                 cur.rest()  # anything after A is ignored: the modem is busy answering
                 return self._start_answer(now)
             case "D":
-                cur.rest()
-                if self._mode is not ModemMode.IDLE:
+                dial_string = cur.rest()
+                if self._mode is not ModemMode.IDLE or self._off_hook:
                     raise CommandError
-                # answerd-sim has a line for calls in only: there is never a dial tone to dial on.
+                if self._line_out:
+                    return self._dial(dial_string, now)
+                # A modem without an exchange has a line for calls in only: there is never a dial tone.
                 code = ResultCode.NO_DIALTONE if self._p.x >= 2 else ResultCode.NO_CARRIER
                 return [Log(text="dial attempt: no outgoing line"), *self._p.result(code)]
             case "H":
@@ -478,7 +167,7 @@ class SimModem:
                     return self._p.result(ResultCode.NO_CARRIER)
                 self._mode = ModemMode.ONLINE
                 self._escape.reset(now)
-                return [Log(text="back online"), *self._connect_result()]
+                return [Log(text="back online"), *connect_lines(self._profile, self._p, self._dte_rate)]
             case "Z":
                 ranged(cur.number(0), 1)
                 cur.rest()
@@ -489,6 +178,22 @@ class SimModem:
         if factory_reset:
             self._off_hook = False  # &F puts the hook back too, as Z does
         return None
+
+    def _dial(self, dial_string: str, now: float) -> list[Action]:
+        """Go off-hook and dial: the exchange rings the number; carrier must come within S7 seconds.
+
+        Dial modifiers (``T``, ``P``, ``W``, ``,``, ``!``, ``;``) are accepted and ignored: an exchange has no
+        dial tone to wait for and no pauses to keep. ``@`` (wait for quiet answer) makes the S7 time-out report
+        ``NO ANSWER`` (from X4 on) instead of ``NO CARRIER``.
+        """
+        number = "".join(c for c in dial_string if c.isdigit() or c in "*#")
+        if not number:
+            raise CommandError
+        self._mode = ModemMode.DIALING
+        self._caller = True  # the far end of the call, once the exchange connects it
+        self._quiet_answer = "@" in dial_string
+        self._timers[Timer.DIAL] = now + self._p.reg(7)
+        return [Log(text=f"dialling {number}; carrier within S7={self._p.reg(7)} s"), Dial(number=number)]
 
     def _hook(self, n: int, out: list[Action]) -> list[Action] | None:
         if n == 0:

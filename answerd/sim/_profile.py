@@ -4,17 +4,21 @@ A profile has one table per concern; every key is optional and falls back to the
 (``answerd/sim/profiles/default.toml`` spells every one of them out):
 
 ``[identity]``
-    ``ident``: the ``ATI0``/``+GMM`` text.
+    ``ident``: the ``ATI0``/``+GMM`` text; ``manufacturer`` (``+GMI``), ``revision`` (``+GMR``).
 ``[defaults]``
     The factory settings (``&F``), which are also the power-on and stored (``&W``) ones: ``echo`` (E),
     ``verbose`` (V; false: numeric result codes), ``quiet`` (Q), ``result_level`` (X), ``dcd`` (&C),
-    ``dtr`` (&D), and ``[defaults.registers]`` (``S0 = 0``, ...) over the Hayes factory table.
+    ``dtr`` (&D), ``w`` (W), and ``[defaults.registers]`` (``S0 = 0``, ...) over the Hayes factory table.
 ``[results]``
     ``connect``: the text after ``CONNECT`` (its leading number is the rate for numeric codes);
-    ``ring``: the ``RING`` text.
+    ``ring``: the ``RING`` text; ``error``: the ``ERROR`` text; ``[results.connect_codes]``: the numeric
+    CONNECT codes by rate (``"28800" = 64``), replacing the generic table whole; ``connect_rate``
+    (``"dte"``: W0 reports the computer's port rate, as Rockwell/Conexant do).
 ``[caller_id]``
     ``format`` (:class:`~answerd.sim._caller_id.CidFormat` name), ``force`` (send it even when the computer
-    did not enable it), ``number``, ``name``, ``date`` (MMDD), ``time`` (HHMM).
+    did not enable it), ``commands`` (which of ``+VCID``, ``#CID``, ``+CLIP`` switch it on; the others are
+    ``ERROR``), ``every_ring`` (after every RING, as GSM ``+CLIP``), ``delivered`` (false: switched on, never
+    sent), ``number``, ``name``, ``date`` (MMDD), ``time`` (HHMM).
 ``[timings]``
     ``ring_interval_s``, ``answer_delay_s`` (ATA to CONNECT), ``idle_answer_timeout_s`` (ATA with nobody
     calling to NO CARRIER), ``max_rings`` (the caller gives up after that many; 0 never).
@@ -40,7 +44,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
 from answerd.sim._caller_id import CidFormat
-from answerd.sim._commands import HAYES_REGISTERS, Settings
+from answerd.sim._commands import CONNECT_CODES, HAYES_REGISTERS, Settings
 
 __all__ = [
     "CallerIdProfile",
@@ -53,14 +57,17 @@ __all__ = [
     "Results",
     "SimSettings",
     "Timings",
+    "build_table",
     "parse_profile",
 ]
 
-# Texts the modem sends are bounded: a profile must not make it write a megabyte per RING.
-_MAX_TEXT = 200
+# Texts the modem sends are bounded: a profile must not make it write a megabyte per RING. 16 KiB, not less:
+# the hostile-input tests send caller-ID names and CONNECT texts of 10 kB to see answerd cut them.
+_MAX_TEXT = 16384
 _MAX_REPORTS = 64
 _MAX_REPEAT = 100_000
 _MAX_COUNT = 1_000_000
+_CID_COMMANDS = frozenset({"+VCID", "#CID", "+CLIP"})
 
 
 class ProfileError(ValueError):
@@ -108,9 +115,13 @@ class Identity:
     """``[identity]``: what the modem says it is."""
 
     ident: str = "answerd simulated modem"
+    manufacturer: str = "answerd"
+    revision: str = "answerd-sim 1.0"
 
     def __post_init__(self) -> None:
         _text("ident", self.ident)
+        _text("manufacturer", self.manufacturer)
+        _text("revision", self.revision)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +134,7 @@ class Defaults:
     result_level: int = 4
     dcd: int = 1
     dtr: int = 2
+    w: int = 0
     #: Listed registers replace the Hayes factory value; the others keep it.
     registers: Mapping[int, int] = field(default_factory=lambda: types.MappingProxyType(dict(HAYES_REGISTERS)))
 
@@ -130,6 +142,7 @@ class Defaults:
         _count("result_level", self.result_level, 0, 4)
         _count("dcd", self.dcd, 0, 1)
         _count("dtr", self.dtr, 0, 3)
+        _count("w", self.w, 0, 2)
         for n, value in self.registers.items():
             _count("registers", n, 0, 255)
             _count(f"registers.S{n}", value, 0, 255)
@@ -145,6 +158,7 @@ class Defaults:
             x=self.result_level,
             dcd=self.dcd,
             dtr=self.dtr,
+            w=self.w,
             regs=dict(self.registers),
         )
 
@@ -155,10 +169,26 @@ class Results:
 
     connect: str = "33600/ARQ/V34/LAPM/V42BIS"
     ring: str = "RING"
+    error: str = "ERROR"
+    #: ``"line"``: CONNECT reports the rate of ``connect``; ``"dte"``: in W0, the computer's port rate
+    #: instead (Rockwell/Conexant W0), ``connect``'s rate only when the port's rate is not known.
+    connect_rate: str = "line"
+    #: Numeric (V0) CONNECT codes by rate; a rate not listed is plain 1. Replaces the generic table whole.
+    connect_codes: Mapping[str, int] = field(
+        default_factory=lambda: types.MappingProxyType({str(k): v for k, v in CONNECT_CODES.items()})
+    )
 
     def __post_init__(self) -> None:
         _text("connect", self.connect, empty=True)
         _text("ring", self.ring)
+        _text("error", self.error)
+        if self.connect_rate not in ("line", "dte"):
+            raise _Invalid("connect_rate", "must be 'line' or 'dte'", self.connect_rate)
+        for rate, code in self.connect_codes.items():
+            if not rate.isascii() or not rate.isdigit() or len(rate) > 7:
+                raise _Invalid("connect_codes", 'keys must be rates in digits ("28800")', rate)
+            _count(f"connect_codes.{rate}", code, 1, 255)
+        object.__setattr__(self, "connect_codes", types.MappingProxyType(dict(self.connect_codes)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,6 +201,12 @@ class CallerIdProfile:
 
     format: CidFormat = CidFormat.ROCKWELL
     force: bool = False
+    #: The commands that switch caller ID on (any of ``+VCID``, ``#CID``, ``+CLIP``); others are ERROR.
+    commands: tuple[str, ...] = ("+VCID", "#CID")
+    #: Send the caller-ID lines after every RING (GSM ``+CLIP``), not once between the first two.
+    every_ring: bool = False
+    #: ``False``: the switch answers OK but no caller ID ever comes (a board without the caller-ID circuit).
+    delivered: bool = True
     number: str | None = None
     name: str | None = None
     date: str | None = None
@@ -179,6 +215,9 @@ class CallerIdProfile:
     def __post_init__(self) -> None:
         _text("number", self.number)
         _text("name", self.name)
+        for command in self.commands:
+            if command not in _CID_COMMANDS:
+                raise _Invalid("commands", f"each must be one of {', '.join(sorted(_CID_COMMANDS))}", command)
         for key, value in (("date", self.date), ("time", self.time)):
             if value is not None and (len(value) != 4 or not value.isascii() or not value.isdigit()):
                 raise _Invalid(key, "must be four digits (MMDD for date, HHMM for time)", value)
@@ -291,6 +330,13 @@ class ModemProfile:
     def __post_init__(self) -> None:
         _text("name", self.name)
 
+    def factory_settings(self) -> Settings:
+        """The ``&F`` settings: ``[defaults]``, with the result tables of ``[results]`` attached."""
+        settings = self.defaults.settings()
+        settings.connect_codes = {int(rate): code for rate, code in self.results.connect_codes.items()}
+        settings.error_text = self.results.error
+        return settings
+
     def override(self, **flat: object) -> ModemProfile:
         """This profile with some fields replaced, named the flat way (``ring_interval=0.3``, ``silent=True``).
 
@@ -357,6 +403,15 @@ def _build(cls: type[Any], table: object, path: str) -> Any:
         raise ProfileError(f"{_join(path, exc.key)}: {exc.problem} (got {_shown(exc.value)})") from None
 
 
+def build_table(cls: type[Any], table: object, path: str) -> Any:
+    """An instance of the profile table ``cls`` (e.g. :class:`Timings`) from a TOML table, checked strictly.
+
+    Raises:
+        ProfileError: an unknown key or a bad value, naming its path under ``path``.
+    """
+    return _build(cls, table, path)
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -367,11 +422,19 @@ def _value(kind: Any, value: object, path: str) -> object:
     if origin is types.UnionType:  # ``str | None``: TOML has no null, so only the str can come
         (kind,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         origin = typing.get_origin(kind)
+    if origin is tuple and typing.get_args(kind)[0] is str:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ProfileError(f"{path}: must be an array of strings (got {_shown(value)})")
+        return tuple(value)
     if origin is tuple:
         (item,) = typing.get_args(kind)[:1]
         if not isinstance(value, list):
             raise ProfileError(f"{path}: must be an array of tables ([[{path}]]) (got {_shown(value)})")
         return tuple(_build(item, entry, f"{path}[{i}]") for i, entry in enumerate(value))
+    if origin is Mapping and typing.get_args(kind)[0] is str:
+        if not isinstance(value, dict) or any(isinstance(v, bool) or not isinstance(v, int) for v in value.values()):
+            raise ProfileError(f'{path}: must be a table of whole numbers ("28800" = 64) (got {_shown(value)})')
+        return value
     if origin is Mapping:
         return _registers(value, path)
     if is_dataclass(kind):

@@ -14,13 +14,38 @@ from pathlib import Path
 
 from answerd.sim._profile import ModemProfile, ProfileError, parse_profile
 
-__all__ = ["DEFAULT_PROFILE", "MAX_PROFILE_BYTES", "load_profile"]
+__all__ = ["DEFAULT_PROFILE", "MAX_PROFILE_BYTES", "PROFILES", "find_profile", "load_profile", "profile_names"]
 
 #: A profile is a few dozen lines; anything this big is the wrong file.
 MAX_PROFILE_BYTES = 64 * 1024
 
 #: The default modem, spelt out key by key (a test checks it equals ``ModemProfile()``).
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
+
+#: The shipped profiles: the default modem and one personality per modem family.
+PROFILES = DEFAULT_PROFILE.parent
+
+
+def profile_names() -> list[str]:
+    """The names of the shipped profiles (``default``, ``usr``, ``rockwell``, ...), sorted."""
+    return sorted(path.stem for path in PROFILES.glob("*.toml"))
+
+
+def find_profile(name_or_path: str, base: Path | None = None) -> Path:
+    """The file of a shipped profile's name (``usr``), or ``name_or_path`` as a path (relative to ``base``).
+
+    A word of letters, digits, ``_`` and ``-`` is a name; anything else (a ``/``, a ``.toml``) is a path.
+
+    Raises:
+        ProfileError: a name that no shipped profile has (the message lists them).
+    """
+    if name_or_path and all(c.isalnum() or c in "_-" for c in name_or_path):
+        path = PROFILES / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise ProfileError(f"no shipped profile {name_or_path!r} (known: {', '.join(profile_names())})")
+        return path
+    path = Path(name_or_path)
+    return path if base is None or path.is_absolute() else base / path
 
 
 def load_profile(path: str | os.PathLike[str]) -> ModemProfile:

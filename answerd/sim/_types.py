@@ -12,6 +12,8 @@ from dataclasses import dataclass
 __all__ = [
     "Action",
     "CarrierLost",
+    "CarrierUp",
+    "Dial",
     "DropCaller",
     "Log",
     "ModemMode",
@@ -48,13 +50,25 @@ class CarrierLost:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CarrierUp:
+    """The modem reached data mode (``CONNECT``); an exchange tells the calling modem its call was answered."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dial:
+    """The modem went off-hook and dialled ``number`` (only a modem on an exchange dials; see ``_exchange``)."""
+
+    number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Log:
     """A readable note for the transcript; changes nothing."""
 
     text: str
 
 
-Action = ToDte | ToCaller | DropCaller | CarrierLost | Log
+Action = ToDte | ToCaller | DropCaller | CarrierLost | CarrierUp | Dial | Log
 
 
 class ResultCode(enum.IntEnum):
@@ -81,6 +95,7 @@ class ModemMode(enum.Enum):
     IDLE = "idle"
     RINGING = "ringing"
     ANSWERING = "answering"
+    DIALING = "dialing"
     ONLINE = "online"
     ONLINE_COMMAND = "online-command"
 

@@ -13,6 +13,10 @@ status 2, never a traceback.
 SIGUSR1 toggles ``--silent`` while the sim runs: the modem goes dead (answers nothing, reports no RING) and
 comes back at the next SIGUSR1, so answerd's idle health check and its recovery can be tried.
 
+``--bench FILE.toml`` runs a simulated bench instead: several modems on ptys joined by a simulated exchange
+(:mod:`answerd.sim._bench`), so ``ATDT881`` on one rings the modem numbered 881, with the caller's number as
+caller ID. It prints ``answerd-sim: ready bench 881=<link> 882=<link>`` once every link is up.
+
 How the modem behaves is a modem profile (:class:`~answerd.sim.ModemProfile`): the built-in default modem,
 or ``--profile FILE.toml`` (``answerd/sim/profiles/default.toml`` spells out every key). The other modem
 flags override single fields of the profile, so ``--profile rockwell.toml --ring-interval 0.3`` works.
@@ -26,18 +30,22 @@ import contextlib
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from answerd.sim._bench import BenchLine, BenchServer, load_bench
 from answerd.sim._caller_id import CidFormat
 from answerd.sim._profile import ModemProfile, ProfileError
-from answerd.sim._profile_file import DEFAULT_PROFILE, load_profile
+from answerd.sim._profile_file import DEFAULT_PROFILE, find_profile, load_profile, profile_names
 from answerd.sim._serve import serve_tty
 from answerd.sim._server import ServerConfig, SimError, SimServer
 
 __all__ = ["build_parser", "build_profile", "main"]
 
 _PROG = "answerd sim"
+_DEFAULT_LINK = Path("/dev/ttySIM0")
+_DEFAULT_LISTEN = ("127.0.0.1", 2323)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,10 +120,10 @@ _OVERRIDES = {
 _EPILOG = f"""modem profiles:
   --profile FILE.toml describes the whole modem; the flags above override single fields of it.
   Tables and keys (every key optional; the default modem is {DEFAULT_PROFILE}):
-    [identity]   ident
-    [defaults]   echo, verbose, quiet, result_level, dcd, dtr; [defaults.registers] S0 = 0 ...
-    [results]    connect, ring
-    [caller_id]  format, force, number, name, date (MMDD), time (HHMM)
+    [identity]   ident, manufacturer, revision
+    [defaults]   echo, verbose, quiet, result_level, dcd, dtr, w; [defaults.registers] S0 = 0 ...
+    [results]    connect, connect_rate ("line"/"dte"), ring, error; [results.connect_codes] "28800" = 64 ...
+    [caller_id]  format, force, commands, every_ring, delivered, number, name, date (MMDD), time (HHMM)
     [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
     [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result
     [[faults.online_reports]]  after_s, text, repeat (1), interval_s (0.0): the modem itself sends
@@ -123,7 +131,19 @@ _EPILOG = f"""modem profiles:
                  login prompt) or text = "RING", repeat = 200, interval_s = 0.005 (a RING storm)
   An unknown key or a bad value is one error line naming its TOML path, and exit status 2.
 
-signals: SIGTERM/SIGINT stop the sim; SIGUSR1 toggles --silent (the modem dies or comes back).
+simulated bench (--bench FILE.toml): modems on ptys joined by a simulated exchange, one [[line]] each:
+    [[line]]
+    link = "/dev/ttySIM0"   # where this modem's pty is published (relative: from the file's directory)
+    number = "881"          # another line's ATDT881 rings it, with the caller's number as caller ID
+    profile = "usr"         # a shipped profile's name, or a TOML file (relative: from the file's directory)
+    timings = {{ ring_interval_s = 1.0 }}   # optional: change keys of the profile's [timings]
+  ATA on the rung line connects both (each side's CONNECT is its own profile's); data flows both ways; a
+  hang-up on either side (ATH, DTR drop, +++ then ATH) drops the other's carrier with NO CARRIER. A number
+  in a call is BUSY (NO CARRIER below X3); no carrier within S7 seconds is NO CARRIER (NO ANSWER for ATD...@
+  at X4). --bench cannot be combined with --link, --listen or the modem flags: the file describes it all.
+  shipped profiles: {", ".join(profile_names())}
+
+signals: SIGTERM/SIGINT stop the sim; SIGUSR1 toggles --silent (every modem dies or comes back).
 """
 
 
@@ -142,14 +162,12 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--link",
         type=Path,
-        default=Path("/dev/ttySIM0"),
         metavar="PATH",
-        help="symlink to publish for the pty slave; an existing symlink is replaced (default: %(default)s)",
+        help=f"symlink to publish for the pty slave; an existing symlink is replaced (default: {_DEFAULT_LINK})",
     )
     parser.add_argument(
         "--listen",
         type=_listen,
-        default=("127.0.0.1", 2323),
         metavar="HOST:PORT",
         help="TCP address of the phone line; port 0 picks a free port (default: 127.0.0.1:2323)",
     )
@@ -164,7 +182,16 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
         "--profile",
         type=Path,
         metavar="FILE",
-        help="the modem profile to run (TOML; see 'modem profiles' below); default: the built-in default modem",
+        help=(
+            "the modem profile to run: a shipped profile's name (usr, rockwell, ...) or a TOML file (see 'modem "
+            "profiles' below); default: the built-in default modem"
+        ),
+    )
+    parser.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE",
+        help="run a simulated bench: several modems joined by a simulated exchange (see below)",
     )
     parser.add_argument(
         "--ring-interval",
@@ -281,7 +308,7 @@ def build_profile(args: argparse.Namespace, started: time.struct_time) -> ModemP
         ProfileError: the profile file cannot be used (one line, with the file and the TOML path).
         ValueError: a flag's value does not fit the profile (e.g. ``--cid-format digits --caller-id 12``).
     """
-    profile = load_profile(args.profile) if args.profile is not None else ModemProfile()
+    profile = load_profile(find_profile(str(args.profile))) if args.profile is not None else ModemProfile()
     flat = {field: getattr(args, dest) for dest, field in _OVERRIDES.items() if getattr(args, dest) is not None}
     if profile.caller_id.date is None:
         flat.setdefault("cid_date", time.strftime("%m%d", started))
@@ -297,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already reported on stderr
         return exc.code if isinstance(exc.code, int) else 2
-    host, port = args.listen
+    if args.bench is not None:
+        return _run_bench(parser, args)
+    host, port = args.listen or _DEFAULT_LISTEN
     try:
         profile = build_profile(args, time.localtime())
     except ProfileError as exc:
@@ -306,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
-    config = ServerConfig(link=args.link, host=host, port=port, verbose=args.verbose)
+    config = ServerConfig(link=args.link or _DEFAULT_LINK, host=host, port=port, verbose=args.verbose)
     try:
         asyncio.run(_serve(profile, config) if args.serve is None else serve_tty(profile, config, args.serve))
     except SimError as exc:
@@ -315,6 +344,53 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # SIGINT before the handler was installed: still a clean stop
         return 0
     return 0
+
+
+def _run_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``answerd sim --bench FILE``: load the bench and run it until SIGTERM/SIGINT."""
+    dests = (*_OVERRIDES, "profile", "link", "listen")
+    others = [f"--{dest.replace('_', '-')}" for dest in dests if getattr(args, dest) is not None]
+    if others:
+        print(f"{parser.prog}: error: --bench describes every modem; drop {', '.join(others)}", file=sys.stderr)
+        return 2
+    try:
+        lines = load_bench(args.bench)
+    except ProfileError as exc:
+        print(f"{parser.prog}: error: bench {exc}", file=sys.stderr)
+        return 2
+    started = time.localtime()  # caller ID's date and time where a profile leaves them out, as without --bench
+    lines = [replace(line, profile=_dated(line.profile, started)) for line in lines]
+    try:
+        asyncio.run(_serve_bench(lines, verbose=args.verbose))
+    except SimError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _dated(profile: ModemProfile, started: time.struct_time) -> ModemProfile:
+    cid = profile.caller_id
+    return profile.override(
+        cid_date=cid.date or time.strftime("%m%d", started), cid_time=cid.time or time.strftime("%H%M", started)
+    )
+
+
+async def _serve_bench(lines: list[BenchLine], *, verbose: bool) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    async with BenchServer(lines, verbose=verbose) as bench:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, bench.toggle_silent)
+        try:
+            with contextlib.suppress(BrokenPipeError):
+                print(bench.ready_line, flush=True)
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+                loop.remove_signal_handler(sig)
 
 
 async def _serve(settings: ModemProfile, config: ServerConfig) -> None:

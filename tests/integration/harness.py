@@ -22,18 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import toml_value
+from tests.helpers import FAST_PORT
 
 SIM_READY = re.compile(r"answerd-sim: ready tty=(\S+) pty=(\S+) listen=([\d.]+):(\d+)")
-
-#: Settings that make a cycle fast on the simulated modem (a pty has no DTR: B0 is used).
-FAST_PORT = {
-    "modem_control": "none",
-    "dtr_drop_ms": 50,
-    "settle_ms": 0,
-    "chat_timeout_s": 3.0,
-    "retry_backoff_s": 0.1,
-    "stop_grace_s": 1.0,
-}
 
 
 class Collector:
@@ -185,21 +176,28 @@ class Bench:
     log: Collector | None = None
     #: Arrays of tables for the port: ``("dispatch", {...})`` becomes a ``[[ports.sim0.dispatch]]`` block.
     tables: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: argv put before the daemon's own (e.g. a helper that runs it in a mount namespace of its own).
+    daemon_wrapper: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.link = self.tmp / "ttySIM0"
 
     def start_sim(self) -> None:
-        """Start ``answerd sim`` and wait for its ready line."""
-        self.sim = subprocess.Popen(
-            [sys.executable, "-m", "answerd", "sim", "--link", str(self.link), "--listen", "127.0.0.1:0",
-             "--ring-interval", "0.3", "--answer-delay", "0.05", *self.sim_args],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+        """Start ``answerd sim`` and wait for its ready line; if it does not come, fail with what the sim said."""
+        # stderr goes to a file, not a pipe nobody reads: a chatty sim must never block on it.
+        errors = self.tmp / "sim.stderr"
+        with errors.open("w") as stderr:
+            self.sim = subprocess.Popen(
+                [sys.executable, "-m", "answerd", "sim", "--link", str(self.link), "--listen", "127.0.0.1:0",
+                 "--ring-interval", "0.3", "--answer-delay", "0.05", *self.sim_args],
+                stdout=subprocess.PIPE, stderr=stderr, text=True,
+            )  # fmt: skip
         assert self.sim.stdout is not None
         line = self.sim.stdout.readline()
         match = SIM_READY.search(line)
-        assert match is not None, f"sim did not start: {line!r}"
+        if match is None:
+            self.sim.wait(10)
+        assert match is not None, f"sim did not start: {line!r}; it said: {errors.read_text()[-2000:]}"
         self.host, self.tcp_port = match.group(3), int(match.group(4))
 
     def write_config(self) -> Path:
@@ -239,9 +237,11 @@ class Bench:
         """Start ``answerd run`` with JSON logs and a notify socket."""
         config = self.write_config()
         self.notify = NotifySocket(self.tmp / "notify.sock")
-        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), **(extra_env or {})}
+        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), "RUNTIME_DIRECTORY": str(self.tmp),
+               **(extra_env or {})}  # fmt: skip
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
+            [*self.daemon_wrapper, sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0",
+             "--log-format", "json"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         self.log = Collector(self.daemon.stderr, _parse_json)

@@ -1,8 +1,9 @@
 """Dial-out coexistence: a real `cu` takes the line from an idle answerd and gives it back.
 
 answerd holds no UUCP lock while idle and does not read the port, so `cu -l` (Taylor UUCP, Debian's `cu`)
-can lock the line at any moment; answerd sees the lock appear (inotify on /run/lock), closes the port,
-waits for the lock to go, then reopens and re-initialises the modem. Both use the real /run/lock: cu's lock
+can lock the line at any moment. answerd does not watch /run/lock: it looks at the lock when the idle port
+becomes readable (here: the modem answering cu), before reading a byte, as mgetty does; then it closes the
+port, waits for cu to exit (a pidfd), reopens and re-initialises the modem. Both use the real /run/lock: cu's lock
 directory is compiled in. The pty's lock name is its number (``LCK..N``), so tests do not collide.
 """
 
@@ -32,6 +33,11 @@ pytestmark = [
     ),
 ]
 LOCK_DIR = Path("/run/lock")
+
+
+def lock_name(bench: Bench) -> str:
+    """The UUCP lock name of the sim's pty."""
+    return f"LCK..{Path(os.path.realpath(bench.link)).name}"
 
 
 def read_until(stream: Any, marker: bytes, timeout: float = 10.0) -> bytes:
@@ -81,15 +87,24 @@ class TestDialOut:
         line = os.path.realpath(bench.link)
         assert bench.notify is not None
         cu = cu_on(line)
-        _, dialout = bench.wait_event("port.dialout")
-        assert cu.pid == dialout["holder"]
-        bench.notify.wait_for(f"STATUS=line in use by pid {cu.pid} (dial-out)", 5)
         assert cu.stdin is not None
         assert cu.stdout is not None
         # cu's own "Connected." is stdio-buffered until it exits; the modem's answer comes through at once.
         cu.stdin.write(b"ATI\r")
         cu.stdin.flush()
         assert b"answerd simulated modem" in read_until(cu.stdout, b"OK")  # answerd did not read it
+        # The answer makes the idle port readable, which wakes answerd: it sees cu's lock and yields. cu may
+        # have read the answer before answerd's loop looked (the kernel then reports nothing, as to mgetty's
+        # select): the next answer is another chance, so cu talks until answerd has noticed.
+        for _ in range(20):
+            if bench.events("port.dialout"):
+                break
+            cu.stdin.write(b"AT\r")
+            cu.stdin.flush()
+            read_until(cu.stdout, b"OK")
+        _, dialout = bench.wait_event("port.dialout")
+        assert cu.pid == dialout["holder"]
+        bench.notify.wait_for(f"STATUS=line in use by pid {cu.pid} (dial-out)", 5)
         mark = len(bench.log.items)  # type: ignore[union-attr]
         cu.communicate(b"\r~.\r", timeout=10)
         assert 0 == cu.returncode
@@ -133,3 +148,41 @@ class TestDialOut:
             assert [] == bench.events("port.line_in_use")
         finally:
             lock.unlink(missing_ok=True)
+
+
+def voluntary_switches(pid: int) -> int:
+    """Times the process (every thread) went to sleep: each one follows a wake-up."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        for line in Path(f"/proc/{pid}/task/{task}/status").read_text().splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
+def asleep_in_its_loop(pid: int, timeout: float = 10.0) -> None:
+    """Wait (with a deadline) until the daemon's main thread sleeps in its event loop's epoll_wait."""
+    deadline = time.monotonic() + timeout
+    while (Path(f"/proc/{pid}/wchan").read_text(), Path(f"/proc/{pid}/stat").read_text().split()[2]) != (
+        "do_epoll_wait",
+        "S",
+    ):
+        assert time.monotonic() < deadline, "the daemon never went to sleep"
+        time.sleep(0.01)
+
+
+def test_lock_churn_beside_the_idle_line_wakes_it_not_once(make_bench: Callable[..., Bench], tmp_path: Path) -> None:
+    """Issue 11: no watch on the lock directory: 1,000 lock files come and go beside an idle line, 0 wake-ups."""
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    bench = make_bench(health_check_s=0, lock_dir=str(locks))  # no timer of its own while idle
+    bench.wait_event("port.status", status="waiting for RING")
+    assert bench.daemon is not None
+    asleep_in_its_loop(bench.daemon.pid)
+    before = voluntary_switches(bench.daemon.pid)
+    for number in range(500):  # other lines of a pool locking and unlocking, and our line's own name too
+        for name in (f"LCK..ttyS{number % 8}", f"LTMP.{number}", lock_name(bench)):
+            (locks / name).write_text(f"{os.getpid():10d}\n")
+            (locks / name).unlink()
+    asleep_in_its_loop(bench.daemon.pid)  # had anything woken it, it would be running or back asleep by now
+    assert before == voluntary_switches(bench.daemon.pid)

@@ -1,12 +1,18 @@
-"""What systemd sees from the real daemon: sd_notify messages, reload on SIGHUP, the watchdog."""
+"""What systemd sees from the real daemon: sd_notify messages, reload (SIGHUP, `answerd reload`), the watchdog."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+import answerd
 
 from .harness import Bench
 
@@ -140,3 +146,87 @@ class TestReload:
         ended_at, _ = bench.wait_event("call.ended", call_id=1)
         reloaded_at, _ = bench.wait_event("config.reloaded", changed=True)
         assert pending_at < ended_at < reloaded_at
+
+
+def answerd_reload(bench: Bench) -> subprocess.CompletedProcess[str]:
+    """``answerd reload`` for the bench's daemon, as ExecReload= runs it (with $MAINPID)."""
+    assert bench.daemon is not None
+    return subprocess.run(
+        [sys.executable, "-m", "answerd", "reload", "--port", "sim0", "--pid", str(bench.daemon.pid)],
+        env={**os.environ, "RUNTIME_DIRECTORY": str(bench.tmp)}, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+
+
+class TestReloadCommand:
+    def test_an_accepted_file_is_reported_and_applied(self, make_bench: Callable[..., Bench]) -> None:
+        """`answerd reload` exits 0 for a valid file, which the daemon then applies (RELOADING=1, READY=1)."""
+        bench = make_bench(mode="direct", direct_program=["/bin/true"], rings=1)
+        bench.port_settings["rings"] = 3
+        bench.write_config()
+        assert bench.notify is not None
+        mark = len(bench.notify.messages)
+        done = answerd_reload(bench)
+        assert 0 == done.returncode, done.stderr
+        assert "accepted" in done.stdout
+        bench.notify.wait_for("READY=1", 10, start=bench.notify.wait_for("RELOADING=1", 10, start=mark))
+
+    def test_a_rejected_file_fails_the_command_and_keeps_the_old_configuration(
+        self, make_bench: Callable[..., Bench]
+    ) -> None:
+        """`answerd reload` exits 6 and prints every problem; the daemon logs them and answers as before."""
+        bench = make_bench(mode="direct", direct_program=["/bin/true"], rings=1)
+        (bench.tmp / "answerd.toml").write_text("[ports.sim0]\nrings = 0\nbogus = 1\n")
+        done = answerd_reload(bench)
+        assert 6 == done.returncode, done.stderr
+        assert "ports.sim0.rings" in done.stderr
+        assert "ports.sim0.bogus: unknown key" in done.stderr
+        _, failed = bench.wait_event("config.reload_failed")
+        assert "ports.sim0.bogus: unknown key" in failed["errors"]
+        caller = bench.dial()
+        _, ended = bench.wait_event("call.ended", call_id=1)
+        caller.hang_up()
+        assert ("answered", 1) == (ended["outcome"], ended["rings"])
+
+    def test_no_daemon_is_an_error_not_a_verdict(self, tmp_path: Path) -> None:
+        """With no answerd running for the port, `answerd reload` says so and exits 69."""
+        done = subprocess.run(
+            [sys.executable, "-m", "answerd", "reload", "--port", "nowhere"],
+            env={**os.environ, "RUNTIME_DIRECTORY": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert 69 == done.returncode
+        assert "no answerd for port nowhere" in done.stderr
+
+    def test_reload_after_an_upgrade_works_in_the_old_process(
+        self, make_bench: Callable[..., Bench], tmp_path: Path
+    ) -> None:
+        """The daemon's package is removed from disk (an upgrade): reloads are still checked and applied."""
+        installed = tmp_path / "site"
+        shutil.copytree(
+            Path(answerd.__file__).parent, installed / "answerd", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        init = installed / "answerd" / "__init__.py"
+        init.write_text(init.read_text() + '\n__version__ = "0.0.0+old"\n')
+        bench = make_bench(mode="direct", direct_program=["/bin/true"], rings=1, start=False)
+        bench.start_sim()
+        bench.start_daemon(extra_env={"PYTHONPATH": str(installed), "PYTHONSAFEPATH": "1"})
+        assert bench.notify is not None
+        bench.notify.wait_for("READY=1", 20)
+        _, starting = bench.wait_event("port.starting")
+        assert "0.0.0+old" == starting["version"]  # it runs the copy, not this checkout
+        shutil.rmtree(installed / "answerd")  # the old files are gone; the next start would run new ones
+        (bench.tmp / "answerd.toml").write_text("[ports.sim0]\nrings = 0\n")
+        rejected = answerd_reload(bench)
+        assert 6 == rejected.returncode, rejected.stderr
+        assert "ports.sim0.rings" in rejected.stderr
+        bench.port_settings["rings"] = 2
+        bench.write_config()
+        mark = len(bench.notify.messages)
+        accepted = answerd_reload(bench)
+        assert 0 == accepted.returncode, accepted.stderr
+        bench.notify.wait_for("READY=1", 10, start=bench.notify.wait_for("RELOADING=1", 10, start=mark))
+        caller = bench.dial()
+        _, ended = bench.wait_event("call.ended", call_id=1)
+        caller.hang_up()
+        assert ("answered", 2) == (ended["outcome"], ended["rings"])

@@ -394,10 +394,10 @@ class TestAnswering:
         when, actions = advance(modem)
         assert (3.5, CONNECT, ModemMode.ONLINE) == (when, to_dte(actions), modem.mode)
 
-    def test_w2_reports_before_connect(self) -> None:
-        """W2 adds CARRIER/PROTOCOL/COMPRESSION lines before CONNECT."""
+    def test_w1_reports_before_connect(self) -> None:
+        """W1 adds CARRIER/PROTOCOL/COMPRESSION lines before CONNECT (Rockwell; W2 would not)."""
         modem = make()
-        cmd(modem, "ATW2")
+        cmd(modem, "ATW1")
         modem.caller_arrived(0.0)
         cmd(modem, "ATA")
         reports = b"\r\nCARRIER 33600\r\n\r\nPROTOCOL: LAP-M\r\n\r\nCOMPRESSION: V.42BIS\r\n"
@@ -706,6 +706,7 @@ CID_FORMATS: list[tuple[CidFormat, dict[str, object], list[str], CallerInfo]] = 
     (CidFormat.ZYXEL, {}, ["FM:5551234"], CallerInfo(number="5551234")),
     (CidFormat.CLIP, {}, ['+CLIP: "5551234",129'], CallerInfo(number="5551234")),
     (CidFormat.CLIP, {"caller_number": "+4989123"}, ['+CLIP: "+4989123",145'], CallerInfo(number="+4989123")),
+    (CidFormat.CLIP_HUAWEI, {}, ['+CLIP: "5551234",129,,,,0'], CallerInfo(number="5551234")),
     (CidFormat.DDN, {}, ["DDN_NMBR= 5551234"], CallerInfo(number="5551234")),
     (CidFormat.US_ROBOTICS, {}, ["DDN_NMBR= 5551234"], CallerInfo(number="5551234")),
     (

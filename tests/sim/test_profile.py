@@ -64,7 +64,7 @@ BAD_DOCUMENTS: list[tuple[str, str]] = [
     (
         '[caller_id]\nformat = "hayes"',
         "caller_id.format: unknown caller-ID format 'hayes'; choose one of: rockwell, mdmf, sdmf, elsa, zyxel, "
-        "clip, ddn, us_robotics, caller_number, nbr, digits, private, out_of_area",
+        "clip, clip_huawei, ddn, us_robotics, caller_number, nbr, digits, private, out_of_area",
     ),
     ("[caller_id]\nformat = 1", "caller_id.format: must be a string (got 1)"),
     ('[caller_id]\ndate = "123"', "caller_id.date: must be four digits (MMDD for date, HHMM for time) (got '123')"),
@@ -114,8 +114,8 @@ BAD_DOCUMENTS: list[tuple[str, str]] = [
         "faults.online_reports[0].text: must be printable ASCII (no CR, LF or control characters) (got 'OK\\r\\n')",
     ),
     (
-        f'[[faults.online_reports]]\nafter_s = 0\ntext = "{"x" * 201}"',
-        f"faults.online_reports[0].text: must be at most 200 characters (got '{'x' * 56}...)",
+        f'[[faults.online_reports]]\nafter_s = 0\ntext = "{"x" * 16385}"',
+        f"faults.online_reports[0].text: must be at most 16384 characters (got '{'x' * 56}...)",
     ),
     (
         '[[faults.online_reports]]\nafter_s = 0\ntext = "OK"\n[[faults.online_reports]]\nafter_s = "1"\ntext = "OK"',

@@ -33,7 +33,8 @@ def _instance(tmp_path: Path, dropins: tuple[Path, ...] = ()) -> Path:
     text = UNIT.read_text()
     assert 1 == text.count(f"ExecStart={INSTALLED_PROGRAM} ")
     instance = tmp_path / "answerd@ttyUSB0.service"
-    instance.write_text(text.replace(f"ExecStart={INSTALLED_PROGRAM} ", f"ExecStart={program} "))
+    # ExecStart= and ExecReload= both run answerd: verify checks each program exists.
+    instance.write_text(text.replace(f"={INSTALLED_PROGRAM} ", f"={program} "))
     if dropins:
         directory = tmp_path / "answerd@ttyUSB0.service.d"
         directory.mkdir()

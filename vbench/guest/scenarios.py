@@ -202,6 +202,10 @@ def scenario_modem_control_tiocm() -> str:
     warnings = journal(f"_SYSTEMD_INVOCATION_ID={since}", "EVENT=port.no_modem_lines")
     if warnings:
         raise Failed(f"answerd fell back to modem_control='none' on ttyACM0: {warnings[0].get('MESSAGE')}")
+    ready = journal(f"_SYSTEMD_INVOCATION_ID={since}", "EVENT=port.ready")
+    picked = [e.get("LINES") for e in ready]
+    if not picked or any(lines != "tiocm" for lines in picked):
+        raise Failed(f"port.ready does not say lines=tiocm: {picked}")
     fd = os.open("/dev/ttyACM0", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     try:
         bits = tiocm(fd)
@@ -224,13 +228,12 @@ def scenario_modem_control_tiocm() -> str:
             raise Failed("never saw DTR low on ttyACM0 while answerd restarted and re-initialised the modem")
     finally:
         os.close(fd)
-    pid = main_pid()
     SIM.stop()  # the modem side closes ttyGS0
     wait_until("DCD low on ttyACM0 after the modem side closed", lambda: not acm_bits() & termios.TIOCM_CAR, 20)
     SIM.start()
     wait_until("DCD high again once the modem side reopened", lambda: acm_bits() & termios.TIOCM_CAR, 20)
     wait_active(120)
-    return f"tiocm in use, DTR high and pulsed low at init, DCD followed ttyGS0; main PID {pid} -> {main_pid()}"
+    return f"port.ready lines={picked[0]}, DTR high and pulsed low at init, DCD followed ttyGS0, answerd idle again"
 
 
 def scenario_terminal_call() -> str:
