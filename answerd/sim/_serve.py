@@ -22,64 +22,105 @@ import os
 import signal
 import termios
 import tty
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from answerd.sim._profile import ModemProfile
-from answerd.sim._server import ServerConfig, SimError, SimServer
+from answerd.sim._pty import PtyLine, SimError
+from answerd.sim._server import ServerConfig, SimServer
 
-__all__ = ["REOPEN_DELAY_S", "TtyServer", "serve_tty"]
+__all__ = ["REOPEN_DELAY_S", "TtyLine", "TtyServer", "serve_tty"]
 
 #: How long the tty stays closed after a carrier loss: long enough for the far side to see DCD fall.
 REOPEN_DELAY_S = 0.5
-#: What is kept for the DTE while the tty is closed (``NO CARRIER`` and the like); more is dropped.
+#: What is kept for the computer while the tty is closed (``NO CARRIER`` and the like); more is dropped.
 _PENDING_LIMIT = 1024
 
 
-class TtyServer(SimServer):
-    """The simulated modem serving an existing tty (see the module docstring); use like :class:`SimServer`."""
+class TtyLine(PtyLine):
+    """The computer's side on an existing tty instead of a pty of its own; what :class:`SimServer` needs of
+    :class:`PtyLine`, with carrier loss played as closing the tty (see the module docstring)."""
 
     def __init__(
-        self, settings: ModemProfile, config: ServerConfig, tty_path: Path, *, log: TextIO | None = None
+        self,
+        path: Path,
+        *,
+        on_data: Callable[[bytes], None],
+        on_dtr: Callable[[bool], None],
+        log: Callable[[str], None],
     ) -> None:
-        super().__init__(settings, config, log=log)
-        self._tty_path = tty_path
+        super().__init__(path, poll_interval=1.0, on_data=on_data, on_dtr=on_dtr, log=log)
+        self._active = False
         self._pending = bytearray()
         self._reopen: asyncio.TimerHandle | None = None
 
     @property
-    def ready_line(self) -> str:
-        """``answerd-sim: ready serve=<tty> listen=<host>:<port>``."""
-        return f"answerd-sim: ready serve={self._tty_path} listen={self._format_address()}"
+    def slave_path(self) -> str:
+        """The tty served."""
+        return str(self.link)
 
-    async def start(self) -> None:
-        """Open the tty and listen on TCP; raises :class:`SimError` if either cannot be done."""
-        self._loop = asyncio.get_running_loop()
-        self._started = self._loop.time()
+    @property
+    def is_open(self) -> bool:
+        """Between :meth:`open` and :meth:`close`, also while the tty is shut for a carrier loss."""
+        return self._active
+
+    @property
+    def dtr(self) -> bool:
+        """Always high while serving: the gadget side cannot see DTR."""
+        return self._active
+
+    @property
+    def speed(self) -> int | None:
+        """Unknown: this side's termios are not the computer's."""
+        return None
+
+    def open(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Open the tty (raw); raises :class:`SimError` if it cannot."""
+        self._loop = loop
         self._open_tty()
-        try:
-            self._tcp = await asyncio.start_server(self._on_client, self._config.host, self._config.port)
-        except OSError as exc:
-            await self.close()
-            raise SimError(f"cannot listen on {self._config.host}:{self._config.port}: {exc.strerror or exc}") from None
-        sockname = self._tcp.sockets[0].getsockname()
-        self._address = (str(sockname[0]), int(sockname[1]))
-        self._log(f"serving {self._tty_path}; phone line on {self._format_address()}")
-        # The gadget side cannot see DTR: it is high for good (a modem set to &D0 behaves the same).
-        self._dispatch(self._modem.dtr_changed(True, self._now()))
+        self._active = True
 
-    async def close(self) -> None:
-        """Stop reopening, then close the tty and the listener."""
+    def publish(self) -> None:
+        """Nothing to publish: the tty has its own name."""
+
+    def start(self) -> None:
+        """Report DTR high for good (nothing to watch)."""
+        self._on_dtr(True)
+
+    def close(self) -> None:
+        """Stop reopening and close the tty."""
+        self._active = False
         if self._reopen is not None:
             self._reopen.cancel()
             self._reopen = None
-        await super().close()
+        self._shut("closing")
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the computer; while the tty is shut they wait (bounded) for it to open again."""
+        if self._master >= 0:
+            super().write(data)
+            return
+        keep = data[: max(0, _PENDING_LIMIT - len(self._pending))]
+        self._pending += keep
+        if len(keep) < len(data):
+            self._log(f"dropped {len(data) - len(keep)} byte(s) for the DTE: the tty is closed")
+
+    def hang_up_tty(self) -> None:
+        """Carrier loss: close the tty, so that DCD falls and the kernel hangs the computer's side up."""
+        self._shut("carrier lost: closing the tty (DCD falls, the kernel hangs the other side up)")
+        self._schedule_reopen()
+
+    def _set_closed(self) -> None:
+        """A read or write failed (the tty was hung up, e.g. the gadget was unbound): open it again later."""
+        self._shut("the tty failed")
+        self._schedule_reopen()
 
     def _open_tty(self) -> None:
         try:
-            fd = os.open(self._tty_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            fd = os.open(self.link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         except OSError as exc:
-            raise SimError(f"cannot open {self._tty_path}: {exc.strerror or exc}") from None
+            raise SimError(f"cannot open {self.link}: {exc.strerror or exc}") from None
         try:
             tty.setraw(fd, termios.TCSANOW)
             attrs = termios.tcgetattr(fd)
@@ -87,38 +128,13 @@ class TtyServer(SimServer):
             termios.tcsetattr(fd, termios.TCSANOW, attrs)
         except termios.error as exc:
             os.close(fd)
-            raise SimError(f"{self._tty_path} is not a terminal: {exc}") from None
+            raise SimError(f"{self.link} is not a terminal: {exc}") from None
         self._master = fd
         self._slave_open = True
         self._start_reading()
-        self._log(f"opened {self._tty_path}")
+        self._log(f"opened {self.link}")
 
-    # --- the DTE side: overrides of the pty shell's -----------------------------------------------------
-
-    def _update_dtr(self) -> None:
-        """Nothing to watch: the gadget side has no DTR to read."""
-
-    def _poll_lines(self) -> None:
-        """Nothing to poll (see :meth:`_update_dtr`)."""
-
-    def _write_dte(self, data: bytes) -> None:
-        if self._master < 0:
-            keep = data[: max(0, _PENDING_LIMIT - len(self._pending))]
-            self._pending += keep
-            if len(keep) < len(data):
-                self._log(f"dropped {len(data) - len(keep)} byte(s) for the DTE: the tty is closed")
-            return
-        super()._write_dte(data)
-
-    def _set_closed(self) -> None:
-        """A read or write failed (e.g. the gadget was unbound and the tty hung up): close, open again later."""
-        self._close_tty("the tty failed")
-
-    def _hang_up_tty(self) -> None:
-        """Carrier loss: close the tty, so that DCD falls and the kernel hangs the computer's side up."""
-        self._close_tty("carrier lost: closing the tty (DCD falls, the kernel hangs the other side up)")
-
-    def _close_tty(self, why: str) -> None:
+    def _shut(self, why: str) -> None:
         if self._master < 0:
             return
         self._log(why)
@@ -130,23 +146,45 @@ class TtyServer(SimServer):
         self._slave_open = False
         self._pending += self._out[:_PENDING_LIMIT]
         self._out.clear()
-        if self._loop is not None:
+
+    def _schedule_reopen(self) -> None:
+        if self._active and self._reopen is None and self._loop is not None:
             self._reopen = self._loop.call_later(REOPEN_DELAY_S, self._try_reopen)
 
     def _try_reopen(self) -> None:
         self._reopen = None
+        if not self._active:
+            return
         try:
             self._open_tty()
         except SimError as exc:
             self._log(f"{exc}; trying again in {REOPEN_DELAY_S}s")
-            if self._loop is not None:
-                self._reopen = self._loop.call_later(REOPEN_DELAY_S, self._try_reopen)
+            self._schedule_reopen()
             return
         if self._pending:
             data = bytes(self._pending)
             self._pending.clear()
-            super()._write_dte(data)
-        self._rearm()
+            super().write(data)
+
+
+class TtyServer(SimServer):
+    """The simulated modem serving an existing tty (see the module docstring); use like :class:`SimServer`."""
+
+    def __init__(
+        self, settings: ModemProfile, config: ServerConfig, tty_path: Path, *, log: TextIO | None = None
+    ) -> None:
+        super().__init__(settings, config, log=log)
+        self._pty = TtyLine(
+            tty_path,
+            on_data=self._dte_data,
+            on_dtr=lambda high: self._dispatch(self._modem.dtr_changed(high, self._now())),
+            log=self._log,
+        )
+
+    @property
+    def ready_line(self) -> str:
+        """``answerd-sim: ready serve=<tty> listen=<host>:<port>``."""
+        return f"answerd-sim: ready serve={self._pty.link} listen={self._format_address()}"
 
 
 async def serve_tty(settings: ModemProfile, config: ServerConfig, tty_path: Path) -> None:
