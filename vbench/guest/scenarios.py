@@ -400,7 +400,12 @@ def scenario_stop_mid_call() -> str:
     took = time.monotonic() - started
     p = unit("ActiveState", "Result", "ExecMainStatus")
     record = new_record(before, 30)
+    # answerd dropped DTR, which the gadget side cannot see: the simulated modem is still online (a real one
+    # at &D2 would have hung up). The caller hangs up now; wait for the modem to be back on-hook, so that its
+    # carrier loss cannot hit the next start of the unit.
+    mark = len(SIM.transcript())
     caller.hang_up()
+    wait_until("the modem on-hook again", lambda: "opened /dev/ttyGS0" in SIM.transcript()[mark:], 30)
     leftovers = run(["pgrep", "-u", USER], check=False).stdout.split()
     if p["ActiveState"] != "inactive" or p["Result"] != "success":
         raise Failed(f"after stop: {p}")
