@@ -151,14 +151,16 @@ def ensure_image(cache: Path, python: str) -> Image:
     return image
 
 
-#: What the image is made of besides the Debian packages.
+#: What the image is made of besides the Debian packages. Not vbench/results/ (every run writes there) nor
+#: vbench/README.md: a cached image stays valid across runs and doc edits.
 _INPUTS = (
     REPO / "answerd",
     REPO / "pyproject.toml",
     REPO / "README.md",
     REPO / "units",
     REPO / "docs/install.md",
-    Path(__file__).resolve().parent,
+    *sorted(Path(__file__).resolve().parent.glob("*.py")),
+    GUEST,
 )
 
 
