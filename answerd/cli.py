@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from answerd import __version__
 from answerd.config import Config, ConfigError, load_config
+from answerd.config.rules import check_port_name
 from answerd.service.exitcodes import ExitCode
 
 __all__ = ["main"]
@@ -142,9 +143,17 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_port_option(name: str) -> str:
+    """``--port NAME`` checked by the one rule for port names (the config's ``[ports.NAME]`` rule)."""
+    try:
+        return check_port_name(name)
+    except ValueError as exc:
+        raise ValueError(f"--port {_one_line(name)!r}: {exc}") from None
+
+
 def _choose_port(config: Config, wanted: str | None) -> str:
     if wanted is not None:
-        return wanted
+        return _check_port_option(wanted)
     if len(config.ports) == 1:
         return next(iter(config.ports))
     if not config.ports:
@@ -195,11 +204,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _keep_out_unused_modules()
     import asyncio  # noqa: PLC0415  (the commands that do not run the daemon do without asyncio)
 
+    import structlog  # noqa: PLC0415
+
+    from answerd.config.advice import start_warnings  # noqa: PLC0415
     from answerd.service.daemon import PortDaemon  # noqa: PLC0415
     from answerd.service.journal import configure_logging  # noqa: PLC0415
     from answerd.service.notify import make_notifier  # noqa: PLC0415
 
     configure_logging(args.log_level or config.log_level, args.log_format)
+    log = structlog.get_logger("answerd").bind(port=port)
+    for event, warning in start_warnings(config, port):
+        log.warning(event, warning=warning)
     daemon = PortDaemon(port, config.port(port), notifier=make_notifier(), config_path=args.config)
     return asyncio.run(daemon.run())
 
@@ -210,12 +225,14 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_errors(exc)
         return ExitCode.CONFIG
-    print(f"{args.file}: OK")
-    ports = config.ports or {"(any port, from [defaults])": config.defaults}
-    for name, settings in ports.items():
-        print(f"[ports.{name}]")
-        for key, value in settings.model_dump().items():
-            print(f"  {key} = {value!r}")
+    from answerd.config.advice import check_config_warnings  # noqa: PLC0415  (only this command)
+    from answerd.config.show import effective_settings  # noqa: PLC0415
+
+    for warning in check_config_warnings(config):
+        print(f"answerd: warning: {_one_line(warning)}", file=sys.stderr)
+    print(f"# {_one_line(args.file)}: OK; the settings in effect for each port:")
+    for line in effective_settings(config):
+        print(line)
     return ExitCode.OK
 
 
@@ -236,6 +253,11 @@ def _cmd_import_mgetty(args: argparse.Namespace) -> int:
 def _cmd_reload(args: argparse.Namespace) -> int:
     from answerd.service.reload import ReloadError, request_reload, runtime_dir  # noqa: PLC0415
 
+    try:
+        _check_port_option(args.port)
+    except ValueError as exc:
+        print(f"answerd: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     try:
         verdict = request_reload(args.port, pid=args.pid, directory=runtime_dir(), timeout_s=args.timeout)
     except ReloadError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from answerd import core
 from answerd.config.files import program_problem
@@ -35,6 +35,7 @@ __all__ = [
     "Seconds",
     "Speed",
     "UserName",
+    "check_port_name",
     "check_program",
 ]
 
@@ -52,9 +53,10 @@ def _absolute_path(value: str | None) -> str | None:
     return value
 
 
-def check_program(argv: list[str] | None) -> list[str] | None:
+def check_program(argv: list[str] | None, info: ValidationInfo) -> list[str] | None:
     """The one check of every setting that names a program to execute: an argv the core can expand, whose
-    program exists and is executable (a missing login program would answer every call and drop it)."""
+    program exists, is executable (a missing login program would answer every call and drop it) and is
+    trusted (owned by root, or by a dispatch rule's ``user``, validated before ``program`` for this)."""
     if argv is None:
         return None
     if not argv:
@@ -62,7 +64,8 @@ def check_program(argv: list[str] | None) -> list[str] | None:
     if not argv[0].startswith("/"):
         raise ValueError(f"the program must be an absolute path (got {argv[0]!r}); no shell is used to find it")
     core.DispatchRule("*", tuple(argv))  # placeholders, braces, NULs: the core's one check of argv templates
-    problem = program_problem(argv[0])
+    user = info.data.get("user") if info.data else None
+    problem = program_problem(argv[0], user=user if isinstance(user, str) else None)
     if problem is not None:
         raise ValueError(problem)
     return argv
@@ -120,9 +123,16 @@ def _answer_command(value: str) -> str:
     return value
 
 
-def _port_name(value: str) -> str:
+def check_port_name(value: str) -> str:
+    """The one rule for a port name, in a ``[ports.NAME]`` table and on the command line (``--port``): it
+    names the unit instance, the lock and the runtime files, so it is one plain word, never a path."""
     if not _PORT_NAME_RE.match(value):
-        raise ValueError("not a usable port name (letters, digits, _.@:+-; not starting with -)")
+        message = "not a usable port name (letters, digits, _.@:+-; not starting with -)"
+        path = value if value.startswith("/") else f"/dev/{value}"
+        example = path.removeprefix("/dev/").replace("/", "")
+        if "/" in value and _PORT_NAME_RE.match(example):
+            message += f'; for {path} name the port {example!r} and set device = "{path}" in [ports.{example}]'
+        raise ValueError(message)
     return value
 
 
@@ -140,6 +150,6 @@ DispatchMatch = Annotated[str, AfterValidator(_dispatch_match)]
 UserName = Annotated[str | None, AfterValidator(_user_name)]
 AccountName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
 CallerInitMatch = Annotated[str, AfterValidator(_caller_init_match)]
-PortName = Annotated[str, AfterValidator(_port_name)]
+PortName = Annotated[str, AfterValidator(check_port_name)]
 HealthInterval = Annotated[float, Field(ge=0, le=86400), AfterValidator(_health_interval)]
 AnswerCommand = Annotated[str, AfterValidator(_answer_command)]
