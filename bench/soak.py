@@ -11,7 +11,7 @@ abandoned           hangs up after the first RING (the port answers on the secon
 prompt-hang-up      hangs up at the login prompt                                      carrier-lost
 login-timeout       says nothing (``login_timeout_s`` is short)                       login-timeout
 program-killed      types ``killed``: its program is SIGKILLed as it starts           program-error
-ppp-then-drop       sends a PPP LCP frame at the prompt, then hangs up                carrier-lost
+ppp-then-drop       sends a PPP LCP frame at the prompt, then hangs up                no-ppp-rule
 ==================  ================================================================  ===================
 
 Each call ends when the daemon logs ``call.ended`` and its port is ``waiting for RING`` again; a call that
@@ -50,7 +50,7 @@ KINDS: dict[str, str] = {
     "prompt-hang-up": "carrier-lost",
     "login-timeout": "login-timeout",
     "program-killed": "program-error",
-    "ppp-then-drop": "carrier-lost",
+    "ppp-then-drop": "no-ppp-rule",
 }
 #: How long one call may take before the soak gives up on it (it is then counted lost and the run stops).
 CALL_DEADLINE_S = 30.0

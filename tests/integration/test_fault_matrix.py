@@ -273,7 +273,7 @@ class TestCaller:
     def test_a_ppp_frame_then_carrier_loss_runs_nothing(
         self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
     ) -> None:
-        """pppd's first frame at a prompt with no PPP rule, then the line drops: carrier-lost, nothing leaked."""
+        """pppd's first frame at a prompt with no PPP rule, then the line drops: no-ppp-rule, nothing leaked."""
         login = make_program(tmp_path / "bin", "login")
         bench = make_bench(lock_dir=str(locks), login_program=[str(login), "--", "{user}"])
         before = vitals(bench, locks)
@@ -282,7 +282,8 @@ class TestCaller:
         caller.read_until(b"login: ")
         caller.send(LCP_CONFIGURE_REQUEST)
         caller.hang_up()
-        assert "carrier-lost" == bench.ended(mark)["outcome"]
+        assert "no-ppp-rule" == bench.ended(mark)["outcome"]
+        assert not ran(login)
         assert_recovered(bench, locks, before)
 
 
