@@ -37,6 +37,12 @@ def call_environment(answered: Answered, *, connect: str, device: str, term: str
             "CALLER_NAME": call.caller_name,
             "CALLED_ID": call.called_id,
             "CONNECT": connect,
+            # The link as the modem described it, where it did (answerd's own; mgetty has only CONNECT).
+            "CONNECT_LINE_RATE": None if call.line_rate is None else str(call.line_rate),
+            "CONNECT_DTE_RATE": None if call.dte_rate is None else str(call.dte_rate),
+            "CONNECT_MODULATION": call.modulation,
+            "CONNECT_PROTOCOL": call.protocol,
+            "CONNECT_COMPRESSION": call.compression,
             "DEVICE": device,
         },
         term,

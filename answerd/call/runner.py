@@ -93,7 +93,8 @@ class CallRunner:
         self._rules, self._fallback = dispatch_rules(settings)
         self._autoppp = settings.autoppp and has_ppp_rule(self._rules)
         connect = answered.connect
-        self._connect = connect.text or connect.line
+        # mgetty's form ("115200/33600 LAP-M" after CARRIER/PROTOCOL reports) for \I, {connect}, $CONNECT.
+        self._connect = answered.call.connect_env or connect.text or connect.line
 
     async def run(self) -> CallEnd:
         """Run the call to its end; never raises for anything the caller or the program does."""

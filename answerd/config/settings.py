@@ -11,7 +11,8 @@ with the models, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -36,12 +37,42 @@ from answerd.config.rules import (
     UserName,
 )
 
-__all__ = ["CallerInit", "Config", "DispatchRule", "LogLevel", "PortSettings"]
+__all__ = ["CallerInit", "Config", "DispatchRule", "LogLevel", "PortSettings", "numeric_results_of"]
 
 #: For every settings class: strict types, unknown keys refused, values frozen once loaded.
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+ModemFamilyName = Literal["auto", "usr", "rockwell", "agere", "multitech", "xecom", "huawei", "v250"]
+Modulation = Literal["v21", "v22", "v22b", "v32", "v32b", "v34", "v90", "v92"]
+#: A line (modem-to-modem) rate in bit/s.
+LineRate = Annotated[int, Field(ge=300, le=56000)]
+
+#: ``speed_preset`` values → the cap they stand for. "voip": over G.711 VoIP the V.34/V.90 training often
+#: fails where V.32bis holds, so the highest modulation is V.32bis and the rate at most 14400.
+SPEED_PRESETS: dict[str, core.SpeedCap] = {"voip": core.SpeedCap(max_speed=14400, modulation="v32b")}
+
+#: A ``V0``/``V1`` in an AT command line: ``V`` not part of ``&V``, ``\V``, ``%V``, ``#V`` or ``+V...``.
+_V_SETTING = re.compile(r"(?<![&\\%#+])V([01])(?![0-9])", re.IGNORECASE)
+
+
+def numeric_results_of(*chats: list[str]) -> bool:
+    """Whether the init chats leave the modem in ``V0`` (numeric result codes): the last ``V0``/``V1`` wins.
+
+    No ``V`` at all: verbose, the factory default of every family in the modem-personalities note (§2 [CPQ-CNX]).
+    Only the send strings (every second string, from the second on) that are AT commands are read.
+
+    >>> numeric_results_of(["", "ATZ", "OK", "ATE0Q0V0&C1", "0"]), numeric_results_of(["", "AT&V1", "OK"])
+    (True, False)
+    """
+    numeric = False
+    for chat in chats:
+        for send in chat[1::2]:
+            if not send.upper().startswith("AT"):
+                continue
+            for found in _V_SETTING.finditer(send[2:]):
+                numeric = found[1] == "0"
+    return numeric
 
 
 class DispatchRule(BaseModel):
@@ -79,13 +110,27 @@ class DispatchRule(BaseModel):
 
 
 class CallerInit(BaseModel):
-    """An extra chat for calls from matching callers, run after RING and before ATA."""
+    """An extra chat and/or speed cap for calls from matching callers, run after RING and before ATA."""
 
     model_config = _STRICT
 
     match: CallerInitMatch = Field(description="a caller number prefix, none (no caller ID), private, "
                                    "out-of-area or all")  # fmt: skip
-    chat: Chat = Field(description='expect/send chat, e.g. ["", "AT+MS=V34,1,9600,14400", "OK"]')
+    chat: OptionalChat = Field(default=[], description='expect/send chat, e.g. ["", "ATS7=90", "OK"]')
+    max_speed: LineRate | None = Field(default=None, description="cap the line rate for these callers")
+    min_speed: LineRate | None = Field(default=None, description="refuse a lower line rate for these callers")
+    modulation: Modulation | None = Field(default=None, description="the highest modulation for these callers")
+
+    @model_validator(mode="after")
+    def _does_something(self) -> CallerInit:
+        if not self.chat and self.speed_cap() is None:
+            raise ValueError("a caller_init rule needs a chat or a speed cap (max_speed, min_speed, modulation)")
+        return self
+
+    def speed_cap(self) -> core.SpeedCap | None:
+        """The rule's cap for the core, or ``None`` if it sets none."""
+        cap = core.SpeedCap(max_speed=self.max_speed, min_speed=self.min_speed, modulation=self.modulation)
+        return None if cap.empty else cap
 
 
 class PortSettings(BaseModel):
@@ -115,6 +160,18 @@ class PortSettings(BaseModel):
         default=list(core.DEFAULT_FORCE_INIT_CHAT), description="tried before every init retry: a modem stuck online"
     )
     chat_timeout_s: Seconds = Field(default=20.0, description="how long each expect may wait")
+    modem_family: ModemFamilyName = Field(
+        default="auto", description="which vendor commands the modem takes; auto: ask it (ATI, AT+GMI) at every open"
+    )
+    caller_id: Literal["auto", "off"] | Chat = Field(
+        default="auto", description="switch caller ID on after init: auto (the family's command), off, or a chat"
+    )
+    max_speed: LineRate | None = Field(default=None, description="cap the line rate (modem-to-modem), in bit/s")
+    min_speed: LineRate | None = Field(default=None, description="refuse calls below this line rate, in bit/s")
+    modulation: Modulation | None = Field(default=None, description="the highest modulation, e.g. v32b")
+    speed_preset: Literal["none", "voip"] = Field(
+        default="none", description="voip: V.32bis at most 14400 (max_speed/modulation, if set, win)"
+    )
     init_retries: int = Field(default=5, ge=1, le=1000, description="init attempts before giving up (exit 69)")
     retry_backoff_s: float = Field(default=2.0, ge=0, le=3600, description="pause before a retry; doubles, up to 60 s")
     # --- answering
@@ -146,6 +203,21 @@ class PortSettings(BaseModel):
     )
     # --- after CONNECT
     ignore_carrier: bool = Field(default=False, description="ignore DCD during the call (broken cables only)")
+    carrier: Literal["dcd", "modem-text"] = Field(
+        default="dcd", description="how the caller's hang-up is seen: DCD, or the modem's NO CARRIER (no DCD)"
+    )
+    carrier_quiet_ms: int = Field(
+        default=1000, ge=100, le=30_000, description="modem-text: silence after NO CARRIER that ends the session"
+    )
+    max_session_s: float = Field(default=0.0, ge=0, le=604_800, description="end a session after this long (0: off)")
+    max_idle_s: float = Field(default=0.0, ge=0, le=604_800, description="end a session after this long without "
+                              "traffic either way (0: off)")  # fmt: skip
+    hangup_dtr_ms: int = Field(
+        default=500, ge=0, le=10_000, description="after a call, hold DTR low this long (0: just close the port)"
+    )
+    hangup_dcd_wait_s: Seconds = Field(
+        default=2.0, description="after the DTR hold, wait this long for DCD to fall before escaping (+++ ATH0)"
+    )
     settle_ms: Milliseconds = Field(default=500, description="wait after CONNECT before printing anything")
     mode: Literal["login", "direct"] = Field(
         default="login", description="login: issue, prompt, name; direct: a program"
@@ -211,6 +283,25 @@ class PortSettings(BaseModel):
             raise ValueError(f"the answer machine refuses these settings: {exc}") from None
         return self
 
+    def speed_cap(self) -> core.SpeedCap | None:
+        """The port's speed cap: the preset, overridden by max_speed/min_speed/modulation; ``None`` if none."""
+        preset = SPEED_PRESETS.get(self.speed_preset, core.SpeedCap())
+        cap = core.SpeedCap(
+            max_speed=self.max_speed if self.max_speed is not None else preset.max_speed,
+            min_speed=self.min_speed if self.min_speed is not None else preset.min_speed,
+            modulation=self.modulation if self.modulation is not None else preset.modulation,
+        )
+        return None if cap.empty else cap
+
+    def start_warnings(self) -> list[str]:
+        """What the daemon should warn about at start: caller ID used for decisions but not available."""
+        policy_in_use = bool(self.caller_filter or self.decision_program or self.caller_init)
+        warnings = [
+            core.cid_needs_rings(self.rings, policy_in_use),
+            core.cid_switched_off(self.caller_id == "off", policy_in_use),
+        ]
+        return [warning for warning in warnings if warning is not None]
+
     def device_path(self, port: str) -> str:
         """The device to open for ``port``: ``device`` if set, else ``/dev/<port>``."""
         return self.device or f"/dev/{port}"
@@ -236,6 +327,14 @@ class PortSettings(BaseModel):
             health_check_s=self.health_check_s or None,
             statistics_chat=core.parse_chat(self.statistics_chat) if self.statistics_chat else (),
             result_guard_s=self.result_guard_ms / 1000,
+            numeric_results=numeric_results_of(self.init_chat, self.init_chat_extra),
+            family=None if self.modem_family == "auto" else core.ModemFamily(self.modem_family),
+            caller_id=self.caller_id if isinstance(self.caller_id, str) else core.parse_chat(self.caller_id),
+            speed_cap=self.speed_cap(),
+            caller_caps=tuple((core.CallerInitRule(rule.match, ()), rule.speed_cap()) for rule in self.caller_init),
+            hangup_dtr_s=self.hangup_dtr_ms / 1000,
+            hangup_dcd_wait_s=self.hangup_dcd_wait_s,
+            dcd=self.carrier == "dcd",
         )
 
 

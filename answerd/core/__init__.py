@@ -33,6 +33,7 @@ from answerd.core._effects import (
     AnswerPending,
     CallEnded,
     CallRecord,
+    CheckCarrier,
     ClaimLine,
     Decision,
     Effect,
@@ -56,6 +57,7 @@ from answerd.core._phases import Phase
 from answerd.core._policy import (
     CallerInitRule,
     cid_needs_rings,
+    cid_switched_off,
     decision_program_argv,
     interpret_exit,
     parse_rules,
@@ -63,16 +65,32 @@ from answerd.core._policy import (
 )
 from answerd.core._policy import decide as policy_decide
 from answerd.core._ppp import Expired, PppDetected, SilentWindow
-from answerd.core._profile import DEFAULT_FORCE_INIT_CHAT, DEFAULT_INIT_CHAT, Profile
+from answerd.core._profile import DEFAULT_FORCE_INIT_CHAT, DEFAULT_INIT_CHAT, HANGUP_ESCAPE_CHAT, Profile
+from answerd.core._session_end import ModemTextCarrier, SessionLimits
 from answerd.core.hayes.chat import ChatError, ChatStep, parse_chat
 from answerd.core.hayes.cid import AbsenceReason, CallerInfo
+from answerd.core.hayes.family import (
+    IDENTIFY_COMMANDS,
+    MODULATIONS,
+    ModemFamily,
+    SpeedCap,
+    SpeedCapUnsupported,
+    caller_id_commands,
+    identify_family,
+    speed_cap_command,
+)
 from answerd.core.hayes.framed import FramedResult, FramedResultDetector, modem_text
+from answerd.core.hayes.link import LinkInfo, link_info, mgetty_connect
+from answerd.core.hayes.numeric import numeric_codes
 
 __all__ = [
     "AUTOPPP",
     "DEFAULT_FORCE_INIT_CHAT",
     "DEFAULT_INIT_CHAT",
     "DEFAULT_RULE",
+    "HANGUP_ESCAPE_CHAT",
+    "IDENTIFY_COMMANDS",
+    "MODULATIONS",
     "PPPD_NORMAL_EXITS",
     "AbsenceReason",
     "AnswerMachine",
@@ -85,6 +103,7 @@ __all__ = [
     "CallerInitRule",
     "ChatError",
     "ChatStep",
+    "CheckCarrier",
     "ClaimLine",
     "Decision",
     "DispatchRule",
@@ -98,9 +117,12 @@ __all__ = [
     "FramedResult",
     "FramedResultDetector",
     "LineEnd",
+    "LinkInfo",
     "LocalProtocolError",
     "LoginDialog",
     "LoginFailed",
+    "ModemFamily",
+    "ModemTextCarrier",
     "NameEntered",
     "NoPppRuleError",
     "Outcome",
@@ -111,21 +133,31 @@ __all__ = [
     "ReleaseLine",
     "Reopen",
     "Report",
+    "SessionLimits",
     "SetDtr",
     "SilentWindow",
+    "SpeedCap",
+    "SpeedCapUnsupported",
     "Status",
     "Write",
+    "caller_id_commands",
     "cid_needs_rings",
+    "cid_switched_off",
     "classify_pppd_exit",
     "decision_program_argv",
     "expand_escapes",
     "has_ppp_rule",
+    "identify_family",
     "interpret_exit",
+    "link_info",
+    "mgetty_connect",
     "modem_text",
+    "numeric_codes",
     "parse_chat",
     "parse_rules",
     "policy_decide",
     "select_caller_init",
     "select_rule",
+    "speed_cap_command",
     "to_line_bytes",
 ]

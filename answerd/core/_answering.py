@@ -23,7 +23,7 @@ from answerd.core._effects import (
     Write,
 )
 from answerd.core._phases import Phase
-from answerd.core._upkeep import ModemUpkeep
+from answerd.core._setup import ModemSetup
 from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
@@ -32,14 +32,21 @@ from answerd.core.hayes.events import (
     Ok,
     Ring,
     RingCadence,
+    Unknown,
     Verdict,
 )
 from answerd.core.hayes.lines import LineSplitter
+from answerd.core.hayes.link import link_info, mgetty_connect
 
-__all__ = ["CallHandling", "shown"]
+__all__ = ["UNRECOGNISED_REPORT_INTERVAL_S", "CallHandling", "shown"]
+
+#: Lines the machine does not understand while idle or ringing are reported at info level ("why does it
+#: not answer?" must have an answer in the journal), at most once per this many seconds; the report says
+#: how many were left out since the last one.
+UNRECOGNISED_REPORT_INTERVAL_S = 60.0
 
 
-class CallHandling(ModemUpkeep):
+class CallHandling(ModemSetup):
     """Ringing, answering and connecting; the answer machine's state that they touch is declared here."""
 
     _splitter: LineSplitter
@@ -47,7 +54,10 @@ class CallHandling(ModemUpkeep):
     _answer_next: bool
     _next_call_id: int
     _early: list[tuple[float, CallerIdField | RingCadence]]
-    _carrier: list[tuple[str, str]]
+    _carrier: list[CarrierReport]
+    _unrecognised_next_at: float
+    _unrecognised_left_out: int
+    _link: dict[str, str | int | None]
 
     def _on_event_waiting(self, event: ModemEvent, now: float) -> list[Effect]:
         match event:
@@ -64,7 +74,12 @@ class CallHandling(ModemUpkeep):
                     self._early.append((now, event))
                     return []
                 self._call.caller_id_line(event)
-                return [Report(event="call.caller_id", fields=((event.key, event.value),))]
+                fields: tuple[tuple[str, str | int | float | None], ...] = ((event.key, event.value),)
+                if event.name:
+                    fields += (("name", event.name),)
+                return [Report(event="call.caller_id", fields=fields)]
+            case Unknown():
+                return self._unrecognised(event, now)
             case Connect():
                 # The modem answered by itself (S0 > 0, or a collision with our count): take the call.
                 call = self._call_or_new(now)
@@ -73,12 +88,30 @@ class CallHandling(ModemUpkeep):
             case _:
                 return []
 
+    def _unrecognised(self, event: Unknown, now: float) -> list[Effect]:
+        """Report a line the machine does not understand, rate-limited on the machine's clock."""
+        if now < self._unrecognised_next_at:
+            self._unrecognised_left_out += 1
+            return []
+        fields = (("line", event.line), ("phase", self._phase.value), ("left_out", self._unrecognised_left_out))
+        self._unrecognised_next_at = now + UNRECOGNISED_REPORT_INTERVAL_S
+        self._unrecognised_left_out = 0
+        return [Report(event="modem.unrecognised", fields=fields)]
+
     def _on_ring(self, ring: Ring, now: float) -> list[Effect]:
         call = self._call_or_new(now)
         call.ring(ring)
         self._phase = Phase.RINGING
         fields = (("ring", call.rings), ("of", self._profile.rings), ("caller_id", call.caller_id))
         effects: list[Effect] = [Report(event="call.ring", fields=(*fields, ("distinctive", call.distinctive)))]
+        if ring.data_call is False and not call.not_data:
+            # +CRING: VOICE / FAX / ALT ...: ATA would not give a data connection. Count the rings out.
+            call.not_data = True
+            call.verdict = Decision.REJECT
+            call.verdict_reason = f"not a data call ({ring.line})"
+            self._timer = now + self._profile.ring_gap_s
+            report = Report(event="call.not_data", fields=(("call_id", call.call_id), ("ring", ring.line)))
+            return [*effects, report, Status(text=f"not answering{shown(call)}: {call.verdict_reason}")]
         if self._answer_next:
             self._answer_next = False
             report = Report(event="call.answer_now", fields=(("call_id", call.call_id),))
@@ -111,7 +144,7 @@ class CallHandling(ModemUpkeep):
             case Connect():
                 return self._connected(event, now)
             case CarrierReport():
-                self._carrier.append((event.key, event.value))
+                self._carrier.append(event)
                 return []
             case CallerIdField():
                 assert self._call is not None
@@ -133,14 +166,29 @@ class CallHandling(ModemUpkeep):
         call.awaiting_decision = False  # the modem answered by itself: a decision still coming is late
         self._connect_text = connect.text or connect.line
         trailing = self._splitter.take_rest()
-        record = call.record(Outcome.ANSWERED, now, connect=self._connect_text)
-        detail = "/".join(v for _, v in self._carrier)
+        link = link_info(self._carrier, connect)
+        self._link = {
+            "line_rate": link.line_rate,
+            "dte_rate": link.dte_rate,
+            "modulation": link.modulation,
+            "protocol": link.protocol,
+            "compression": link.compression,
+            "connect_env": mgetty_connect(self._carrier, connect),
+        }
+        record = call.record(Outcome.ANSWERED, now, connect=self._connect_text, **self._link)
+        detail = "/".join(report.value for report in self._carrier)
         text = f"connected {self._connect_text}" + (f" ({detail})" if detail else "") + shown(call)
-        fields = (("connect", self._connect_text), ("rings", call.rings), ("trailing_bytes", len(trailing)))
+        fields = (
+            ("connect", self._connect_text),
+            *((key, value) for key, value in self._link.items() if value is not None and key != "connect_env"),
+            ("rings", call.rings),
+            ("trailing_bytes", len(trailing)),
+        )
+        details = tuple((report.key, report.value) for report in self._carrier)
         return [
             Report(event="call.connected", fields=fields),
             Status(text=text),
-            Answered(connect=connect, call=record, trailing_data=trailing, carrier_details=tuple(self._carrier)),
+            Answered(connect=connect, call=record, trailing_data=trailing, carrier_details=details),
         ]
 
     # ------------------------------------------------------------------ call bookkeeping

@@ -35,6 +35,8 @@ class CallInProgress:
     verdict: Decision | None = None
     verdict_reason: str = ""
     awaiting_decision: bool = False
+    #: The modem's ring said this is no data call (``+CRING: VOICE``): it is counted out, never answered.
+    not_data: bool = False
 
     @property
     def caller_id(self) -> str | None:

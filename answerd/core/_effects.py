@@ -19,6 +19,7 @@ __all__ = [
     "Answered",
     "CallEnded",
     "CallRecord",
+    "CheckCarrier",
     "ClaimLine",
     "Decision",
     "Effect",
@@ -66,6 +67,10 @@ class Outcome(enum.Enum):
     REJECTED = "rejected"
     #: The call was not answered because the line is busied out (``/etc/nologin.<tty>`` exists).
     BUSY_OUT = "busy-out"
+    #: The call was not answered because the modem's ring said it is not a data call (``+CRING: VOICE``).
+    NOT_DATA = "not-data"
+    #: The shell ended the session at ``max_session_s`` or ``max_idle_s``.
+    SESSION_LIMIT = "session-limit"
 
 
 class Decision(enum.Enum):
@@ -100,6 +105,17 @@ class SetDtr:
     """Raise or lower DTR. On a line without modem control lines the shell sets speed B0 to lower it."""
 
     high: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckCarrier:
+    """Read DCD now and tell the machine: ``carrier_changed(now, up=...)``.
+
+    Asked for during the hang-up after a call, only on a port whose DCD can be read (``port_opened``'s
+    ``dcd_readable``). The machine asks again every ``carrier_poll_s`` until DCD is down or its wait is over,
+    so the shell needs no watch of its own: one read per request. A shell that cannot read DCD after all
+    may skip the request; the machine then escapes when its wait is over, as on a line without DCD.
+    """
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,6 +198,17 @@ class CallRecord:
     detail: str | None = None
     #: Lines the modem gave to the post-call statistics chat (``ATI6``, ``AT&V1``...), printable.
     statistics: tuple[str, ...] = ()
+    #: The link as the modem described it (:mod:`.hayes.link`): modem-to-modem rate, computer-to-modem rate,
+    #: modulation, error control, compression; ``None`` where it said nothing (a bare ``CONNECT <n>`` does not
+    #: say which rate it is).
+    line_rate: int | None = None
+    dte_rate: int | None = None
+    modulation: str | None = None
+    protocol: str | None = None
+    compression: str | None = None
+    #: The CONNECT text in mgetty's form, for ``$CONNECT`` and ``\I``: ``connect``, or with carrier reports
+    #: ``<connect>/<carrier> <protocol>`` (``115200/33600 LAP-M``); see :func:`~.hayes.link.mgetty_connect`.
+    connect_env: str | None = None
 
     @property
     def caller_id(self) -> str | None:
@@ -249,6 +276,7 @@ class Fatal:
 Effect = (
     Write
     | SetDtr
+    | CheckCarrier
     | FlushInput
     | Reopen
     | ReleaseLine

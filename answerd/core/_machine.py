@@ -45,7 +45,7 @@ Rules this module keeps
 
 from __future__ import annotations
 
-from answerd.core._answering import CallHandling, shown
+from answerd.core._answering import shown
 from answerd.core._call import CallInProgress
 from answerd.core._effects import (
     CallRecord,
@@ -59,27 +59,30 @@ from answerd.core._effects import (
     Status,
     Write,
 )
-from answerd.core._errors import LocalProtocolError
-from answerd.core._phases import LEGAL_INPUTS, READING, Phase
+from answerd.core._hangup import HangingUp
+from answerd.core._phases import READING, Phase
 from answerd.core._profile import Profile
+from answerd.core._setup import SetupStep, command_chat
 from answerd.core._upkeep import Chat, Claim
 from answerd.core.hayes.chat import ChatStep
 from answerd.core.hayes.chat_runner import ChatRunner
 from answerd.core.hayes.codes import classify
 from answerd.core.hayes.events import (
     CallerIdField,
+    CarrierReport,
     Connect,
     Garbage,
     ModemEvent,
     Ring,
     RingCadence,
 )
+from answerd.core.hayes.family import ModemFamily, SpeedCap
 from answerd.core.hayes.lines import LineSplitter
 
 __all__ = ["AnswerMachine"]
 
 
-class AnswerMachine(CallHandling):
+class AnswerMachine(HangingUp):
     """Drives one modem port: init, count RINGs, answer, hand over, hang up, re-init.
 
     Args:
@@ -112,8 +115,18 @@ class AnswerMachine(CallHandling):
         # Caller-ID and cadence lines that came before the first RING (some modems send them first); they
         # belong to the next call only if it rings within ring_gap_s.
         self._early: list[tuple[float, CallerIdField | RingCadence]] = []
-        self._carrier: list[tuple[str, str]] = []
+        self._carrier: list[CarrierReport] = []
         self._claim_for: Claim | None = None
+        self._family: ModemFamily | None = profile.family
+        self._setup_queue: list[SetupStep] = []
+        self._setup_current: SetupStep | None = None
+        self._unrecognised_next_at = float("-inf")
+        self._unrecognised_left_out = 0
+        self._link: dict[str, str | int | None] = {}
+        self._dcd_readable = True
+        self._hangup_stage = None
+        self._hangup_deadline = 0.0
+        self._hangup_offline = False
 
     # ------------------------------------------------------------------ public read-only state
 
@@ -216,7 +229,7 @@ class AnswerMachine(CallHandling):
         self._chat_kind = None
         return [Status(text=reason)]
 
-    def port_opened(self, now: float, *, dtr_hangs_up: bool = True) -> list[Effect]:
+    def port_opened(self, now: float, *, dtr_hangs_up: bool = True, dcd_readable: bool | None = None) -> list[Effect]:
         """The shell has (re)opened the device: reset and initialise the modem.
 
         Args:
@@ -224,8 +237,16 @@ class AnswerMachine(CallHandling):
                 without modem control (``False``) the shell can only set speed B0, which a modem on a 3-wire
                 cable never sees; the machine then checks with a short ``AT`` probe that the modem is in
                 command mode, and escapes it with the force-init chat (``+++``, ``ATH0``) if not.
+            dcd_readable: the shell can read DCD on this port, so the hang-up after a call may wait for it
+                (``CheckCarrier`` / :meth:`carrier_changed`); ``None``: the same as ``dtr_hangs_up`` (both
+                come with real modem-control lines).
         """
         self._require("port_opened")
+        self._dcd_readable = dtr_hangs_up if dcd_readable is None else dcd_readable
+        if self._profile.family is None:
+            self._family = None  # "auto": identify again, the device may be another modem now
+        else:
+            self._family = self._profile.family
         self._probe_first = not dtr_hangs_up
         self._early.clear()
         self._splitter = LineSplitter(max_line=self._max_line)
@@ -255,7 +276,7 @@ class AnswerMachine(CallHandling):
             if isinstance(item, Garbage):
                 effects.append(Report(event="modem.garbage", fields=(("dropped", item.dropped),), level="warning"))
                 continue
-            event = classify(item, pending=self._pending_command())
+            event = classify(item, pending=self._pending_command(), numeric=self._numeric_codes())
             effects.append(
                 Report(event="modem.line", fields=(("line", item), ("kind", type(event).__name__)), level="debug")
             )
@@ -281,6 +302,10 @@ class AnswerMachine(CallHandling):
                 return self._start_chat(Chat.FORCE_INIT, now)
             case Phase.IDLE:
                 return self._claim(Claim.HEALTH)
+            case Phase.HANGING_UP:
+                return self._hangup_timer(now)
+            case Phase.RINGING if self._call is not None and self._call.not_data:
+                return self._end_unanswered(Outcome.NOT_DATA, self._call.verdict_reason, now)
             case Phase.RINGING:
                 assert self._call is not None
                 outcome, detail = {
@@ -342,7 +367,7 @@ class AnswerMachine(CallHandling):
         self._require("call_finished")
         assert self._call is not None
         more = {"user": user, "program": program, "exit_status": exit_status, "signal": signal, "detail": detail}
-        record = self._call.record(outcome, now, connect=self._connect_text, **more)
+        record = self._call.record(outcome, now, connect=self._connect_text, **self._link, **more)
         if self._profile.statistics_chat:
             # The record is completed after the re-init, with what the statistics chat returns.
             self._pending_record = record
@@ -350,11 +375,17 @@ class AnswerMachine(CallHandling):
             effects: list[Effect] = []
         else:
             effects = self._finish_call(record)
-        self._phase = Phase.REOPENING
-        return [*effects, Status(text="hanging up"), Reopen()]
+        return [*effects, *self._begin_hangup(outcome, now)]
 
     def decide(
-        self, now: float, call_id: int, verdict: Decision, *, reason: str = "", chat: tuple[ChatStep, ...] = ()
+        self,
+        now: float,
+        call_id: int,
+        verdict: Decision,
+        *,
+        reason: str = "",
+        chat: tuple[ChatStep, ...] = (),
+        speed_cap: SpeedCap | None = None,
     ) -> list[Effect]:
         """The shell's answer to :class:`AnswerPending` for call ``call_id``.
 
@@ -365,6 +396,9 @@ class AnswerMachine(CallHandling):
             verdict: answer, never answer, or not now (busy-out: ask again at the next RING).
             reason: why, for the log and the call record.
             chat: a per-caller init chat to run before ``ATA`` (e.g. to hold the speed down).
+            speed_cap: a speed cap for this call, sent after ``chat`` in the modem family's command (a cap the
+                family cannot say is reported and left out); ``None``: the cap of the first rule of
+                ``Profile.caller_caps`` that matches the caller, if any.
         """
         call = self._call
         if call is None or call.call_id != call_id or not call.awaiting_decision or self._phase is not Phase.RINGING:
@@ -374,10 +408,17 @@ class AnswerMachine(CallHandling):
         call.verdict_reason = reason
         caller = shown(call)
         if verdict is Decision.ACCEPT:
+            effects: list[Effect] = []
+            if speed_cap is None:
+                speed_cap = next((cap for rule, cap in self._profile.caller_caps if rule.matches(call.caller)), None)
+            if speed_cap is not None:
+                effects, command = self.render_speed_cap(speed_cap, "caller")
+                chat = chat + (command_chat(command) if command else ())
             if chat:
                 self._phase = Phase.PREPARING
-                return [Status(text=f"preparing to answer{caller}"), *self._run_chat(Chat.CALLER_INIT, chat, now)]
-            return self._answer(call, now)
+                preparing = Status(text=f"preparing to answer{caller}")
+                return [*effects, preparing, *self._run_chat(Chat.CALLER_INIT, chat, now)]
+            return effects + self._answer(call, now)
         event = "call.rejected" if verdict is Decision.REJECT else "call.busy_out"
         status = "not answering" if verdict is Decision.REJECT else "busied out, not answering"
         fields: tuple[tuple[str, str | int | float | None], ...] = (
@@ -415,6 +456,9 @@ class AnswerMachine(CallHandling):
 
     def _on_event(self, event: ModemEvent, now: float) -> list[Effect]:
         match self._phase:
+            case Phase.HANGING_UP:
+                # Only the escape chat listens; before it, the modem's chatter (NO CARRIER) changes nothing.
+                return self._on_event_chatting(event, now) if self._chat is not None else []
             case Phase.INITIALIZING | Phase.PREPARING:
                 return self._on_event_chatting(event, now)
             case Phase.PROBING:
@@ -444,14 +488,16 @@ class AnswerMachine(CallHandling):
         assert self._chat is not None
         return self._after_chat(self._chat.receive_event(event, now), now)
 
-    def _require(self, name: str) -> None:
-        phases = LEGAL_INPUTS[name]
-        if self._phase not in phases:
-            allowed = ", ".join(sorted(p.value for p in phases))
-            raise LocalProtocolError(f"{name} not allowed in phase {self._phase.value} (only in {allowed})")
-
 
 #: Phases in which SIGUSR1 arms "answer the next call at its first RING".
 _ANSWER_NEXT_PHASES = frozenset(
-    {Phase.IDLE, Phase.CLAIMING, Phase.PROBING, Phase.INITIALIZING, Phase.RESETTING, Phase.REOPENING}
+    {
+        Phase.IDLE,
+        Phase.CLAIMING,
+        Phase.PROBING,
+        Phase.INITIALIZING,
+        Phase.RESETTING,
+        Phase.REOPENING,
+        Phase.HANGING_UP,
+    }
 )

@@ -38,6 +38,8 @@ class Phase(enum.Enum):
     ANSWERING = "answering"
     #: The call is up and the shell owns the line.
     CONNECTED = "connected"
+    #: After a connected call: DTR held low, DCD watched, the modem escaped if it stays online (``_hangup``).
+    HANGING_UP = "hanging-up"
     #: Waiting for the shell to close and reopen the device after a call.
     REOPENING = "reopening"
     #: ``shutdown`` was called. Terminal.
@@ -57,6 +59,7 @@ READING: Final = frozenset(
         Phase.RINGING,
         Phase.PREPARING,
         Phase.ANSWERING,
+        Phase.HANGING_UP,
     }
 )
 
@@ -73,4 +76,5 @@ LEGAL_INPUTS: Final[Mapping[str, frozenset[Phase]]] = {
     "reinitialize": frozenset({Phase.IDLE, Phase.CLAIMING}),
     "line_claimed": frozenset({Phase.CLAIMING}),
     "suspend": frozenset({Phase.IDLE, Phase.CLAIMING, Phase.PROBING}),
+    "carrier_changed": frozenset({Phase.HANGING_UP}),
 }

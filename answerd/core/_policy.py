@@ -68,6 +68,7 @@ __all__ = [
     "Rule",
     "RuleKind",
     "cid_needs_rings",
+    "cid_switched_off",
     "decide",
     "decision_program_argv",
     "interpret_exit",
@@ -377,6 +378,25 @@ def interpret_exit(
         what = f"exited {code}"
     verb = "accept" if on_error == "accept" else "reject"
     return PolicyDecision(accept=on_error == "accept", rule=None, reason=f"decision program {what}: {verb} (on_error)")
+
+
+def cid_switched_off(caller_id_off: bool, policy_in_use: bool) -> str | None:
+    """A warning if caller ID decides calls but answerd never switches it on; else ``None``.
+
+    No modem sends caller ID unless told to (``AT+VCID=1``, ``AT#CID=1``... all default to off), so with
+    ``caller_id = "off"`` and an init chat that does not switch it on either, a filter such as ``!none``
+    rejects every call. (An init chat may switch it on itself; the warning says how to silence it.)
+
+    >>> cid_switched_off(False, True) is None
+    True
+    """
+    if not policy_in_use or not caller_id_off:
+        return None
+    return (
+        "caller-ID rules or a decision program are configured but caller_id is 'off': no modem sends caller "
+        "ID until it is switched on, so every call would be decided without it; set caller_id = 'auto' (or a "
+        "chat), or switch it on in init_chat"
+    )
 
 
 def cid_needs_rings(rings: int, policy_in_use: bool) -> str | None:

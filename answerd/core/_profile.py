@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from answerd.core._login_results import DEFAULT_RESULT_GUARD_S
+from answerd.core._policy import CallerInitRule
 from answerd.core.hayes.chat import ChatStep, parse_chat
+from answerd.core.hayes.family import ModemFamily, SpeedCap
 
-__all__ = ["DEFAULT_FORCE_INIT_CHAT", "DEFAULT_INIT_CHAT", "Profile"]
+__all__ = ["DEFAULT_FORCE_INIT_CHAT", "DEFAULT_INIT_CHAT", "HANGUP_ESCAPE_CHAT", "Profile"]
 
 #: Reset, then the settings answerd relies on: E0 no echo (echo is tolerated anyway), Q0 result codes on,
 #: V1 verbose codes, &C1 DCD follows the carrier (so a hang-up is seen), &D2 dropping DTR hangs up,
@@ -21,6 +23,10 @@ DEFAULT_INIT_CHAT: tuple[str, ...] = ("", "ATZ", "OK", "ATE0Q0V1&C1&D2S0=0", "OK
 #: A modem stuck online swallows "AT" as data: wait out the escape guard time, send +++, wait again,
 #: then hang up. The expect after +++ is empty because a modem that was not online says nothing.
 DEFAULT_FORCE_INIT_CHAT: tuple[str, ...] = ("", r"\d\d\d+++\d\d\d\c", "", "ATH0", "OK")
+#: The hang-up after a call where the modem may still be online: the escape sequence (1.5 s of silence,
+#: ``+++``, 1.5 s: more than the default S12 guard of 1 s) and only then ``ATH0``. Fixed, unlike the
+#: configurable force-init chat, so no command can ever precede the escape.
+HANGUP_ESCAPE_CHAT: tuple[ChatStep, ...] = parse_chat(DEFAULT_FORCE_INIT_CHAT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +55,23 @@ class Profile:
         result_guard_s: how long the login dialog holds an entered name in case its CR began the modem's
             ``CR LF NO CARRIER CR LF`` (``LoginDialog(result_guard_s=...)``); 0 turns the guard off.
         numeric_results: the init chat leaves the modem in ``V0`` (numeric result codes), so a ``3`` at the
-            login prompt is the modem's NO CARRIER, not a name (``LoginDialog(numeric_results=...)``).
+            login prompt is the modem's NO CARRIER, not a name (``LoginDialog(numeric_results=...)``), and
+            every line of digits is read with the family's numeric table (:mod:`.hayes.numeric`).
+        family: the modem family, or ``None`` for "auto": identify it after the init chat, once per open of
+            the port (:data:`~.hayes.family.IDENTIFY_COMMANDS`). Vendor commands go only to their family.
+        caller_id: ``"off"``; ``"auto"``: after init, send the family's caller-ID command (the first of
+            :func:`~.hayes.family.caller_id_commands` the modem accepts); or a chat of one's own. Failing
+            is a warning, never a failed init.
+        speed_cap: limits on the line speed, sent after init in the family's own command.
+        caller_caps: every caller-init rule in order, with its speed cap (or ``None``): when a call is
+            accepted, the first rule that matches the caller (the same one whose chat the shell passes to
+            ``decide``) adds its cap, in the family's command, before ``ATA``.
+        hangup_dtr_s: after a connected call, hold DTR low this long before anything else; 0 = the old way
+            (reopen at once: the close drops DTR for a few milliseconds only).
+        hangup_dcd_wait_s: then, where DCD can be read, wait this long for it to fall before escaping.
+        carrier_poll_s: how often the machine asks for DCD (``CheckCarrier``) while it waits.
+        dcd: DCD can be trusted on this port (``carrier = "dcd"``); the shell's ``port_opened(dcd_readable=)``
+            must say so too.
     """
 
     init_chat: tuple[ChatStep, ...] = field(default_factory=lambda: parse_chat(DEFAULT_INIT_CHAT))
@@ -72,6 +94,14 @@ class Profile:
     statistics_chat: tuple[ChatStep, ...] = ()
     result_guard_s: float = DEFAULT_RESULT_GUARD_S
     numeric_results: bool = False
+    family: ModemFamily | None = ModemFamily.V250
+    caller_id: str | tuple[ChatStep, ...] = "off"
+    speed_cap: SpeedCap | None = None
+    caller_caps: tuple[tuple[CallerInitRule, SpeedCap | None], ...] = ()
+    hangup_dtr_s: float = 0.0
+    hangup_dcd_wait_s: float = 2.0
+    carrier_poll_s: float = 0.1
+    dcd: bool = True
 
     def __post_init__(self) -> None:
         """Reject values the machine cannot work with; config gives friendlier errors first."""
@@ -92,3 +122,7 @@ class Profile:
             raise ValueError("health_timeout_s must be positive")
         if not self.result_guard_s >= 0:
             raise ValueError("result_guard_s must not be negative")
+        if isinstance(self.caller_id, str) and self.caller_id not in ("auto", "off"):
+            raise ValueError("caller_id must be 'auto', 'off' or a chat")
+        if not self.hangup_dtr_s >= 0 or not self.hangup_dcd_wait_s >= 0 or not self.carrier_poll_s > 0:
+            raise ValueError("hang-up times must not be negative (and the carrier poll positive)")

@@ -29,7 +29,8 @@ from answerd.core._effects import (
     Status,
     Write,
 )
-from answerd.core._phases import Phase
+from answerd.core._errors import LocalProtocolError
+from answerd.core._phases import LEGAL_INPUTS, Phase
 from answerd.core._profile import Profile
 from answerd.core.hayes.chat import ChatStep, parse_chat
 from answerd.core.hayes.chat_runner import ChatFailed, ChatOutput, ChatRunner, ChatSucceeded
@@ -51,6 +52,14 @@ class Chat(enum.Enum):
     STATISTICS = "statistics"
     HEALTH = "health"
     CALLER_INIT = "caller-init"
+    #: After init: which family is this modem (``modem_family = "auto"``)?
+    IDENTIFY = "identify"
+    #: After init: switch caller ID on.
+    CALLER_ID = "caller-id"
+    #: After init: the port's speed cap.
+    SPEED_CAP = "speed-cap"
+    #: After a call: the escape sequence and ATH0, where the modem may still be online.
+    HANGUP = "hang-up"
 
 
 class Claim(enum.Enum):
@@ -76,8 +85,27 @@ class ModemUpkeep:
     _claim_for: Claim | None
     _call: CallInProgress | None
 
+    def _require(self, name: str) -> None:
+        """Raise :class:`LocalProtocolError` unless the shell's input ``name`` is legal in this phase."""
+        phases = LEGAL_INPUTS[name]
+        if self._phase not in phases:
+            allowed = ", ".join(sorted(p.value for p in phases))
+            raise LocalProtocolError(f"{name} not allowed in phase {self._phase.value} (only in {allowed})")
+
     def _answer(self, call: CallInProgress, now: float) -> list[Effect]:
         """Pick up the call (the answer machine's; after a caller's init chat)."""
+        raise NotImplementedError
+
+    def _after_init(self, now: float) -> list[Effect]:
+        """The init chat succeeded: identify, caller ID, speed cap (:mod:`._setup`), then :meth:`_init_complete`."""
+        raise NotImplementedError
+
+    def _setup_chat_ended(self, kind: Chat, lines: tuple[str, ...], why: str | None, now: float) -> list[Effect]:
+        """A setup chat ended (``why`` is ``None`` on success): go on with the setup (:mod:`._setup`)."""
+        raise NotImplementedError
+
+    def _hangup_escaped(self, why: str | None, now: float) -> list[Effect]:
+        """The hang-up's escape chat ended: reopen (:mod:`._hangup`)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ starting chats
@@ -116,8 +144,9 @@ class ModemUpkeep:
             steps,
             timeout_s=timeout,
             abort_codes=self._profile.abort_codes,
-            any_result_succeeds=kind is Chat.PROBE,  # any answer to "AT", even ERROR, proves command mode
-            collect=kind is Chat.STATISTICS,
+            # Any answer to "AT", even ERROR, proves command mode; an identification question may be refused.
+            any_result_succeeds=kind in (Chat.PROBE, Chat.IDENTIFY),
+            collect=kind in (Chat.STATISTICS, Chat.IDENTIFY),
         )
         self._chat_kind = kind
         self._timer = None
@@ -156,6 +185,14 @@ class ModemUpkeep:
                 return self._answer(self._call, now)
             case Chat.STATISTICS:
                 return [*self._flush_pending(lines), *self._enter_idle(now)]
+            case Chat.IDENTIFY | Chat.CALLER_ID | Chat.SPEED_CAP:
+                return self._setup_chat_ended(kind, lines, None, now)
+            case Chat.HANGUP:
+                return self._hangup_escaped(None, now)
+        return self._after_init(now)
+
+    def _init_complete(self, now: float) -> list[Effect]:
+        """The modem is initialised and set up: tell the shell, then statistics or idle."""
         effects: list[Effect] = [Report(event="modem.init.ok", fields=(("attempt", self._attempt),))]
         if self._recovering:
             self._recovering = False
@@ -195,6 +232,10 @@ class ModemUpkeep:
                 # A modem that was not stuck online says nothing useful to +++; go on with the real init.
                 report = Report(event="modem.force_init.failed", fields=(("reason", why),), level="debug")
                 return [report, *self._start_chat(Chat.INIT, now)]
+            case Chat.IDENTIFY | Chat.CALLER_ID | Chat.SPEED_CAP:
+                return self._setup_chat_ended(kind, lines, why, now)
+            case Chat.HANGUP:
+                return self._hangup_escaped(why, now)
         return self._init_failed(why, now)
 
     def _init_failed(self, why: str, now: float) -> list[Effect]:

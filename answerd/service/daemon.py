@@ -54,6 +54,7 @@ from answerd.core import (
     Status,
     Write,
     cid_needs_rings,
+    cid_switched_off,
 )
 from answerd.line.owner import LineOwner, Ours, PortCallbacks
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
@@ -148,6 +149,8 @@ class PortDaemon:
         screening_on = bool(self.settings.caller_filter or self.settings.decision_program or self.settings.caller_init)
         if (warning := cid_needs_rings(self.settings.rings, screening_on)) is not None:
             self._log.warning("config.caller_id_rings", warning=warning)
+        if (warning := cid_switched_off(self.settings.caller_id == "off", screening_on)) is not None:
+            self._log.warning("config.caller_id_off", warning=warning)
         if self._reloader is not None:
             self._reloader.publish_start()
         self._watchdog.start()
@@ -425,7 +428,9 @@ class PortDaemon:
         self._log.info(
             "call.ended", call_id=record.call_id, outcome=record.outcome.value, caller_id=record.caller_id,
             caller_name=record.caller_name, called_id=record.called_id, rings=record.rings,
-            connect=record.connect, user=record.user, program=record.program, exit_status=record.exit_status,
+            connect=record.connect, line_rate=record.line_rate, dte_rate=record.dte_rate,
+            modulation=record.modulation, protocol=record.protocol, compression=record.compression,
+            user=record.user, program=record.program, exit_status=record.exit_status,
             signal=signal.Signals(record.signal).name if record.signal else None,
             duration_s=round(record.duration_s, 3), detail=record.detail,
             statistics=" | ".join(record.statistics) if record.statistics else None,

@@ -140,7 +140,10 @@ CALLER_ID: list[tuple[str, ModemEvent]] = [
     cid("CallerID: 5551234", "number", "5551234"),
     cid("Diverting number: 5551234", "number", "5551234"),
     cid('+CLIP: "+4989123456",145', "number", "+4989123456"),
-    cid('+CLIP: "5551234",129,,,"SMITH",0', "number", "5551234"),
+    (
+        '+CLIP: "5551234",129,,,"SMITH",0',
+        CallerIdField(line='+CLIP: "5551234",129,,,"SMITH",0', key="number", value="5551234", name="SMITH"),
+    ),
     cid('+CLIP: "",128', "number", ""),
     cid("5551234", "number", "5551234"),
     cid("123", "number", "123"),
@@ -157,7 +160,10 @@ CALLER_ID: list[tuple[str, ModemEvent]] = [
     cid("MESG = 80 0F 01 08", "message", "800F0108"),
     cid('+CLIP: "",128,,,,1', "number", "P"),
     cid('+CLIP: "",128,,,"",2', "number", "O"),
-    cid('+CLIP: "5551234",129,,,"SMITH, J",0', "number", "5551234"),
+    (
+        '+CLIP: "5551234",129,,,"SMITH, J",0',
+        CallerIdField(line='+CLIP: "5551234",129,,,"SMITH, J",0', key="number", value="5551234", name="SMITH, J"),
+    ),
 ]
 
 CARRIER_REPORTS: list[tuple[str, ModemEvent]] = [

@@ -808,6 +808,10 @@ def _in_phase(phase: Phase) -> AnswerMachine:
             machine = initialised()
             machine.receive_data(b"RING\r\nCONNECT\r\n", 0.0)
             machine.call_finished(1.0, outcome=Outcome.ANSWERED)
+        case Phase.HANGING_UP:
+            machine = initialised(Profile(toggle_dtr=False, hangup_dtr_s=0.5))
+            machine.receive_data(b"RING\r\nCONNECT\r\n", 0.0)
+            machine.call_finished(1.0, outcome=Outcome.ANSWERED)
         case Phase.STOPPED:
             machine = initialised()
             machine.shutdown(0.0)
@@ -829,6 +833,7 @@ _INPUTS: dict[str, Callable[[AnswerMachine], object]] = {
     "reinitialize": lambda m: m.reinitialize(1.0),
     "line_claimed": lambda m: m.line_claimed(1.0),
     "suspend": lambda m: m.suspend(1.0, "dial-out"),
+    "carrier_changed": lambda m: m.carrier_changed(1.0, up=False),
 }
 _LEGAL = LEGAL_INPUTS
 _CASES = [(phase, name) for phase in Phase for name in _INPUTS]
@@ -915,7 +920,8 @@ class TestTimers:
     """``get_timer``/``handle_timer``: time only moves when the shell says so."""
 
     @pytest.mark.parametrize(
-        "phase", [Phase.RESETTING, Phase.INITIALIZING, Phase.RETRY_WAIT, Phase.RINGING, Phase.ANSWERING]
+        "phase",
+        [Phase.RESETTING, Phase.INITIALIZING, Phase.RETRY_WAIT, Phase.RINGING, Phase.ANSWERING, Phase.HANGING_UP],
     )
     def test_early_handle_timer_does_nothing(self, phase: Phase) -> None:
         """Calling before the deadline returns [] and leaves phase and deadline as they were."""

@@ -355,7 +355,7 @@ def _field_info(field: CallerIdField) -> CallerInfo | None:
     value = field.value
     match field.key:
         case "number":
-            return CallerInfo(number=value)
+            return CallerInfo(number=value, name=field.name)  # +CLIP carries the name on the same line
         case "name":
             return CallerInfo(name=value)
         case "called":

@@ -38,7 +38,7 @@ Dialects, with the mgetty source that documents them (``rgwan/mgetty`` ``ring.c`
   ``COMPRESSION:``/``+DR:`` → ``compression``.
 
 >>> classify("RING 2")
-Ring(line='RING 2', distinctive=2, caller=None, called=None)
+Ring(line='RING 2', distinctive=2, caller=None, called=None, service=None)
 >>> classify("CONNECT 28800/ARQ/V34")
 Connect(line='CONNECT 28800/ARQ/V34', rate=28800, suffixes=('ARQ', 'V34'), text='28800/ARQ/V34')
 >>> classify("ATZ", pending="ATZ")
@@ -48,7 +48,8 @@ Echo(line='ATZ')
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Final, TypeAlias
 
 from answerd.core.hayes.cid import (
@@ -58,12 +59,14 @@ from answerd.core.hayes.cid import (
     absence_marker,
     clean_number,
     clean_text,
+    decode_mesg,
 )
 from answerd.core.hayes.events import (
     CallerIdField,
     CarrierReport,
     Connect,
     Echo,
+    Garbage,
     ModemEvent,
     Ok,
     Ring,
@@ -96,6 +99,10 @@ _VERDICTS: Final[dict[str, str]] = {
     "6": "NO DIALTONE",
     "NO ANSWER": "NO ANSWER",
     "8": "NO ANSWER",
+    # V.25ter X5 adds these; Rockwell-style numeric 24, 32 and 83 (personalities note §2, [MT-2456]).
+    "DELAYED": "DELAYED",
+    "BLACKLISTED": "BLACKLISTED",
+    "LINE IN USE": "LINE IN USE",
 }
 
 #: Numeric ``CONNECT`` codes → rate (``None`` for plain ``1``). This is the table Hayes and Rockwell
@@ -229,14 +236,22 @@ _CLIP_VALIDITY: Final = {"1": "P", "2": "O"}
 
 
 def _clip(line: str, match: re.Match[str]) -> ModemEvent:
-    """``+CLIP: "<number>",<type>[,<subaddr>,<satype>[,<alpha>[,<validity>]]]``: the caller number.
+    """``+CLIP: "<number>",<type>[,<subaddr>,<satype>[,<alpha>[,<validity>]]]``: the number, and the name.
 
-    An empty number with a CLI validity of 1 or 2 is the private/out-of-area marker.
+    An empty number with a CLI validity of 1 or 2 is the private/out-of-area marker. The alpha field, where
+    the network fills it, is the caller's name (``name`` of the event).
     """
     number = _number(match["value"])
     if not number:
         number = _CLIP_VALIDITY.get((match["validity"] or "").strip(), "")
-    return CallerIdField(line=line, key="number", value=number)
+    alpha = _text(match["alpha_quoted"] or match["alpha"] or "")
+    named = any(char.isalnum() for char in alpha)  # punctuation alone (a line of commas and quotes) is no name
+    return CallerIdField(line=line, key="number", value=number, name=alpha if named else None)
+
+
+def _cring(line: str, match: re.Match[str]) -> ModemEvent:
+    """``+CRING: <type>`` (a modem set to ``AT+CRC=1``): a ring that says what kind of call it is."""
+    return Ring(line=line, service=" ".join(_text(match["type"]).upper().split()) or "?")
 
 
 def _carrier(key: str) -> _Builder:
@@ -267,8 +282,10 @@ def _carrier_row(prefix: str, key: str) -> tuple[re.Pattern[str], _Builder]:
 #: digit-only lines are dict lookups in :func:`classify` and never reach this table.
 _ROWS: Final[tuple[tuple[re.Pattern[str], _Builder], ...]] = (
     # CONNECT: "CONNECT 28800/ARQ/V34/LAPM/V42BIS", "CONNECT 33600 EC/V42BIS", "CONNECT 9600/REL".
-    _row(r"CONNECT(?:\s+(?P<text>.*))?", _connect),
+    _row(r"CONNECT(?:(?:\s+|(?=/))(?P<text>.*))?", _connect),  # USR X0 &A1: "CONNECT/ARQ"
     # RING dialects (mgetty ring.c: wait_for_ring, ring_handle_ELSA); "RINGING" matches none of them.
+    # 3GPP TS 27.007 extended ring report (AT+CRC=1): "+CRING: REL ASYNC", "+CRING: VOICE" (note §5).
+    _row(r"\+CRING:\s*(?P<type>.*)", _cring),
     _row(r"RING\s*;(?P<rest>.*)", _ring_elsa),
     _row(r"RING\s*/(?P<to>.*)", _ring_msn),
     _row(r"RING\s*:\s*(?:[0-9]+\s+)?DN(?P<d>[0-9]{1,3})(?:\s+(?P<from>.*))?", _ring_zoom),
@@ -301,7 +318,7 @@ _ROWS: Final[tuple[tuple[re.Pattern[str], _Builder], ...]] = (
     # GSM/V.250 "+CLIP: "<number>",<type>[,<subaddr>,<satype>[,<alpha>[,<CLI validity>]]]".
     _row(
         r"\+CLIP:\s*\"?(?P<value>[^\",]*)\"?"
-        r"(?:,[^,]*(?:,[^,]*,[^,]*(?:,(?:\"[^\"]*\"|[^,]*)(?:,(?P<validity>[^,]*))?)?)?.*)?",
+        r"(?:,[^,]*(?:,[^,]*,[^,]*(?:,(?:\"(?P<alpha_quoted>[^\"]*)\"|(?P<alpha>[^,]*))(?:,(?P<validity>[^,]*))?)?)?.*)?",
         _clip,
     ),
     # Rockwell "CARRIER/PROTOCOL/COMPRESSION" and V.250 +MR/+ER/+DR reports before CONNECT.
@@ -315,6 +332,8 @@ _ROWS: Final[tuple[tuple[re.Pattern[str], _Builder], ...]] = (
 )
 
 _DIGITS: Final = re.compile(r"[0-9]+")
+#: An unformatted caller-ID line (V.253 ``+VCID=2``, Rockwell ``#CID=2``): the packet in hex, nothing else.
+_HEX_PACKET: Final = re.compile(r"(?:[0-9A-F]{2}){4,}")
 _WHITESPACE: Final = re.compile(r"\s+")
 
 
@@ -323,7 +342,7 @@ def _squash(text: str) -> str:
     return _WHITESPACE.sub("", text).upper()
 
 
-def classify(line: str, *, pending: str | None = None) -> ModemEvent:
+def classify(line: str, *, pending: str | None = None, numeric: Mapping[str, str] | None = None) -> ModemEvent:
     """Classify one line of modem output by its content.
 
     Args:
@@ -331,14 +350,18 @@ def classify(line: str, *, pending: str | None = None) -> ModemEvent:
             made printable and stripped first).
         pending: the command line last sent and not yet answered (``"ATZ"``), or ``None``. Used only to
             recognise the command's echo.
+        numeric: the modem is in ``V0``: its family's numeric codes (:func:`~.numeric.numeric_codes`).
+            A line of digits is then looked up there and nothing else: a number the table lacks is
+            :class:`Unknown`, never a caller number. ``None`` (a ``V1`` modem): the codes every vendor
+            shares up to 19 are read, and three or more digits are an ELINK-style caller number.
 
     Returns:
         Exactly one event; :class:`Unknown` if no rule matches. Never raises on modem input.
 
     >>> classify("RING;0891234;5678")
-    Ring(line='RING;0891234;5678', distinctive=0, caller='0891234', called='5678')
+    Ring(line='RING;0891234;5678', distinctive=0, caller='0891234', called='5678', service=None)
     >>> classify("NMBR = 5551234")
-    CallerIdField(line='NMBR = 5551234', key='number', value='5551234')
+    CallerIdField(line='NMBR = 5551234', key='number', value='5551234', name=None)
     >>> classify("12")
     Connect(line='12', rate=9600, suffixes=(), text='9600')
     """
@@ -354,6 +377,15 @@ def classify(line: str, *, pending: str | None = None) -> ModemEvent:
     verdict = _VERDICTS.get(key)
     if verdict is not None:
         return Verdict(code=verdict, line=line)
+    if _HEX_PACKET.fullmatch(key) and decode_mesg(key) is not None:
+        # The whole SDMF/MDMF packet with a correct checksum: digits alone cannot pass for one by chance.
+        return CallerIdField(line=line, key="message", value=key[:_MAX_HEX])
+    if numeric is not None and _DIGITS.fullmatch(key):
+        text = numeric.get(key.lstrip("0") or "0")
+        if text is None:
+            return Unknown(line=line)
+        event = classify(text)
+        return event if isinstance(event, Garbage) else replace(event, line=line)
     if _DIGITS.fullmatch(key):
         if key in _NUMERIC_CONNECT:
             # Numeric codes carry no text; ``text`` is the rate the verbose form would have shown,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "DATA_SERVICES",
     "CallerIdField",
     "CarrierReport",
     "Connect",
@@ -26,6 +27,11 @@ __all__ = [
     "Unknown",
     "Verdict",
 ]
+
+
+#: ``+CRING`` call types that are data calls (3GPP TS 27.007 ``+CRC``): asynchronous or synchronous, transparent
+#: or ``REL`` (non-transparent, error-corrected).
+DATA_SERVICES = frozenset({"ASYNC", "REL ASYNC", "SYNC", "REL SYNC"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,12 +63,26 @@ class Ring:
         caller: caller number carried on the RING line itself (``RING;<from>``, USR ``RING 1234``,
             Zoom ``RING: t DNn <from>``), else ``None``.
         called: called number / MSN (``RING;<from>;<to>``, isdn4linux ``RING/<to>``), else ``None``.
+        service: the call type of an extended ring report (``+CRING: REL ASYNC`` → ``"REL ASYNC"``), upper
+            case, blanks collapsed; ``None`` for every other RING.
     """
 
     line: str = "RING"
     distinctive: int = 0
     caller: str | None = None
     called: str | None = None
+    service: str | None = None
+
+    @property
+    def data_call(self) -> bool | None:
+        """Whether the ring says it is a data call: ``None`` for a plain RING, which does not say.
+
+        A modem set to ``AT+CRC=1`` rings with ``+CRING: <type>``; ``ASYNC``, ``REL ASYNC``, ``SYNC`` and
+        ``REL SYNC`` are data calls, ``VOICE``, ``FAX``, ``ALT ...`` and anything else are not.
+        """
+        if self.service is None:
+            return None
+        return self.service in DATA_SERVICES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,11 +99,13 @@ class CallerIdField:
     """One caller-ID item sent between RINGs (``NMBR = 5551234``, ``NAME = SMITH``, ``FM:123``...).
 
     ``key`` is normalised: ``number``, ``name``, ``date``, ``time``, ``called``, ``reason`` or ``message``.
+    ``name`` is a second value the same line carries: the caller's name in ``+CLIP``'s alpha field.
     """
 
     line: str
     key: str
     value: str
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
