@@ -104,6 +104,9 @@ class Port(Protocol):
     def still_the_device(self) -> bool:
         """Whether the configured path still names the device that is open (it may have been unplugged)."""
 
+    def after_call(self) -> bool:
+        """Back to command mode after a call (CLOCAL, raw, read again); ``False``: the tty was hung up."""
+
     async def close(self) -> None:
         """Close the line, never blocking for long and never raising."""
 
@@ -276,6 +279,23 @@ class SerialPort:
         except (OSError, ValueError):
             return False
         return stat.S_ISCHR(named.st_mode) and named.st_rdev == opened.st_rdev
+
+    def after_call(self) -> bool:
+        """Back to command mode after a call, for the hang-up: CLOCAL set, raw 8N1, the port read again.
+
+        CLOCAL first: the hang-up waits for DCD to fall, and with CLOCAL clear that fall would hang this
+        very file up. Returns ``False`` where the tty was hung up already (the carrier dropped during the
+        call, or ``login`` called ``vhangup()``): every ioctl and write on it fails, so the caller must open
+        the device afresh before it can lower DTR, read DCD or send the escape.
+        """
+        if self._closing or self._transport.is_closing():
+            return False
+        try:
+            _set_command_mode(self.fd, self.settings)
+        except (OSError, termios.error):
+            return False
+        self.resume_reading()
+        return True
 
     def flush_input(self) -> None:
         """Discard bytes received but not read."""
