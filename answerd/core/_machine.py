@@ -62,7 +62,7 @@ from answerd.core._effects import (
 from answerd.core._hangup import HangingUp
 from answerd.core._phases import READING, Phase
 from answerd.core._profile import Profile
-from answerd.core._setup import SetupStep, command_chat
+from answerd.core._setup import SetupStep
 from answerd.core._upkeep import Chat, Claim
 from answerd.core.hayes.chat import ChatStep
 from answerd.core.hayes.chat_runner import ChatRunner
@@ -408,12 +408,7 @@ class AnswerMachine(HangingUp):
         call.verdict_reason = reason
         caller = shown(call)
         if verdict is Decision.ACCEPT:
-            effects: list[Effect] = []
-            if speed_cap is None:
-                speed_cap = next((cap for rule, cap in self._profile.caller_caps if rule.matches(call.caller)), None)
-            if speed_cap is not None:
-                effects, command = self.render_speed_cap(speed_cap, "caller")
-                chat = chat + (command_chat(command) if command else ())
+            effects, chat = self.with_caller_cap(chat, speed_cap, call.caller)
             if chat:
                 self._phase = Phase.PREPARING
                 preparing = Status(text=f"preparing to answer{caller}")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from answerd.core._effects import Effect, Report
 from answerd.core._upkeep import Chat, ModemUpkeep
 from answerd.core.hayes.chat import ChatStep, parse_chat
+from answerd.core.hayes.cid import CallerInfo
 from answerd.core.hayes.family import (
     IDENTIFY_COMMANDS,
     ModemFamily,
@@ -112,6 +113,17 @@ class ModemSetup(ModemUpkeep):
                 ("reason", str(exc)),
             )
             return [Report(event="modem.speed_cap.unsupported", fields=fields, level="warning")], None
+
+    def with_caller_cap(
+        self, chat: tuple[ChatStep, ...], cap: SpeedCap | None, caller: CallerInfo | None
+    ) -> tuple[list[Effect], tuple[ChatStep, ...]]:
+        """The caller's chat with its speed cap appended (``cap``, else the first matching caller rule's)."""
+        if cap is None:
+            cap = next((rule_cap for rule, rule_cap in self._profile.caller_caps if rule.matches(caller)), None)
+        if cap is None:
+            return [], chat
+        effects, command = self.render_speed_cap(cap, "caller")
+        return effects, chat + (command_chat(command) if command else ())
 
     def _setup_chat_ended(self, kind: Chat, lines: tuple[str, ...], why: str | None, now: float) -> list[Effect]:
         step = self._setup_current

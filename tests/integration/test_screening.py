@@ -27,6 +27,10 @@ CID = ["--caller-id", "5551234", "--caller-name", "JOHN SMITH", "--cid"]
 #: Calls that are answered end at once: the program is /bin/true.
 ANSWER = {"mode": "direct", "direct_program": ["/bin/true"], "rings": 2, "ring_gap_s": 0.8}
 INIT = [r"ATZ\r", r"ATE0Q0V1&C1&D2S0=0\r"]
+#: After the init chat (modem_family and caller_id "auto"): the sim names no vendor, so V.250's caller-ID command.
+SETUP = [r"AT+GMI\r", r"AT+GMM\r", r"ATI3\r", r"ATI0\r", r"AT+VCID=1\r"]
+#: The hang-up after a call the program ended, on a line without DCD: the escape first, then ATH0.
+HANGUP = ["+++", r"ATH0\r"]
 
 DECIDER = """#!/usr/bin/python3
 # A decision program: records how answerd ran it, then does what <program>.action says (steps split by ";").
@@ -345,7 +349,7 @@ class TestModemChats:
         bench = make_bench(init_chat_extra=["", "ATS7=45", "OK"], **{**ANSWER, "rings": 1})
         answered(bench)
         extra = [*INIT, r"ATS7=45\r"]
-        assert [r"AT\r", *extra, r"ATA\r", r"AT\r", *extra] == bench.sends()
+        assert [r"AT\r", *extra, *SETUP, r"ATA\r", *HANGUP, r"AT\r", *extra, *SETUP] == bench.sends()
         assert 2 == len(bench.events("modem.init.ok"))
 
     def test_statistics_chat_lines_are_in_the_call_record(self, make_bench: Callable[..., Bench]) -> None:
@@ -353,7 +357,7 @@ class TestModemChats:
         bench = make_bench(statistics_chat=["", "ATI6", "OK"], **{**ANSWER, "rings": 1})
         ended = answered(bench)
         assert "link diagnostics: none (simulated line)" == ended["statistics"]
-        assert [r"AT\r", *INIT, r"ATI6\r"] == bench.sends(bench.wait_event("call.connected")[0])
+        assert [*HANGUP, r"AT\r", *INIT, *SETUP, r"ATI6\r"] == bench.sends(bench.wait_event("call.connected")[0])
 
 
 @pytest.fixture(name="dying", scope="class")
