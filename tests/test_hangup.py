@@ -9,7 +9,7 @@ stays online, never an ``AT`` that could reach the caller.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ async def call_ended(tmp: Path, **kwargs: Any) -> AsyncIterator[Bench]:
         await asyncio.wait_for(task, 10)
 
 
-def logged_events(captured: list[dict[str, Any]]) -> list[str]:
+def logged_events(captured: list[MutableMapping[str, Any]]) -> list[str]:
     return [str(entry["event"]) for entry in captured]
 
 
