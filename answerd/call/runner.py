@@ -28,6 +28,8 @@ restart timer), and pppd's first Configure-Request goes out as soon as it starts
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 from collections.abc import Callable
 from typing import Any
@@ -37,10 +39,12 @@ from answerd.call.carrier import carrier_gone, watch_carrier
 from answerd.call.dialog import login_dialog, silent_window
 from answerd.call.dispatch import call_values, choose_rule, dispatch_rules
 from answerd.call.environment import call_environment
+from answerd.call.limits import enforce_limits, tty_activity
 from answerd.call.outcome import CallEnd, failed_dialog, judge
 from answerd.call.program import drain_output, open_for_program, supervise
 from answerd.call.session import Session, SpawnError
 from answerd.call.stage import CallLine, wait_or_lost
+from answerd.clock import Clock, LoopClock
 from answerd.config.settings import PortSettings
 from answerd.core import (
     Answered,
@@ -51,6 +55,7 @@ from answerd.core import (
     NoPppRuleError,
     Outcome,
     PppDetected,
+    SessionLimits,
     has_ppp_rule,
 )
 from answerd.line.port import SerialPort
@@ -74,14 +79,17 @@ class CallRunner:
         notifier: Notifier,
         log: Any,
         on_program: Callable[[int], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """Prepare the call.
 
         Args:
+            clock: the daemon's clock (the session limits' time line).
             on_program: called with the program's pid when it starts, and with answerd's own pid when it has
                 ended (the daemon hands the line's UUCP lock over and takes it back).
         """
         self._on_program = on_program or (lambda _pid: None)
+        self._clock = clock or LoopClock()
         self._name = port_name
         self._device = device
         self._settings = settings
@@ -104,11 +112,29 @@ class CallRunner:
             except OSError as exc:
                 self._log.warning("port.carrier_sensitive_failed", error=exc.strerror or str(exc))
         watch = watch_carrier(self._port.lines, self._line)
+        limits = self._start_limits()
         try:
-            return await self._stages()
+            end = await self._stages()
         finally:
-            if watch is not None:
-                watch.cancel()
+            for task in (watch, limits):
+                if task is not None:
+                    task.cancel()
+        if end.outcome is Outcome.SESSION_LIMIT and self._line.lost_detail:
+            end = dataclasses.replace(end, detail=self._line.lost_detail)
+        return end
+
+    def _start_limits(self) -> asyncio.Task[None] | None:
+        """Watch ``max_session_s`` / ``max_idle_s`` from now (CONNECT) on, if either is set."""
+        settings = self._settings
+        if not (settings.max_session_s or settings.max_idle_s):
+            return None
+        limits = SessionLimits(
+            started_at=self._clock.now(), max_session_s=settings.max_session_s, max_idle_s=settings.max_idle_s
+        )
+        self._line.on_activity = lambda: limits.activity(self._clock.now())
+        activity = tty_activity(self._device, self._clock)
+        watch = enforce_limits(limits, self._line, clock=self._clock, log=self._log, activity=activity)
+        return asyncio.get_running_loop().create_task(watch)
 
     async def _stages(self) -> CallEnd:
         settings = self._settings

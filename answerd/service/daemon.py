@@ -483,7 +483,7 @@ class PortDaemon:
         runner = CallRunner(
             port_name=self.name, device=self._line.path, settings=self.settings,
             port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
-            log=self._log, on_program=self._owner.hand_to,
+            log=self._log, on_program=self._owner.hand_to, clock=self._clock,
         )  # fmt: skip
         return await runner.run()
 
