@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import termios
 from collections.abc import Callable
 from typing import Any
 
@@ -41,24 +42,26 @@ from answerd.call.dispatch import call_values, choose_rule, dispatch_rules
 from answerd.call.environment import call_environment
 from answerd.call.limits import enforce_limits, tty_activity
 from answerd.call.outcome import CallEnd, failed_dialog, judge
-from answerd.call.program import drain_output, open_for_program, supervise
-from answerd.call.session import Session, SpawnError
+from answerd.call.program import DRAIN_TIMEOUT_S, drain_output, open_for_program, supervise
+from answerd.call.relay import Relay, open_pty_pair
+from answerd.call.session import Session, SessionResult, SpawnError
 from answerd.call.stage import CallLine, wait_or_lost
 from answerd.clock import Clock, LoopClock
-from answerd.config.settings import PortSettings
+from answerd.config.settings import PortSettings, numeric_results_of
 from answerd.core import (
     Answered,
     ArgvError,
     DispatchRule,
     LineEnd,
     LoginFailed,
+    ModemTextCarrier,
     NoPppRuleError,
     Outcome,
     PppDetected,
     SessionLimits,
     has_ppp_rule,
 )
-from answerd.line.port import SerialPort
+from answerd.line.port import SerialPort, set_raw, set_session_mode
 from answerd.service.notify import Notifier
 
 __all__ = ["CallEnd", "CallLine", "CallRunner", "dispatch_rules"]
@@ -119,7 +122,8 @@ class CallRunner:
             for task in (watch, limits):
                 if task is not None:
                     task.cancel()
-        if end.outcome is Outcome.SESSION_LIMIT and self._line.lost_detail:
+        if self._line.lost_detail and end.outcome is self._line.lost_outcome:
+            # Which limit was reached, or that the modem's NO CARRIER text ended it.
             end = dataclasses.replace(end, detail=self._line.lost_detail)
         return end
 
@@ -197,41 +201,85 @@ class CallRunner:
         raw = ppp or self._settings.mode == "direct"
         return await self._run_program(rule, argv, user=name, raw=raw, map_crlf=map_crlf, ppp=ppp)
 
-    def _prepare_tty(self, *, raw: bool, map_crlf: bool) -> None:
-        """The tty mode the program needs, and the device readable by nobody else while the call is up."""
+    def _prepare_tty(self, *, raw: bool, map_crlf: bool, fd: int | None = None) -> None:
+        """The tty mode the program needs (on the port, or on the relay's pty slave ``fd``), and the device
+        readable by nobody else while the call is up."""
         try:
-            if raw:
+            if fd is not None and raw:
+                set_raw(fd)
+            elif fd is not None:
+                set_session_mode(fd, map_crlf=map_crlf)
+            elif raw:
                 self._port.set_raw_mode()
             else:
                 self._port.set_session_mode(map_crlf=map_crlf)
             os.chmod(self._device, 0o600)
-        except OSError as exc:
-            self._log.warning("port.session_mode_failed", error=exc.strerror or str(exc))
+        except (OSError, termios.error) as exc:
+            self._log.warning("port.session_mode_failed", error=str(exc))
+
+    def _program_tty(self, *, raw: bool, map_crlf: bool) -> tuple[int, int | None]:
+        """The program's tty: the modem's own, or (``carrier = "modem-text"``) a pty slave and its master."""
+        if self._settings.carrier != "modem-text":
+            self._port.pause_reading()  # the program reads the modem itself
+            self._prepare_tty(raw=raw, map_crlf=map_crlf)
+            return open_for_program(self._device), None
+        master, slave = open_pty_pair(self._port.fd)
+        self._prepare_tty(raw=raw, map_crlf=map_crlf, fd=slave)
+        return slave, master
+
+    def _relay(self, master: int) -> Relay:
+        settings = self._settings
+        carrier = ModemTextCarrier(
+            quiet_s=settings.carrier_quiet_ms / 1000,
+            numeric=numeric_results_of(settings.init_chat, settings.init_chat_extra),
+        )
+        call = self._answered.call
+        return Relay(
+            self._port, self._line, master=master, clock=self._clock, log=self._log, carrier=carrier,
+            line_rate=call.line_rate or call.dte_rate or settings.speed, on_activity=self._line.on_activity,
+        )  # fmt: skip
 
     async def _run_program(
         self, rule: DispatchRule, argv: list[str], *, user: str | None, raw: bool, map_crlf: bool, ppp: bool
     ) -> CallEnd:
         settings = self._settings
         program = argv[0]
-        self._port.pause_reading()
         await self._port.drain()
-        self._prepare_tty(raw=raw, map_crlf=map_crlf)
         env = call_environment(self._answered, connect=self._connect, device=self._device, term=settings.term)
         shown_user = "/AutoPPP/" if ppp else user
         base: dict[str, Any] = {"user": shown_user, "program": program}
         try:
-            tty = open_for_program(self._device)
+            tty, master = self._program_tty(raw=raw, map_crlf=map_crlf)
         except OSError as exc:
             self._log.error("call.program_failed", program=program, error=f"cannot open the tty: {exc}")
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=f"cannot open the tty: {exc}", **base)
+        relay = None if master is None else self._relay(master)
         try:
             session = await Session.start(argv, tty_fd=tty, env=env, user=rule.user)
         except SpawnError as exc:
             self._log.error("call.program_failed", program=program, error=str(exc))
+            if relay is not None:
+                relay.close()
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=str(exc), **base)
         finally:
-            os.close(tty)
-        self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user, run_as=rule.user)
+            os.close(tty)  # the relay's master sees EIO once the program's session has closed the slave
+        if relay is not None:
+            relay.start()
+        try:
+            result = await self._supervised(session, rule, program, user=user, ppp=ppp, relay=relay)
+        finally:
+            if relay is not None:
+                relay.close()
+        return judge(rule, result, lost_outcome=self._line.lost_outcome, **base)
+
+    async def _supervised(
+        self, session: Session, rule: DispatchRule, program: str, *, user: str | None, ppp: bool, relay: Relay | None
+    ) -> SessionResult:
+        """The program runs: status, lock hand-over, utmp; its end, its last output to the caller."""
+        settings = self._settings
+        shown_user = "/AutoPPP/" if ppp else user
+        self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user,
+                       run_as=rule.user, relayed=relay is not None)  # fmt: skip
         self._notifier.status(f"connected {self._connect} user={shown_user or '-'} program={os.path.basename(program)}")
         self._on_program(session.pid)
         accounting_on = rule.utmp and settings.utmp
@@ -244,9 +292,12 @@ class CallRunner:
         result = await supervise(session, self._line, grace_s=settings.stop_grace_s, log=self._log)
         self._on_program(os.getpid())
         if not result.stopped_by_us and not self._line.lost.is_set():
-            await drain_output(self._device)
+            if relay is None:
+                await drain_output(self._device)
+            else:
+                await relay.finish(DRAIN_TIMEOUT_S)
         if accounting_on:  # even if the login record failed in part: never leave a live entry behind
             await accounting.write_logout(
                 device=self._device, ut_id=self._name, pid=session.pid, result=result, log=self._log
             )
-        return judge(rule, result, lost_outcome=self._line.lost_outcome, **base)
+        return result

@@ -51,6 +51,8 @@ __all__ = [
     "PortOpenError",
     "SerialPort",
     "TiocmLines",
+    "set_raw",
+    "set_session_mode",
 ]
 
 
@@ -314,41 +316,12 @@ class SerialPort:
         termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
 
     def set_session_mode(self, *, map_crlf: bool) -> None:
-        """A sane cooked mode for a terminal session (``stty sane``), with CR mapping as the user's terminal needs.
+        """A sane cooked mode for a terminal session (:func:`set_session_mode` on this port)."""
+        set_session_mode(self.fd, map_crlf=map_crlf)
 
-        Args:
-            map_crlf: the user ended the name with CR, so map input CR to NL and output NL to CR NL
-                (mgetty's rule); with LF, the terminal does its own line ends.
-        """
-        attrs = termios.tcgetattr(self.fd)
-        iflag = termios.BRKINT | termios.IMAXBEL
-        oflag = termios.OPOST
-        if map_crlf:
-            iflag |= termios.ICRNL
-            oflag |= termios.ONLCR
-        attrs[_IFLAG] = iflag
-        attrs[_OFLAG] = oflag
-        attrs[_LFLAG] = (
-            termios.ISIG
-            | termios.ICANON
-            | termios.ECHO
-            | termios.ECHOE
-            | termios.ECHOK
-            | termios.IEXTEN
-            | termios.ECHOCTL
-            | termios.ECHOKE
-        )
-        cc = list(attrs[_CC])
-        cc[termios.VINTR] = b"\x03"
-        cc[termios.VQUIT] = b"\x1c"
-        cc[termios.VERASE] = b"\x7f"
-        cc[termios.VKILL] = b"\x15"
-        cc[termios.VEOF] = b"\x04"
-        cc[termios.VSUSP] = b"\x1a"
-        cc[termios.VMIN] = 1
-        cc[termios.VTIME] = 0
-        attrs[_CC] = cc
-        termios.tcsetattr(self.fd, termios.TCSADRAIN, attrs)
+    def write_buffer_size(self) -> int:
+        """Bytes written to this port and still queued in answerd (not yet taken by the kernel)."""
+        return int(self._transport.get_write_buffer_size())
 
     def set_raw_mode(self) -> None:
         """Back to raw (for a direct program that wants the bytes as they come)."""
@@ -385,6 +358,49 @@ class SerialPort:
                 self._transport.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.closed), self.settings.close_timeout_s)
+
+
+def set_session_mode(fd: int, *, map_crlf: bool) -> None:
+    """A sane cooked mode for a terminal session (``stty sane``), with CR mapping as the user's terminal needs.
+
+    Args:
+        map_crlf: the user ended the name with CR, so map input CR to NL and output NL to CR NL
+            (mgetty's rule); with LF, the terminal does its own line ends.
+    """
+    attrs = termios.tcgetattr(fd)
+    iflag = termios.BRKINT | termios.IMAXBEL
+    oflag = termios.OPOST
+    if map_crlf:
+        iflag |= termios.ICRNL
+        oflag |= termios.ONLCR
+    attrs[_IFLAG] = iflag
+    attrs[_OFLAG] = oflag
+    attrs[_LFLAG] = (
+        termios.ISIG
+        | termios.ICANON
+        | termios.ECHO
+        | termios.ECHOE
+        | termios.ECHOK
+        | termios.IEXTEN
+        | termios.ECHOCTL
+        | termios.ECHOKE
+    )
+    cc = list(attrs[_CC])
+    cc[termios.VINTR] = b"\x03"
+    cc[termios.VQUIT] = b"\x1c"
+    cc[termios.VERASE] = b"\x7f"
+    cc[termios.VKILL] = b"\x15"
+    cc[termios.VEOF] = b"\x04"
+    cc[termios.VSUSP] = b"\x1a"
+    cc[termios.VMIN] = 1
+    cc[termios.VTIME] = 0
+    attrs[_CC] = cc
+    termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
+
+
+def set_raw(fd: int) -> None:
+    """Raw mode (no echo, no line editing, no output processing), one byte at a time."""
+    _set_raw(fd)
 
 
 def _output_queued(fd: int) -> int:
