@@ -27,11 +27,14 @@ def test_the_callers_hang_up_ends_the_session_through_the_modems_text(make_bench
 
 
 def test_the_programs_last_output_reaches_the_caller_before_the_hang_up(make_bench: Callable[..., Bench]) -> None:
-    """A program that prints 100000 lines (589 kB) and exits at once: the caller receives every byte, then the modem hangs up."""
-    bench = make_bench(direct_program=["/usr/bin/seq", "1", "100000"], **RELAYED)
+    """A program that prints 3000 lines and exits at once: the caller receives every byte, then the modem hangs up.
+
+    (End to end only: the sim reads its pty at once, so this cannot show a modem that has not yet taken the
+    bytes; tests/test_relay.py shows that finish() reads the master to its end and waits for the line.)"""
+    bench = make_bench(direct_program=["/usr/bin/seq", "1", "3000"], **RELAYED)
     caller = bench.dial()
-    expected = "".join(f"{n}\n" for n in range(1, 100001)).encode()
-    received = caller.read_until(b"\n100000\n", timeout=30.0)
+    expected = "".join(f"{n}\n" for n in range(1, 3001)).encode()
+    received = caller.read_until(b"\n3000\n", timeout=30.0)
     received += caller.wait_dropped()
     assert expected == received[: len(expected)]
     assert received[len(expected) :] in (b"", b"+++")  # then only the hang-up's escape (a pty has no DCD)
