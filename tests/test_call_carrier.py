@@ -81,7 +81,17 @@ class Port:
 #: rather than the core's own types, so this test does not depend on how the core builds them.
 ANSWERED = SimpleNamespace(
     connect=SimpleNamespace(line="CONNECT 9600", text="9600"),
-    call=SimpleNamespace(caller_id=None, caller_name=None, called_id=None),
+    call=SimpleNamespace(
+        caller_id=None,
+        caller_name=None,
+        called_id=None,
+        connect_env="9600",
+        line_rate=None,
+        dte_rate=None,
+        modulation=None,
+        protocol=None,
+        compression=None,
+    ),
 )
 
 

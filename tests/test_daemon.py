@@ -12,12 +12,11 @@ import asyncio
 import json
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import structlog
 
 from answerd.config import load_config
@@ -78,14 +77,6 @@ async def running(tmp: Path, **port: Any) -> AsyncIterator[InProcess]:
     finally:
         if bench.task is not None and not bench.task.done():
             await bench.stop()
-
-
-@pytest.fixture(name="sleeper")
-def _sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "600"])
-    yield proc
-    proc.kill()
-    proc.wait()
 
 
 def hold(lock: Path, pid: int) -> None:

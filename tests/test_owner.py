@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ from answerd.line.lock import UNKNOWN_PID
 from answerd.line.owner import HOLDER_RECHECK_S, LOCK_RECHECK_S, DeviceGone, HeldBy, LineOwner, Ours, Unlockable
 
 from .simline import ManualClock, settle
-
-
-@pytest.fixture(name="sleeper")
-def _sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "600"])
-    yield proc
-    proc.kill()
-    proc.wait()
 
 
 def owner_in(lock_dir: Path, clock: ManualClock | None = None) -> LineOwner:

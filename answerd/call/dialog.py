@@ -17,7 +17,7 @@ from answerd.call.accounting import logged_users
 from answerd.call.stage import MAX_EARLY_INPUT, CallLine, drive
 from answerd.config.errors import ConfigError
 from answerd.config.files import read_user_file
-from answerd.config.settings import PortSettings
+from answerd.config.settings import PortSettings, numeric_results_of
 from answerd.core import (
     EscapeContext,
     Expired,
@@ -101,6 +101,9 @@ async def login_dialog(
         prompt=to_line_bytes(expand_escapes(settings.login_prompt, ctx)),
         timeout_s=settings.login_timeout_s,
         autoppp=autoppp,
+        result_guard_s=settings.result_guard_ms / 1000,
+        # A V0 modem's NO CARRIER is "3": never a name (issue 12, item 5).
+        numeric_results=numeric_results_of(settings.init_chat, settings.init_chat_extra),
     )
     result: asyncio.Future[NameEntered | LoginFailed | PppDetected] = loop.create_future()
 

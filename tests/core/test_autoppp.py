@@ -25,6 +25,7 @@ from answerd.core._ppp import (
     SilentWindow,
     WindowPhase,
 )
+from tests.helpers import fcs16, hdlc_frame, lcp
 
 PROMPT = b"gate login: "
 INVALID = b"Invalid login name."
@@ -32,32 +33,9 @@ INVALID = b"Invalid login name."
 # --- building real frames (RFC 1662) ---------------------------------------------------------------------
 
 
-def fcs16(data: bytes, fcs: int = 0xFFFF) -> int:
-    """RFC 1662's 16-bit FCS (CRC-16/X-25, reflected polynomial 0x8408), before the final complement."""
-    for byte in data:
-        fcs ^= byte
-        for _ in range(8):
-            fcs = (fcs >> 1) ^ 0x8408 if fcs & 1 else fcs >> 1
-    return fcs
-
-
-def hdlc_frame(protocol: int, packet: bytes) -> bytes:
-    """Frame ``packet`` as an async-HDLC PPP frame with the default ACCM (every byte < 0x20 escaped)."""
-    body = bytes([0xFF, 0x03, protocol >> 8, protocol & 0xFF]) + packet
-    fcs = fcs16(body) ^ 0xFFFF
-    body += bytes([fcs & 0xFF, fcs >> 8])
-    escaped = bytearray()
-    for byte in body:
-        if byte < 0x20 or byte in (0x7D, 0x7E):
-            escaped += bytes([0x7D, byte ^ 0x20])
-        else:
-            escaped.append(byte)
-    return b"\x7e" + bytes(escaped) + b"\x7e"
-
-
 def lcp_configure_request(identifier: int, options: bytes) -> bytes:
     """An LCP Configure-Request packet (code 1) with ``options``."""
-    return bytes([1, identifier]) + (4 + len(options)).to_bytes(2, "big") + options
+    return lcp(1, identifier, options)
 
 
 def pppd_first_frame(magic: bytes = b"\x3c\x4d\x7e\x1a") -> bytes:

@@ -6,6 +6,8 @@ Every expected value is a fact of the modem-personalities research note; the row
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from answerd.core.hayes.codes import classify
 from answerd.core.hayes.events import CallerIdField, CarrierReport, Connect, Ok, Ring, Unknown, Verdict
@@ -169,3 +171,21 @@ class TestNumericCodes:
         usr = classify("14", numeric=numeric_codes(F.USR))
         rockwell = classify("14", numeric=numeric_codes(F.ROCKWELL))
         assert (None, 12000) == (getattr(usr, "rate", "?"), getattr(rockwell, "rate", "?"))
+
+
+class TestNumericProperties:
+    """Hypothesis: numeric classification is total, and digits stay result codes in every family."""
+
+    @given(line=st.text(max_size=300), family=st.sampled_from(list(ModemFamily)))
+    def test_never_raises(self, line: str, family: ModemFamily) -> None:
+        """Any line, any family's table: exactly one event, no exception."""
+        assert classify(line, numeric=numeric_codes(family)) is not None
+
+    @given(digits=st.text(alphabet="0123456789", min_size=1, max_size=7), family=st.sampled_from(list(ModemFamily)))
+    def test_digits_are_a_listed_code_or_unknown(self, digits: str, family: ModemFamily) -> None:
+        """Up to 7 digits (shorter than any caller-ID packet): the family's listed code, else Unknown; never
+        a caller number."""
+        event = classify(digits, numeric=numeric_codes(family))
+        listed = (digits.lstrip("0") or "0") in numeric_codes(family)
+        assert listed != isinstance(event, Unknown)
+        assert not isinstance(event, CallerIdField)

@@ -172,3 +172,33 @@ class TestNumericByFamily:
         machine.receive_data(b"RING\r\n", 2.0)
         call = one(Answered, machine.receive_data(lines("CONNECT 9600"), 3.0)).call
         assert ("5551234", "A N OTHER") == (call.caller_id, call.caller_name)
+
+
+def mdmf(*parameters: tuple[int, bytes]) -> str:
+    """An MDMF packet (GR-30-CORE) in hex, as an unformatted caller-ID line shows it, with its checksum."""
+    body = b"".join(bytes([kind, len(value)]) + value for kind, value in parameters)
+    packet = bytes([0x80, len(body)]) + body
+    return (packet + bytes([-sum(packet) % 256])).hex().upper()
+
+
+class TestUnformattedCallerId:
+    """``AT+VCID=2`` / ``AT#CID=2``: the whole packet in hex on one line [ASKEY], [RW-1048]; MDMF names too."""
+
+    def test_mdmf_line_fills_number_and_name(self) -> None:
+        """The number and the name of an MDMF packet reach the call."""
+        line = mdmf((0x01, b"03211405"), (0x02, b"5551234"), (0x07, b"A N OTHER"))
+        machine = idle(rings=2)
+        machine.receive_data(b"RING\r\n", 1.0)
+        machine.receive_data(lines(line), 1.5)
+        machine.receive_data(b"RING\r\n", 2.0)
+        call = one(Answered, machine.receive_data(lines("CONNECT 9600"), 3.0)).call
+        assert ("5551234", "A N OTHER") == (call.caller_id, call.caller_name)
+
+    def test_bad_checksum_is_not_caller_id(self) -> None:
+        """One changed digit: not a packet, so nothing is taken from it (it is reported as unrecognised)."""
+        line = mdmf((0x02, b"5551234"), (0x07, b"SMITH"))  # hex letters: not an ELINK digits-only number
+        broken = line[:-1] + ("0" if line[-1] != "0" else "1")
+        machine = idle(rings=2)
+        machine.receive_data(b"RING\r\n", 1.0)
+        effects = machine.receive_data(lines(broken), 1.5)
+        assert ([], 1) == (reports(effects, "call.caller_id"), len(reports(effects, "modem.unrecognised")))

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,14 +46,6 @@ def repair(bench: Bench, breakage: str, directory: Path) -> None:
     assert bench.daemon is not None
     command = [part.format(dir=directory) for part in BREAKAGES[breakage][1]]
     subprocess.run(["nsenter", "--target", str(bench.daemon.pid), "--mount", "--", *command], check=True)
-
-
-@pytest.fixture(name="sleeper")
-def _sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "600"])
-    yield proc
-    proc.kill()
-    proc.wait()
 
 
 @pytest.fixture(name="needs_namespaces")

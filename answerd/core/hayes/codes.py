@@ -377,15 +377,16 @@ def classify(line: str, *, pending: str | None = None, numeric: Mapping[str, str
     verdict = _VERDICTS.get(key)
     if verdict is not None:
         return Verdict(code=verdict, line=line)
+    numeric_text = numeric.get(key.lstrip("0") or "0") if numeric is not None and _DIGITS.fullmatch(key) else None
+    if numeric_text is not None:
+        event = classify(numeric_text)
+        return event if isinstance(event, Garbage) else replace(event, line=line)
     if _HEX_PACKET.fullmatch(key) and decode_mesg(key) is not None:
-        # The whole SDMF/MDMF packet with a correct checksum: digits alone cannot pass for one by chance.
+        # The whole SDMF/MDMF packet (8 hex digits or more, longer than any result code) with a correct
+        # checksum: random digits or text cannot pass for one by chance.
         return CallerIdField(line=line, key="message", value=key[:_MAX_HEX])
     if numeric is not None and _DIGITS.fullmatch(key):
-        text = numeric.get(key.lstrip("0") or "0")
-        if text is None:
-            return Unknown(line=line)
-        event = classify(text)
-        return event if isinstance(event, Garbage) else replace(event, line=line)
+        return Unknown(line=line)
     if _DIGITS.fullmatch(key):
         if key in _NUMERIC_CONNECT:
             # Numeric codes carry no text; ``text`` is the rate the verbose form would have shown,
