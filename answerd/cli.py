@@ -1,4 +1,4 @@
-"""Command line: ``answerd run | check-config | reload | probe | sim | demo``.
+"""Command line: ``answerd run | check-config | reload | status | probe | sim | demo``.
 
 Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies on them):
 
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from answerd import __version__
 from answerd.config import Config, ConfigError, load_config
+from answerd.config.rules import check_port_name
 from answerd.service.exitcodes import ExitCode
 
 __all__ = ["main"]
@@ -135,12 +136,39 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the mgetty command line: an ExecStart= line, an inittab line or '/sbin/mgetty -s 57600 ttyS0'",
     )
     mgetty.add_argument("--port", metavar="NAME", help="the port the command line is for (and wildcard sections)")
+
+    status = sub.add_parser(
+        "status",
+        help="show every port's state, caller, connect rate and calls (from the daemons' state files)",
+        description="One line per port (every port with a state file, or the PORTs named): its state and since "
+        "when, the caller and CONNECT of a call in progress, user/program, calls since the daemon started by "
+        "outcome, and the last call's outcome. A port whose daemon is gone shows as gone, with its last words. "
+        "The files are in /run/answerd ($RUNTIME_DIRECTORY if set).",
+        epilog="exit codes: 0 every port shown runs; 3 a port shown does not run (or no port has run since "
+        "boot); 4 a state file cannot be read (run as root)",
+    )
+    status.add_argument("ports", nargs="*", metavar="PORT", help="only these ports (default: every port)")
+    status.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    status.add_argument(
+        "--since",
+        metavar="TIME",
+        help="also count calls by outcome from the journal since TIME (as journalctl --since takes it: "
+        "'2026-12-01', 'yesterday', or --since=-1h)",
+    )
     return parser
+
+
+def _check_port_option(name: str) -> str:
+    """``--port NAME`` checked by the one rule for port names (the config's ``[ports.NAME]`` rule)."""
+    try:
+        return check_port_name(name)
+    except ValueError as exc:
+        raise ValueError(f"--port {_one_line(name)!r}: {exc}") from None
 
 
 def _choose_port(config: Config, wanted: str | None) -> str:
     if wanted is not None:
-        return wanted
+        return _check_port_option(wanted)
     if len(config.ports) == 1:
         return next(iter(config.ports))
     if not config.ports:
@@ -191,11 +219,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _keep_out_unused_modules()
     import asyncio  # noqa: PLC0415  (the commands that do not run the daemon do without asyncio)
 
+    import structlog  # noqa: PLC0415
+
+    from answerd.config.advice import start_warnings  # noqa: PLC0415
     from answerd.service.daemon import PortDaemon  # noqa: PLC0415
     from answerd.service.journal import configure_logging  # noqa: PLC0415
     from answerd.service.notify import make_notifier  # noqa: PLC0415
 
     configure_logging(args.log_level or config.log_level, args.log_format)
+    log = structlog.get_logger("answerd").bind(port=port)
+    for event, warning in start_warnings(config, port):
+        log.warning(event, warning=warning)
     daemon = PortDaemon(port, config.port(port), notifier=make_notifier(), config_path=args.config)
     return asyncio.run(daemon.run())
 
@@ -206,12 +240,14 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_errors(exc)
         return ExitCode.CONFIG
-    print(f"{args.file}: OK")
-    ports = config.ports or {"(any port, from [defaults])": config.defaults}
-    for name, settings in ports.items():
-        print(f"[ports.{name}]")
-        for key, value in settings.model_dump().items():
-            print(f"  {key} = {value!r}")
+    from answerd.config.advice import check_config_warnings  # noqa: PLC0415  (only this command)
+    from answerd.config.show import effective_settings  # noqa: PLC0415
+
+    for warning in check_config_warnings(config):
+        print(f"answerd: warning: {_one_line(warning)}", file=sys.stderr)
+    print(f"# {_one_line(args.file)}: OK; the settings in effect for each port:")
+    for line in effective_settings(config):
+        print(line)
     return ExitCode.OK
 
 
@@ -232,6 +268,11 @@ def _cmd_import_mgetty(args: argparse.Namespace) -> int:
 def _cmd_reload(args: argparse.Namespace) -> int:
     from answerd.service.reload import ReloadError, request_reload, runtime_dir  # noqa: PLC0415
 
+    try:
+        _check_port_option(args.port)
+    except ValueError as exc:
+        print(f"answerd: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     try:
         verdict = request_reload(args.port, pid=args.pid, directory=runtime_dir(), timeout_s=args.timeout)
     except ReloadError as exc:
@@ -263,6 +304,21 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from answerd.service.reload import runtime_dir  # noqa: PLC0415  (only this command)
+    from answerd.service.status import count_calls, exit_code, gather, render_json, render_table  # noqa: PLC0415
+
+    views = gather(runtime_dir(), args.ports)
+    counts = None if args.since is None else count_calls(args.since)
+    if args.json:
+        print(render_json(views, counts))
+    elif views:
+        sys.stdout.write(render_table(views, counts))
+    else:
+        print(f"answerd: no port has run answerd since boot (no state files in {runtime_dir()})")
+    return exit_code(views)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``answerd`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -284,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_reload(args)
             case "probe":
                 return _cmd_probe(args)
+            case "status":
+                return _cmd_status(args)
             case "demo":
                 from answerd.demo import run_demo  # noqa: PLC0415  (only needed for the demo)
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from answerd import __version__
+from answerd.config.load import config_from_document
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -75,6 +78,8 @@ def files(tmp: Path) -> dict[str, Path]:
         "direct masked": '[ports.ttyS0]\nmode = "direct"\nrings = 0\n',
         "invalid_toml": "[ports.ttyS0\nrings = 1\n",
         "missing_device": f'[ports.ttyX]\ndevice = "{tmp / "ttyGONE"}"\n',
+        "defaults only": '[defaults]\nautoppp = false\nissue = "\\\\nhello \\"you\\"\\\\n"\n',
+        "quiet": '[ports.ttyS0]\nautoppp = false\n\n[ports.ttyS1]\nmode = "direct"\ndirect_program = ["/bin/cat"]\n',
         "nul_device": '[ports.ttyX]\ndevice = "/dev/null\\u0000x"\n',
     }
     out = {}
@@ -103,6 +108,11 @@ def invocations(tmp: Path) -> dict[str, list[str | Path]]:
         "check dir": ["check-config", f["dir"]],
         "check invalid toml": ["check-config", f["invalid_toml"]],
         "check latin1": ["check-config", f["latin1"]],
+        "check defaults only": ["check-config", f["defaults only"]],
+        "check quiet": ["check-config", f["quiet"]],
+        "run pts port": ["run", "-c", f["minimal"], "--port", "pts/5"],
+        "reload pts port": ["reload", "--port", "pts/5"],
+        "run mistyped port": ["run", "-c", f["minimal"], "--port", "ttyNOSUCH9", "--log-format", "json"],
         "run missing config": ["run", "--config", f["nope"], "--port", "ttyS0"],
         "run two ports": ["run", "--config", f["minimal"]],
         "run missing device": ["run", "-c", f["missing_device"], "--port", "ttyX", "--log-format", "json"],
@@ -123,6 +133,10 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+
+    def non_warnings(self) -> list[str]:
+        """The stderr lines that are not ``answerd: warning:`` lines."""
+        return [line for line in self.stderr.splitlines() if not line.startswith("answerd: warning: ")]
 
     def problems(self) -> list[str]:
         """The problem lines of a config error: the indented lines under the ``invalid configuration`` header."""
@@ -185,8 +199,13 @@ class TestCheckConfigValid:
         assert (0, "") == (result.returncode, result.stderr)
 
     def test_minimal_file_ok(self, runs: Runs) -> None:
-        """A small valid file exits 0 with nothing on stderr."""
+        """A small valid file exits 0 with nothing on stderr but warnings."""
         result = runs["check minimal"]
+        assert (0, []) == (result.returncode, result.non_warnings())
+
+    def test_file_without_surprises_prints_no_warning(self, runs: Runs) -> None:
+        """AutoPPP off on a login port, and a direct-mode port, give no warning at all."""
+        result = runs["check quiet"]
         assert (0, "") == (result.returncode, result.stderr)
 
     def test_prints_each_port(self, runs: Runs) -> None:
@@ -198,6 +217,47 @@ class TestCheckConfigValid:
         """A port's own value is what is shown for it (rings = 2 under ttyS0)."""
         section = runs["check minimal"].stdout.split("[ports.ttyS0]")[1].split("[ports.")[0]
         assert "rings = 2" in section
+
+
+class TestCheckConfigEdges:
+    """Issue 13: what check-config shows a new user: TOML values, the real device, the AutoPPP warning."""
+
+    def test_output_is_toml_that_loads_back_into_the_same_settings(self, runs: Runs) -> None:
+        """The printed settings are TOML (true, not True) and load back into the settings check-config read."""
+        printed = tomllib.loads(runs["check minimal"].stdout)
+        original = config_from_document(tomllib.loads(MINIMAL))
+        again = config_from_document(printed)
+        assert [original.port(name).model_copy(update={"device": original.port(name).device_path(name)})
+                for name in original.ports] == [again.port(name) for name in original.ports]  # fmt: skip
+
+    def test_no_python_values(self, runs: Runs) -> None:
+        """No Python spelling of a value (True, False, None) is printed."""
+        words = set(re.findall(r"\w+", runs["check minimal"].stdout))
+        assert set() == words & {"True", "False", "None"}
+
+    def test_device_is_the_path_the_port_opens(self, runs: Runs) -> None:
+        """A port without device shows /dev/<name>; one with device shows it."""
+        printed = tomllib.loads(runs["check minimal"].stdout)["ports"]
+        devices = {name: table["device"] for name, table in printed.items()}
+        assert {"ttyS0": "/dev/ttyS0", "ttyUSB1": "/dev/serial/by-id/usb-modem"} == devices
+
+    def test_defaults_only_file_shows_defaults_as_toml(self, runs: Runs) -> None:
+        """A file without port tables shows [defaults], its device as a comment, its escapes intact."""
+        result = runs["check defaults only"]
+        printed = tomllib.loads(result.stdout)
+        assert (0, "", '\\nhello "you"\\n', False, True) == (
+            result.returncode,
+            result.stderr,
+            printed["defaults"]["issue"],
+            printed["defaults"]["autoppp"],
+            "  # device: not set, so each port opens /dev/<its name>" in result.stdout.splitlines(),
+        )
+
+    def test_autoppp_without_rule_is_warned_per_port(self, runs: Runs) -> None:
+        """Each login port without an /AutoPPP/ rule gets one warning naming it and the outcome such calls get."""
+        stderr = runs["check minimal"].stderr
+        warned = re.findall(r"^answerd: warning: (ports\.\w+): autoppp is on .*no-ppp-rule", stderr, re.MULTILINE)
+        assert ["ports.ttyS0", "ports.ttyUSB1"] == warned
 
 
 class TestCheckConfigInvalid:
@@ -324,6 +384,40 @@ class TestRun:
         """Every stderr line is a JSON object: no traceback, no stray text."""
         lines = runs["run missing device"].stderr.splitlines()
         assert [] == [line for line in lines if not (line.startswith("{") and line.endswith("}"))]
+
+    def test_port_option_follows_the_port_name_rule(self, runs: Runs) -> None:
+        """--port pts/5 is refused (exit 2) like [ports."pts/5"] in the file, with how to name such a port."""
+        result = runs["run pts port"]
+        assert (2, "answerd: --port 'pts/5': not a usable port name") == (
+            result.returncode,
+            result.stderr.split(" (")[0],
+        )
+        assert 'set device = "/dev/pts/5"' in result.stderr
+
+    def test_reload_port_option_follows_the_port_name_rule(self, runs: Runs) -> None:
+        """answerd reload --port pts/5 is refused the same way, before looking for a daemon."""
+        result = runs["reload pts port"]
+        assert (2, "answerd: --port 'pts/5': not a usable port name") == (
+            result.returncode,
+            result.stderr.split(" (")[0],
+        )
+
+    def test_mistyped_port_is_warned_before_the_device_fails(self, runs: Runs) -> None:
+        """A port with no table whose /dev/NAME is missing gets a warning naming the file's ports."""
+        records = [json.loads(line) for line in runs["run mistyped port"].stderr.splitlines()]
+        events = [r["event"] for r in records]
+        warned = [r for r in records if r["event"] == "config.port_without_table"]
+        assert (69, 1, True) == (
+            runs["run mistyped port"].returncode,
+            len(warned),
+            events.index("config.port_without_table") < events.index("port.open_failed"),
+        )
+        assert "(the file's port tables: ttyS0, ttyUSB1)" in warned[0]["warning"]
+
+    def test_autoppp_without_rule_is_warned_at_start(self, runs: Runs) -> None:
+        """run logs the AutoPPP warning for its port when it starts."""
+        records = [json.loads(line) for line in runs["run mistyped port"].stderr.splitlines()]
+        assert 1 == len([r for r in records if r["event"] == "config.autoppp_without_rule"])
 
     def test_nul_in_device_path(self, runs: Runs) -> None:
         """A device path with a NUL byte (legal in TOML) is a configuration error (6), not a traceback."""

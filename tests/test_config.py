@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from answerd import core
 from answerd.config import Config, ConfigError, PortSettings, load_config, load_config_text
+from answerd.config.advice import autoppp_warning, check_config_warnings, start_warnings
 from answerd.config.files import program_problem, read_user_file
 from answerd.config.load import MAX_ERROR_LINES, config_from_document
+from answerd.config.show import effective_settings, toml_value
 from answerd.core import Profile, parse_chat
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -125,6 +130,158 @@ class TestErrors:
         assert (MAX_ERROR_LINES + 1, "... and 5 more problems") == (len(found), found[-1])
 
 
+class TestUnknownKeyHints:
+    """Issue 13: an unknown key is answered with what the user most likely meant."""
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            ({"ports": {"ttyS0": {"ringz": 2}}}, "ports.ttyS0.ringz: unknown key: did you mean 'rings'?"),
+            ({"defaults": {"speeed": 9600}}, "defaults.speeed: unknown key: did you mean 'speed'?"),
+            ({"port": {}}, "port: unknown top-level key: did you mean 'ports'?"),
+            (
+                {"ports": {"a": {"caller_init": [{"match": "555", "chat": ["", "AT", "OK"], "chatt": 1}]}}},
+                "ports.a.caller_init[0].chatt: unknown key: did you mean 'chat'?",
+            ),
+        ],
+    )
+    def test_closest_known_key_is_suggested(self, data: dict[str, Any], expected: str) -> None:
+        """A misspelt key gets the closest key of its own table as a suggestion."""
+        assert [expected] == errors_of(data)
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            (
+                {"defaults": {"toggle-dtr": True}},
+                "defaults.toggle-dtr: unknown key: 'toggle-dtr' is an mgetty keyword: in answerd it is toggle_dtr",
+            ),
+            (
+                {"ports": {"ttyS0": {"modem-check-time": 900}}},
+                "ports.ttyS0.modem-check-time: unknown key: 'modem-check-time' is an mgetty keyword: in answerd it "
+                "is health_check_s",
+            ),
+            (
+                {"rings": 2},
+                "rings: unknown top-level key: 'rings' is a port setting: mgetty's global section is answerd's "
+                "[defaults] table",
+            ),
+            ({"debug": 4}, "debug: unknown top-level key: 'debug' is an mgetty keyword: in answerd it is log_level"),
+        ],
+    )
+    def test_mgetty_keyword_names_the_answerd_key(self, data: dict[str, Any], expected: str) -> None:
+        """An mgetty keyword written as a key is answered with the answerd key it became."""
+        assert [expected] == errors_of(data)
+
+    def test_port_setting_at_the_top_names_its_table(self) -> None:
+        """A port setting written above every table is told to go into [defaults] or a port table."""
+        assert ["autoppp: unknown top-level key: 'autoppp' is a port setting: put it in [defaults] (every port) "
+                "or a [ports.NAME] table"] == errors_of({"autoppp": False})  # fmt: skip
+
+    def test_nothing_close_points_at_the_example(self) -> None:
+        """A key like no known one is called unknown, with where every key is listed."""
+        assert ["ports.a.colour: unknown key (every key is listed in config.example.toml)"] == errors_of(
+            {"ports": {"a": {"colour": 1}}}
+        )
+
+
+class TestCallerFilterStar:
+    """Issue 13: a caller_filter token with '*' is the prefix it means, or refused; never silently dead."""
+
+    def test_trailing_star_is_accepted_as_a_prefix(self) -> None:
+        """'!09*' loads, and the port's rules deny a caller whose number starts with 09."""
+        settings = load({"ports": {"a": {"caller_filter": ["!09*", "all"]}}}).port("a")
+        decision = core.policy_decide(core.parse_rules(settings.caller_filter), core.CallerInfo(number="0912"))
+        assert (False, "!09") == (decision.accept, decision.rule)
+
+    def test_star_elsewhere_is_refused_with_its_path(self) -> None:
+        """'0*9' is refused under its TOML path, saying where a '*' may go."""
+        expected = (
+            "ports.a.caller_filter: invalid caller-ID rule '0*9': a rule is a number prefix, so '*' may only end it "
+            "(09* is 09); there is no '*' for a suffix or the middle of a number (got ['0*9'])"
+        )
+        assert [expected] == errors_of({"ports": {"a": {"caller_filter": ["0*9"]}}})
+
+
+class TestWarnings:
+    """Issue 13: valid settings that will not do what the user expects are warned about, in one place."""
+
+    @pytest.mark.parametrize(
+        ("table", "warned"),
+        [
+            ({}, True),
+            ({"dispatch": [{"match": "/AutoPPP/", "program": ["/bin/true"]}]}, False),
+            ({"autoppp": False}, False),
+            ({"mode": "direct", "direct_program": ["/bin/cat"]}, False),
+            ({"dispatch": [{"match": "*", "program": ["/bin/true"]}]}, True),
+        ],
+    )
+    def test_autoppp_without_a_rule(self, table: dict[str, Any], warned: bool) -> None:
+        """Only a login port with AutoPPP on and no /AutoPPP/ rule is warned that PPP callers will not work."""
+        warning = autoppp_warning(load({"ports": {"a": table}}).port("a"))
+        assert warned == (warning is not None and "PPP callers will not work" in warning)
+
+    def test_check_config_warns_per_table_shown(self) -> None:
+        """check-config's warnings name the table: each port, or [defaults] in a file without ports."""
+        with_ports = load({"ports": {"a": {}, "b": {"autoppp": False}}})
+        assert (["ports.a"], ["defaults"]) == (
+            [line.split(":")[0] for line in check_config_warnings(with_ports)],
+            [line.split(":")[0] for line in check_config_warnings(load({}))],
+        )
+
+    @pytest.mark.parametrize(
+        ("port", "device_exists", "expected"),
+        [
+            ("ttyUSB9", False, ["config.port_without_table"]),
+            ("ttyUSB9", True, []),
+            ("ttyUSB0", False, []),
+        ],
+    )
+    def test_port_without_a_table(self, port: str, device_exists: bool, expected: list[str]) -> None:
+        """Only a port with no table whose default device is missing is warned about (a mistyped name)."""
+        config = load({"defaults": {"autoppp": False}, "ports": {"ttyUSB0": {}}})
+        found = start_warnings(config, port, exists=lambda _path: device_exists)
+        assert expected == [event for event, _ in found]
+
+    def test_port_without_a_table_names_device_and_tables(self) -> None:
+        """The mistyped-port warning names the device it would open and the file's port tables."""
+        config = load({"defaults": {"autoppp": False}, "ports": {"ttyUSB0": {}, "ttyS0": {}}})
+        [(_, text)] = start_warnings(config, "ttyUBS0", exists=lambda _path: False)
+        assert ("/dev/ttyUBS0", "ttyS0, ttyUSB0") == (text.split("device ")[1].split(",")[0], text.split(": ")[-1][:-1])
+
+
+class TestShownSettings:
+    """Issue 13: check-config prints TOML, which loads back into the settings it shows."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=60))
+    def test_any_string_is_written_as_a_toml_string(self, text: str) -> None:
+        """Any string (quotes, backslashes, control and non-ASCII characters) reads back as itself."""
+        assert text == tomllib.loads(f"key = {toml_value(text)}")["key"]
+
+    def test_nested_tables_and_escapes_load_back(self) -> None:
+        """Dispatch rules, caller_init chats, a name with a dot and an issue with quotes load back unchanged."""
+        config = load(
+            {
+                "log_level": "debug",
+                "defaults": {"issue": 'it\'s "here"\\n\t\u00e9\x7f', "caller_filter": ["!09*", "all"]},
+                "ports": {
+                    "tty.S0": {
+                        "dispatch": [{"match": "/AutoPPP/", "program": ["/bin/true", "{user}"], "ok_exit_codes": [0]}],
+                        "caller_init": [{"match": "555", "chat": ["", "AT\\d", "OK"]}],
+                        "decision_program": ["/bin/true"],
+                    },
+                },
+            }
+        )
+        again = load(tomllib.loads("\n".join(effective_settings(config))))
+        port = config.port("tty.S0")
+        assert (config.log_level, port.model_copy(update={"device": "/dev/tty.S0"})) == (
+            again.log_level,
+            again.port("tty.S0"),
+        )
+
+
 class TestChecksOfTheCore:
     @pytest.mark.parametrize(
         ("rule", "key"),
@@ -142,7 +299,7 @@ class TestChecksOfTheCore:
     def test_unknown_keys_in_nested_tables(self) -> None:
         """A misspelt key in a dispatch rule is reported with its index."""
         found = errors_of({"ports": {"a": {"dispatch": [{"match": "*", "program": ["/bin/sh"], "usr": "x"}]}}})
-        assert ["ports.a.dispatch[0].usr: unknown key (a typo? every key is listed in config.example.toml)"] == found
+        assert ["ports.a.dispatch[0].usr: unknown key: did you mean 'user'?"] == found
 
     def test_nested_rules_are_checked(self) -> None:
         """The core's checks of a dispatch rule and of a caller_init rule that does nothing reach the user."""

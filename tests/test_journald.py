@@ -108,8 +108,8 @@ class TestToJournalFields:
         )
 
         assert {
-            "MESSAGE": "call.ended outcome=carrier-lost caller=5551234 connect=33600/ARQ/V34/LAPM/V42BIS user=demo "
-            "program=/bin/login exit=0 duration=12.3s",
+            "MESSAGE": "call c7 on ttyS0 from 5551234 ended: carrier-lost after 12 s at 33600/ARQ/V34/LAPM/V42BIS "
+            "(user demo, /bin/login)",
             "PRIORITY": "6",
             "SYSLOG_IDENTIFIER": "answerd",
             "EVENT": "call.ended",
@@ -129,10 +129,65 @@ class TestToJournalFields:
         } == fields
 
     def test_summary_of_the_issue_example(self) -> None:
-        """The MESSAGE of a short call.ended reads like the issue's example."""
-        fields = fields_of("call.ended", outcome="carrier-lost", caller_id="5551234", user="demo", duration_s=12.34)
+        """Issue 13: the MESSAGE of call.ended is a sentence with the key facts, as in the issue's example."""
+        fields = fields_of(
+            "call.ended", port="ttyUSB0", call_id=12, outcome="carrier-lost", caller_id="5551234", user="demo",
+            program="/bin/login", duration_s=63.2,
+        )  # fmt: skip
 
-        assert "call.ended outcome=carrier-lost caller=5551234 user=demo duration=12.3s" == fields["MESSAGE"]
+        expected = "call 12 on ttyUSB0 from 5551234 ended: carrier-lost after 63 s (user demo, /bin/login)"
+        assert expected == fields["MESSAGE"]
+
+    def test_long_values_do_not_hide_the_outcome(self) -> None:
+        """Issue 13: a long caller name or program path cannot push the outcome out of the MESSAGE's start."""
+        fields = fields_of(
+            "call.ended", port="ttyS0", call_id=3, outcome="program-error", caller_name="N" * 300,
+            program="/opt/" + "p" * 300, exit_status=2, detail="D" * 300, duration_s=1.25,
+        )  # fmt: skip
+
+        message = fields["MESSAGE"]
+        assert message.startswith("call 3 on ttyS0 (" + "N" * 64 + "...) ended: program-error after 1.2 s (")
+        assert ("exit status 2" in message, len(message) < 500, "N" * 300) == (True, True, fields["CALLER_NAME"])
+
+    @pytest.mark.parametrize(
+        ("event", "values", "expected"),
+        [
+            (
+                "call.connected",
+                {"connect": "33600/ARQ", "rings": 2, "trailing_bytes": 0},
+                "call 4 on ttyS0 connected at 33600/ARQ after 2 rings",
+            ),
+            (
+                "call.rejected",
+                {"caller_id": "5551234", "reason": "caller 5551234 matches '!555': reject"},
+                "call 4 on ttyS0 from 5551234 rejected: caller 5551234 matches '!555': reject",
+            ),
+            (
+                "call.busy_out",
+                {"caller_id": "P", "reason": "/etc/nologin.ttyS0 exists"},
+                "call 4 on ttyS0 from a withheld number not answered, the line is busied out: /etc/nologin.ttyS0 "
+                "exists",
+            ),
+            (
+                "call.ended",
+                {"outcome": "program-error", "program": "/usr/sbin/pppd", "exit_status": 19, "signal": None},
+                "call 4 on ttyS0 ended: program-error (/usr/sbin/pppd, exit status 19)",
+            ),
+            (
+                "modem.failed",
+                {"reason": "modem-init-failed", "detail": "no answer"},
+                "the modem on ttyS0 failed: modem-init-failed (no answer); the port's service stops",
+            ),
+            (
+                "config.autoppp_without_rule",
+                {"warning": 'autoppp is on but no dispatch rule has match = "/AutoPPP/"'},
+                'port ttyS0: autoppp is on but no dispatch rule has match = "/AutoPPP/"',
+            ),
+        ],
+    )
+    def test_key_events_are_sentences(self, event: str, values: dict[str, Any], expected: str) -> None:
+        """Issue 13: each key event's MESSAGE is a sentence naming the call, port and what happened."""
+        assert expected == fields_of(event, port="ttyS0", call_id=4, **values)["MESSAGE"]
 
     def test_summary_of_other_events(self) -> None:
         """Other events summarise all their values except the port and call context, quoting values with spaces."""
@@ -194,7 +249,7 @@ class TestToJournalFields:
         fields = fields_of("call.ended", outcome="abandoned", caller_id=None, user=None, signal=None)
 
         assert {*BASE_FIELDS, "MESSAGE_ID", "OUTCOME"} == set(fields)
-        assert "call.ended outcome=abandoned" == fields["MESSAGE"]
+        assert "call ended: abandoned" == fields["MESSAGE"]
 
     def test_invalid_keys_are_sanitised(self) -> None:
         """Keys that are not journald names are renamed, and cannot replace MESSAGE or journald's own fields."""
@@ -221,7 +276,7 @@ class TestToJournalFields:
         assert MAX_VALUE_CHARS + 3 >= len(fields[name])
         for value in fields.values():
             assert re.fullmatch(r"[ -~]*", value), value
-        assert 200 > len(fields["MESSAGE"])
+        assert 400 > len(fields["MESSAGE"])
 
     def test_hostile_non_string_value_is_escaped(self) -> None:
         """A value that is not a str is escaped after str(), so it cannot smuggle a newline in either."""
@@ -561,7 +616,7 @@ class TestRealJournald:
         assert ["call.connected", "call.ended", "modem.failed"] == [e["EVENT"] for e in entries]
         connected, ended, failed = entries
         assert {
-            "MESSAGE": "call.connected connect=33600/ARQ/V34/LAPM/V42BIS rings=2",
+            "MESSAGE": "call c42 on ttyTEST connected at 33600/ARQ/V34/LAPM/V42BIS after 2 rings",
             "MESSAGE_ID": journal.MESSAGE_ID_CALL_CONNECTED,
             "PRIORITY": "6",
             "SYSLOG_IDENTIFIER": "answerd",

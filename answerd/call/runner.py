@@ -49,6 +49,7 @@ from answerd.call.stage import CallLine, wait_or_lost
 from answerd.clock import Clock, LoopClock
 from answerd.config.settings import PortSettings, numeric_results_of
 from answerd.core import (
+    AUTOPPP,
     Answered,
     ArgvError,
     DispatchRule,
@@ -103,6 +104,9 @@ class CallRunner:
         self._log = log
         self._rules, self._fallback = dispatch_rules(settings)
         self._autoppp = settings.autoppp and has_ppp_rule(self._rules)
+        # Without an /AutoPPP/ rule the dialog still looks for PPP (unless autoppp = false): a PPP peer's
+        # frames would otherwise be read as a name, and its call must end as what it was (no-ppp-rule).
+        self._detect_ppp_at_prompt = settings.autoppp
         connect = answered.connect
         # mgetty's form ("115200/33600 LAP-M" after CARRIER/PROTOCOL reports) for \I, {connect}, $CONNECT.
         self._connect = answered.call.connect_env or connect.text or connect.line
@@ -164,7 +168,7 @@ class CallRunner:
                 port_name=self._name,
                 connect=self._connect,
                 caller_id=self._answered.call.caller_id or "",
-                autoppp=self._autoppp,
+                autoppp=self._detect_ppp_at_prompt,
                 log=self._log,
             )
             if dialog is None:
@@ -178,6 +182,8 @@ class CallRunner:
                 map_crlf = dialog.line_end is LineEnd.CR
         if ppp is not None:
             self._log.info("call.ppp_detected", dropped_bytes=len(ppp.trailing))
+            if not self._autoppp:
+                return self._ppp_without_rule()  # what the call was, even if the caller hangs up meanwhile
         if carrier_gone(self._port.lines):
             # The watch polls; this closes its window: a caller who hung up while the name was being
             # submitted (or a PPP frame was read) must not get a program on a dead line.
@@ -188,8 +194,8 @@ class CallRunner:
     async def _dispatch(self, name: str | None, *, ppp: bool, map_crlf: bool) -> CallEnd:
         try:
             rule = choose_rule(self._settings, self._rules, self._fallback, name=name, ppp=ppp)
-        except NoPppRuleError as exc:  # not reachable: AutoPPP is only on when a rule exists
-            return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=str(exc))
+        except NoPppRuleError:  # not reachable: _stages ends such a call first
+            return self._ppp_without_rule()
         values = call_values(
             self._answered, connect=self._connect, device=self._device, port_name=self._name, name=name, ppp=ppp
         )
@@ -200,6 +206,13 @@ class CallRunner:
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, user=name, program=rule.program[0], detail=str(exc))
         raw = ppp or self._settings.mode == "direct"
         return await self._run_program(rule, argv, user=name, raw=raw, map_crlf=map_crlf, ppp=ppp)
+
+    def _ppp_without_rule(self) -> CallEnd:
+        """A PPP peer on a port without an /AutoPPP/ rule: nothing can serve it (check-config warned)."""
+        self._log.warning("call.ppp_without_rule", hint="add a dispatch rule with match = '/AutoPPP/', or set "
+                          "autoppp = false")  # fmt: skip
+        detail = "a PPP peer called but this port has no /AutoPPP/ dispatch rule: PPP callers cannot work here"
+        return CallEnd(outcome=Outcome.NO_PPP_RULE, user=AUTOPPP, detail=detail)
 
     def _prepare_tty(self, *, raw: bool, map_crlf: bool, fd: int | None = None) -> None:
         """The tty mode the program needs (on the port, or on the relay's pty slave ``fd``), and the device

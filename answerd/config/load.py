@@ -10,17 +10,22 @@ parser or holding a 5,000-digit integer is one line too.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from answerd.config.errors import ConfigError
 from answerd.config.files import read_user_file
-from answerd.config.settings import Config
+from answerd.config.settings import CallerInit, Config, DispatchRule, PortSettings
 
-__all__ = ["MAX_ERROR_LINES", "config_from_document", "load_config", "load_config_text"]
+# Imported up front, not when a key is unknown: a reload after a package upgrade must run only code that was
+# loaded before the port became ready (tests/test_config.py, TestReloadNeedsNoNewImports).
+from answerd.mgetty.keywords import mgetty_keyword_hint
+
+__all__ = ["MAX_ERROR_LINES", "config_from_document", "load_config", "load_config_text", "unknown_key_message"]
 
 #: A file with more problems than this gets this many lines and a count of the rest.
 MAX_ERROR_LINES = 100
@@ -84,12 +89,47 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def _table_model(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The settings class of the table that holds the key at ``loc``."""
+    inside = loc[1:-1] if loc[:1] == ("defaults",) else loc[2:-1] if loc[:1] == ("ports",) else None
+    if inside is None:
+        return Config
+    if inside[:1] == ("dispatch",):
+        return DispatchRule
+    if inside[:1] == ("caller_init",):
+        return CallerInit
+    return PortSettings
+
+
+def unknown_key_message(loc: tuple[int | str, ...]) -> str:
+    """What to say about the unknown key at ``loc``: what it is in answerd (an mgetty keyword), or the
+    closest known key of its table (a typo), or where every key is listed.
+
+    >>> unknown_key_message(("ports", "ttyS0", "ringz"))
+    "unknown key: did you mean 'rings'?"
+    >>> unknown_key_message(("defaults", "toggle-dtr"))
+    "unknown key: 'toggle-dtr' is an mgetty keyword: in answerd it is toggle_dtr"
+    """
+    key = str(loc[-1])
+    model = _table_model(loc)
+    unknown = "unknown top-level key" if model is Config else "unknown key"
+    hint = mgetty_keyword_hint(key) if model is Config or model is PortSettings else None
+    if hint is not None:
+        return f"{unknown}: {hint}"
+    if model is Config and key in PortSettings.model_fields:
+        return f"{unknown}: {key!r} is a port setting: put it in [defaults] (every port) or a [ports.NAME] table"
+    close = difflib.get_close_matches(key.replace("-", "_").lower(), list(model.model_fields), n=1, cutoff=0.7)
+    if close:
+        return f"{unknown}: did you mean {close[0]!r}?"
+    if model is Config:
+        return f"{unknown} (known: {_TOP_LEVEL_KEYS})"
+    return f"{unknown} (every key is listed in config.example.toml)"
+
+
 def _message(error: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        if len(loc) == 1:
-            return f"unknown top-level key (known: {_TOP_LEVEL_KEYS})"
-        return "unknown key (a typo? every key is listed in config.example.toml)"
+        return unknown_key_message(loc)
     if kind in {"model_type", "dict_type"}:
         message = "must be a table" + (" of port tables ([ports.ttyUSB0])" if loc == ("ports",) else "")
     else:

@@ -35,6 +35,7 @@ __all__ = [
     "Seconds",
     "Speed",
     "UserName",
+    "check_port_name",
     "check_program",
 ]
 
@@ -120,9 +121,16 @@ def _answer_command(value: str) -> str:
     return value
 
 
-def _port_name(value: str) -> str:
+def check_port_name(value: str) -> str:
+    """The one rule for a port name, in a ``[ports.NAME]`` table and on the command line (``--port``): it
+    names the unit instance, the lock and the runtime files, so it is one plain word, never a path."""
     if not _PORT_NAME_RE.match(value):
-        raise ValueError("not a usable port name (letters, digits, _.@:+-; not starting with -)")
+        message = "not a usable port name (letters, digits, _.@:+-; not starting with -)"
+        path = value if value.startswith("/") else f"/dev/{value}"
+        example = path.removeprefix("/dev/").replace("/", "")
+        if "/" in value and _PORT_NAME_RE.match(example):
+            message += f'; for {path} name the port {example!r} and set device = "{path}" in [ports.{example}]'
+        raise ValueError(message)
     return value
 
 
@@ -140,6 +148,6 @@ DispatchMatch = Annotated[str, AfterValidator(_dispatch_match)]
 UserName = Annotated[str | None, AfterValidator(_user_name)]
 AccountName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
 CallerInitMatch = Annotated[str, AfterValidator(_caller_init_match)]
-PortName = Annotated[str, AfterValidator(_port_name)]
+PortName = Annotated[str, AfterValidator(check_port_name)]
 HealthInterval = Annotated[float, Field(ge=0, le=86400), AfterValidator(_health_interval)]
 AnswerCommand = Annotated[str, AfterValidator(_answer_command)]

@@ -71,6 +71,9 @@ class Outcome(enum.Enum):
     NOT_DATA = "not-data"
     #: The shell ended the session at ``max_session_s`` or ``max_idle_s``.
     SESSION_LIMIT = "session-limit"
+    #: A PPP peer called (AutoPPP saw its frames at the login prompt) but the port has no ``/AutoPPP/``
+    #: dispatch rule: PPP callers cannot work on this port (``check-config`` warns about it).
+    NO_PPP_RULE = "no-ppp-rule"
 
 
 class Decision(enum.Enum):

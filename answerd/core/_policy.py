@@ -20,8 +20,10 @@ value none") and the ``Caller-ID`` node of the info manual:
 
 Deliberate differences: mgetty accepts any token, so a typo silently never matches (``555-1234``), ``!``
 alone matches everything (an empty prefix), and ``n`` matches ``none``. :func:`parse_rules` refuses all of
-these with a message instead: a token is digits, ``+``, ``*``, ``#`` (at most 32, the longest number kept),
-or one of the keywords (case-insensitive), with an optional leading ``!``.
+these with a message instead: a token is digits, ``+``, ``#`` (at most 32, the longest number kept), or
+one of the keywords (case-insensitive), with an optional leading ``!``. A trailing ``*`` (``!09*``) is read
+as the prefix it means (``!09``); mgetty compares it literally, so it never matches there. A ``*``
+anywhere else is refused.
 
 The external decision program (mgetty ``cnd-program``, cnd.c 269-296, called from mgetty.c
 ``St_answer_phone`` as ``cnd_call(...) == 1``):
@@ -98,7 +100,7 @@ _KEYWORDS: Final[dict[str, RuleKind]] = {
     "private": RuleKind.PRIVATE,
     "out-of-area": RuleKind.OUT_OF_AREA,
 }
-_PREFIX: Final = re.compile(r"[0-9+*#]+")
+_PREFIX: Final = re.compile(r"[0-9+#]+")
 _SEPARATORS: Final = re.compile(r"[\s,]+")
 #: Tokens mgetty users write for withheld/out-of-area callers, with the answerd keyword to use instead.
 _MGETTY_MARKERS: Final[dict[str, str]] = {"P": "private", "O": "out-of-area", "OUT_OF_AREA": "out-of-area"}
@@ -156,6 +158,19 @@ class PolicyDecision:
     reason: str
 
 
+def _prefix_of_wildcard(body: str, shown: str, *, deny: bool) -> str:
+    """``09*`` is the prefix ``09`` (what an mgetty user means by it); ``*`` anywhere else is refused, since
+    caller IDs are compared as prefixes and a ``*`` inside one would never match."""
+    if body == "*":
+        raise ValueError(f"invalid caller-ID rule {shown!r}: use {'!' if deny else ''}all (every call) instead of '*'")
+    if body.endswith("*") and "*" not in body[:-1]:
+        return body[:-1]
+    raise ValueError(
+        f"invalid caller-ID rule {shown!r}: a rule is a number prefix, so '*' may only end it (09* is 09); "
+        "there is no '*' for a suffix or the middle of a number"
+    )
+
+
 def _parse_one(text: str, *, allow_deny: bool = True) -> Rule:
     """Parse one token (already split from its neighbours); raise ``ValueError`` with advice."""
     deny = text.startswith("!")
@@ -168,6 +183,8 @@ def _parse_one(text: str, *, allow_deny: bool = True) -> Rule:
     kind = _KEYWORDS.get(body.lower())
     if kind is not None:
         return Rule(kind=kind, deny=deny)
+    if "*" in body:
+        body = _prefix_of_wildcard(body, shown, deny=deny)
     if _PREFIX.fullmatch(body):
         if len(body) > MAX_NUMBER_LENGTH:
             raise ValueError(
@@ -183,7 +200,7 @@ def _parse_one(text: str, *, allow_deny: bool = True) -> Rule:
     elif _PREFIX.fullmatch(re.sub(r"[-/(). ]", "", body)):
         advice = "write the number without separators"
     else:
-        advice = "expected a number prefix (digits, '+', '*', '#') or all, none, private, out-of-area"
+        advice = "expected a number prefix (digits, '+', '#') or all, none, private, out-of-area"
     raise ValueError(f"invalid caller-ID rule {shown!r}: {advice}")
 
 

@@ -30,7 +30,7 @@ import structlog
 
 from answerd import __version__
 from answerd.call.runner import CallEnd, CallLine, CallRunner
-from answerd.call.screening import Screening, screen_call, screen_now
+from answerd.call.screening import Screening, nologin_path, screen_call, screen_now
 from answerd.clock import Clock, LoopClock, TimerHandle
 from answerd.config import PortSettings
 from answerd.core import (
@@ -62,6 +62,7 @@ from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, Por
 from answerd.service.exitcodes import ExitCode
 from answerd.service.notify import Notifier
 from answerd.service.reload import ConfigReloader, runtime_dir
+from answerd.service.state import StateKeeper
 from answerd.service.watchdog import Watchdog
 
 __all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon", "RunCall"]
@@ -106,24 +107,29 @@ class PortDaemon:
             config_path: the file to re-read on SIGHUP (none: reloads are ignored).
             port_factory: opens the device (``SerialPort.open``; a fake in tests).
             clock: the only clock (the event loop's by default).
-            verdict_dir: where reload verdicts are published (``$RUNTIME_DIRECTORY`` or /run/answerd).
+            verdict_dir: where reload verdicts and the state file are published (``$RUNTIME_DIRECTORY`` or
+                /run/answerd).
         """
         self.name = name
         self.settings = settings
-        self._notifier = notifier
         self._open_port_with = port_factory
         self._run_call_with = run_call or self._call_runner
         self._clock = clock or LoopClock()
         # port is bound on the logger itself, not in contextvars: signal handlers and loop callbacks run
         # outside the run() task's context and must still say which port they are about.
         self._log = structlog.get_logger("answerd").bind(port=name)
+        # Every STATUS= passes through the state file's keeper, so `answerd status` says what systemd says.
+        self._state = StateKeeper(name, notifier, directory=verdict_dir or runtime_dir(), log=self._log,
+                                  phase=lambda: self._machine.phase.value,
+                                  busy_file=lambda: nologin_path(self.settings, self.name))  # fmt: skip
+        self._notifier: Notifier = self._state
         self._machine = AnswerMachine(settings.to_profile())
         self._line = _line_settings(name, settings)
         self._owner = self._new_owner()
         self._reloader = None
         if config_path is not None:
             directory = verdict_dir or runtime_dir()
-            self._reloader = ConfigReloader(name, config_path, directory=directory, notifier=notifier, log=self._log)
+            self._reloader = ConfigReloader(name, config_path, directory=directory, notifier=self._state, log=self._log)
         self._port: Port | None = None
         self._released = False  # ReleaseLine carried out: idle, lock given back, port not read
         self._timer: TimerHandle | None = None
@@ -136,6 +142,7 @@ class PortDaemon:
         self._done = asyncio.Event()
         self._stopping = False
         self._exit_code = ExitCode.OK
+        self._exit_why: str | None = None
         self._fallback_warned = False
 
     def _new_owner(self) -> LineOwner:
@@ -159,6 +166,7 @@ class PortDaemon:
             self._log.warning("config.caller_id_off", warning=warning)
         if self._reloader is not None:
             self._reloader.publish_start()
+        self._state.start()
         self._watchdog.start()
         try:
             # A start that has to wait for the line (a dial-out has it, no lock can be made) is still a start:
@@ -186,9 +194,9 @@ class PortDaemon:
         else:
             self._done.set()
 
-    def _fail(self, code: int) -> None:
+    def _fail(self, code: int, why: str) -> None:
         if self._exit_code == ExitCode.OK:
-            self._exit_code = code
+            self._exit_code, self._exit_why = code, why
         self._stopping = True
         self._owner.interrupt()
         self._done.set()
@@ -213,6 +221,7 @@ class PortDaemon:
             self._owner.release()
             if self._reloader is not None:
                 self._reloader.withdraw()
+            self._state.stopped(self._exit_code, self._exit_why)  # STATUS= says why, not "stopping"
             self._log.info("port.stopped", exit_code=self._exit_code)
 
     # ------------------------------------------------------------------ reload
@@ -271,7 +280,7 @@ class PortDaemon:
                     errno.EPERM: ExitCode.NOPERM}.get(exc.errno or 0, ExitCode.UNAVAILABLE)  # fmt: skip
             self._log.error("port.open_failed", error=str(exc), exit_code=code)
             self._notifier.status(f"cannot open {self._line.path}: {exc}")
-            self._fail(code)
+            self._fail(code, f"cannot open {self._line.path}: {exc}")
             return False
         if self.settings.open_delay_ms:
             await self._clock.sleep(self.settings.open_delay_ms / 1000)
@@ -370,17 +379,19 @@ class PortDaemon:
                     self._claim_line()
                 case Reopen():
                     self._spawn(self._reopen())
-                case Answered():
+                case Answered(connect=connect, call=record):
+                    self._state.caller(record.caller_id, record.caller_name)
+                    self._state.connected(connect.text or connect.line, connect.rate, effect.carrier_details)
                     self._spawn(self._run_call(effect))
                 case AnswerPending(call=record):
+                    self._state.caller(record.caller_id, record.caller_name)
                     quick = screen_now(settings=self.settings, port=self.name, record=record)
                     if quick is None:  # the decision program has to be asked: that takes a task
                         self._spawn(self._screen(record))
                     else:
                         self._decided(record, quick)
                 case Status(text=text):
-                    self._notifier.status(text)
-                    self._log.info("port.status", status=text)
+                    self._log.info("port.status", status=self._state.say(text))  # busied out, if it is
                 case Report(event=event, fields=fields, level=level):
                     self._log.log(_LEVELS.get(level, 20), event, **dict(fields))
                 case Ready():
@@ -389,10 +400,11 @@ class PortDaemon:
                     self._log.info("port.ready", device=self._line.path, lines=lines)
                 case CallEnded(record=record):
                     self._log_call(record)
+                    self._state.call_ended(record.outcome.value, record.caller_id, record.detail)
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
                     modem = {FatalReason.MODEM_INIT_FAILED, FatalReason.MODEM_DEAD}
-                    self._fail(ExitCode.UNAVAILABLE if reason in modem else ExitCode.INTERNAL_ERROR)
+                    self._fail(ExitCode.UNAVAILABLE if reason in modem else ExitCode.INTERNAL_ERROR, detail)
         self._rearm_timer()
 
     def _set_dtr(self, high: bool) -> None:
@@ -424,7 +436,7 @@ class PortDaemon:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._log.error("internal.error", error=repr(task.exception()), exc_info=task.exception())
-            self._fail(ExitCode.INTERNAL_ERROR)
+            self._fail(ExitCode.INTERNAL_ERROR, f"internal error: {task.exception()!r}")
 
     def _rearm_timer(self) -> None:
         deadline = self._machine.get_timer()

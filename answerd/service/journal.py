@@ -28,8 +28,11 @@ from typing import Any, Literal
 
 import structlog
 
+from answerd.service.journal_message import MAX_VALUE_CHARS, bounded_text, journal_message, printable
+
 __all__ = [
     "CATALOG_FILE",
+    "MAX_VALUE_CHARS",
     "MESSAGE_IDS",
     "MESSAGE_ID_CALL_CONNECTED",
     "MESSAGE_ID_CALL_ENDED",
@@ -49,10 +52,6 @@ __all__ = [
 ]
 
 LogFormat = Literal["console", "json", "journal"]
-#: Longest string value a log record keeps (after escaping).
-MAX_VALUE_CHARS = 512
-#: Longest value quoted in a journal ``MESSAGE`` summary (the full value is in its own field).
-MAX_SUMMARY_VALUE_CHARS = 64
 #: Longest traceback line, and most lines, kept in a journal ``EXCEPTION`` field.
 MAX_TRACEBACK_LINE_CHARS = 1024
 MAX_TRACEBACK_LINES = 200
@@ -123,63 +122,8 @@ _RESERVED_FIELDS = frozenset(
 # Record keys that are not fields of their own.
 _NOT_FIELDS = frozenset({"event", "level", "timestamp", "exc_info", "exception", "pathname", "lineno", "func_name"})
 # Record keys left out of the MESSAGE summary (context, or shown elsewhere).
-_NOT_SUMMARISED = _NOT_FIELDS | {"port", "call_id", "stack"}
-# Events whose summary names only some keys, in this order.
-_SUMMARY_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "call.ended": (
-            "outcome",
-            "caller_id",
-            "caller_name",
-            "connect",
-            "user",
-            "program",
-            "exit_status",
-            "signal",
-            "duration_s",
-            "detail",
-        ),
-    }
-)
-_SUMMARY_NAMES: Mapping[str, str] = MappingProxyType(
-    {"caller_id": "caller", "caller_name": "name", "exit_status": "exit", "duration_s": "duration"}
-)
 _NOT_FIELD_CHAR = re.compile(r"[^A-Z0-9_]")
-_PRINTABLE = re.compile(r"[ -~]*")
 _CONNECT_RATE = re.compile(r"\s*([0-9]+)\s*(.*)")
-
-
-def printable(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    r"""``text`` with every non-printable or non-ASCII character escaped, capped at ``limit`` characters.
-
-    >>> printable("NO CARRIER\r\n\x1b[2J")
-    'NO CARRIER\\r\\n\\x1b[2J'
-    """
-    out = []
-    size = 0
-    for ch in text:
-        if ch == "\\":
-            piece = "\\\\"  # escaped, so a typed "\x1b" cannot pass for a real escape sequence
-        elif " " <= ch <= "~":
-            piece = ch
-        elif ch == "\r":
-            piece = "\\r"
-        elif ch == "\n":
-            piece = "\\n"
-        else:
-            code = ord(ch)
-            if code < 0x100:
-                piece = f"\\x{code:02x}"
-            elif code < 0x10000:
-                piece = f"\\u{code:04x}"
-            else:
-                piece = f"\\U{code:08x}"
-        size += len(piece)
-        if size > limit:
-            out.append("...")
-            break
-        out.append(piece)
-    return "".join(out)
 
 
 def sanitize(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -211,37 +155,6 @@ def journal_field_name(key: str) -> str:
     return name[:MAX_FIELD_NAME_CHARS]
 
 
-def _text(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    text = value if isinstance(value, str) else str(value)
-    if _PRINTABLE.fullmatch(text):
-        # Already printable (sanitize() ran, or nothing to escape): only cap it, never escape twice.
-        return text if len(text) <= limit + len("...") else text[:limit] + "..."
-    return printable(text, limit)
-
-
-def _summary_value(key: str, value: Any) -> str:
-    if key.endswith("_s") and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:.1f}s" if isinstance(value, float) else f"{value}s"
-    text = _text(value, MAX_SUMMARY_VALUE_CHARS)
-    if not text or any(ch in text for ch in ' "='):
-        return '"' + text.replace('"', '\\"') + '"'
-    return text
-
-
-def _summary(event: str, event_dict: Mapping[str, Any]) -> str:
-    keys = _SUMMARY_KEYS.get(event) or [k for k in event_dict if k not in _NOT_SUMMARISED]
-    parts = [event]
-    for key in keys:
-        value = event_dict.get(key)
-        if value is None:
-            continue
-        name = _SUMMARY_NAMES.get(key, key.removesuffix("_s") if key.endswith("_s") else key)
-        parts.append(f"{_text(name, MAX_SUMMARY_VALUE_CHARS)}={_summary_value(key, value)}")
-    return " ".join(parts)
-
-
 def _traceback_text(text: str) -> str:
     lines = text.splitlines()
     kept = [printable(line, MAX_TRACEBACK_LINE_CHARS) for line in lines[:MAX_TRACEBACK_LINES]]
@@ -253,8 +166,10 @@ def _traceback_text(text: str) -> str:
 def to_journal_fields(_logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     """structlog processor (the last one): the record as a dict of journald fields, for :class:`JournalLogger`.
 
-    * ``MESSAGE``: one readable line, the event name and its key values
-      (``call.ended outcome=carrier-lost caller=5551234 user=demo duration=12.3s``);
+    * ``MESSAGE``: one readable line. For the key events a sentence with the key facts first, so plain
+      ``journalctl`` shows what happened (``call 12 on ttyUSB0 from 5551234 ended: carrier-lost after 63 s
+      (user demo, /bin/login)``); for a warning its text; for other events the event name and its values
+      (``modem.init.retry attempt=2 reason="no answer"``). Values in it are capped; the fields carry all;
     * ``PRIORITY``: the syslog priority of the level (:data:`PRIORITIES`; debug 7 … critical 2);
     * ``SYSLOG_IDENTIFIER=answerd``, ``EVENT=<event name>`` and, for the key events, ``MESSAGE_ID``
       (:data:`MESSAGE_IDS`);
@@ -270,14 +185,14 @@ def to_journal_fields(_logger: Any, method_name: str, event_dict: MutableMapping
     capped), so a value that is not a ``str`` cannot smuggle control characters or newlines in through its
     ``str()`` either.
 
-    >>> fields = to_journal_fields(None, "info", {"event": "call.ended", "port": "ttyS0", "duration_s": 2.0})
-    >>> fields["MESSAGE"], fields["PRIORITY"], fields["PORT"], fields["DURATION_S"]
-    ('call.ended duration=2.0s', '6', 'ttyS0', '2.0')
+    >>> fields = to_journal_fields(None, "info", {"event": "modem.init.retry", "port": "ttyS0", "backoff_s": 2.0})
+    >>> fields["MESSAGE"], fields["PRIORITY"], fields["PORT"], fields["BACKOFF_S"]
+    ('modem.init.retry backoff=2.0s', '6', 'ttyS0', '2.0')
     """
-    event = _text(event_dict.get("event", ""))
+    event = bounded_text(event_dict.get("event", ""))
     level = str(event_dict.get("level", method_name))
     fields: dict[str, Any] = {
-        "MESSAGE": _summary(event, event_dict),
+        "MESSAGE": journal_message(event, event_dict),
         "PRIORITY": str(PRIORITIES.get(level, PRIORITIES["info"])),
         "SYSLOG_IDENTIFIER": SYSLOG_IDENTIFIER,
         "EVENT": event,
@@ -291,7 +206,7 @@ def to_journal_fields(_logger: Any, method_name: str, event_dict: MutableMapping
         name = journal_field_name(key)
         if name in fields:
             continue  # two keys that sanitise to one name: the first wins
-        fields[name] = _text(value)
+        fields[name] = bounded_text(value)
     connect = fields.get("CONNECT")
     if connect:
         match = _CONNECT_RATE.fullmatch(connect)
@@ -302,11 +217,11 @@ def to_journal_fields(_logger: Any, method_name: str, event_dict: MutableMapping
         if protocol:
             fields.setdefault("PROTOCOL", protocol)
     if event_dict.get("pathname") is not None:
-        fields["CODE_FILE"] = _text(event_dict["pathname"])
+        fields["CODE_FILE"] = bounded_text(event_dict["pathname"])
     if isinstance(event_dict.get("lineno"), int):
         fields["CODE_LINE"] = event_dict["lineno"]
     if event_dict.get("func_name") is not None:
-        fields["CODE_FUNC"] = _text(event_dict["func_name"])
+        fields["CODE_FUNC"] = bounded_text(event_dict["func_name"])
     exception = event_dict.get("exception")
     if isinstance(exception, str) and exception:
         fields["EXCEPTION"] = _traceback_text(exception)

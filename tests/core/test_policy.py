@@ -63,7 +63,9 @@ DECISIONS: list[tuple[str, list[str], CallerInfo | None, bool, str | None]] = [
     ("deny prefix never matches private", ["!555"], PRIVATE, True, None),
     ("plus prefix", ["+4989", "!all"], CallerInfo(number="+498912345"), True, "+4989"),
     ("prefixes are literal", ["+4989", "!all"], CallerInfo(number="08912345"), False, "!all"),
-    ("star and hash", ["*31#"], CallerInfo(number="*31#555"), True, "*31#"),
+    ("hash in a prefix", ["#31#"], CallerInfo(number="#31#555"), True, "#31#"),
+    ("trailing star is the prefix", ["!09*"], CallerInfo(number="0912345"), False, "!09"),
+    ("trailing star prefix still literal", ["!09*"], CallerInfo(number="1090"), True, None),
     ("several tokens in one string", ["!555, 666", "!all"], CallerInfo(number="666123"), True, "666"),
     ("keywords ignore case", ["!NONE"], None, False, "!none"),
     ("single digit", ["!0"], CallerInfo(number="0891"), False, "!0"),
@@ -143,9 +145,13 @@ class TestParseRules:
 
         assert expected == parse_rules(["555", "!+49", "all", "!none", "Private", "!OUT-OF-AREA"])
 
+    def test_trailing_star_is_the_prefix_it_means(self) -> None:
+        """A trailing '*' (mgetty users write '!09*') is read as the prefix before it."""
+        assert parse_rules(["!09", "555"]) == parse_rules(["!09*", "555*"])
+
     def test_tokens_round_trip(self) -> None:
         """A rule's token parses back to the same rule."""
-        rules = parse_rules(["555", "!+49", "*31#", "all", "!none", "private", "!out-of-area"])
+        rules = parse_rules(["555", "!+49", "#31#", "all", "!none", "private", "!out-of-area"])
 
         assert rules == parse_rules([rule.token for rule in rules])
 
@@ -169,6 +175,11 @@ class TestParseRules:
             ("555;rm", "expected a number prefix"),
             ("\x00", "expected a number prefix"),
             ("5" * 33, "longer than 32 characters"),
+            ("*", "'*': use all (every call) instead of '*'"),
+            ("!*", "use !all (every call)"),
+            ("0*9", "'0*9': a rule is a number prefix, so '*' may only end it (09* is 09)"),
+            ("*1234", "'*' may only end it"),
+            ("!09**", "'*' may only end it"),
         ],
     )
     def test_invalid(self, token: str, message: str) -> None:

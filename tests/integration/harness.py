@@ -220,7 +220,12 @@ class Bench:
     def ended(self, start: int = 0, timeout: float = 15.0) -> dict[str, Any]:
         """Wait for the next ``call.ended`` after ``start`` and for the port to be idle again; return the record."""
         index, ended = self.wait_event("call.ended", start=start, timeout=timeout)
-        self.wait_event("port.status", start=index, status="waiting for RING")
+        assert self.log is not None
+        self.log.wait_for(
+            lambda r: r.get("event") == "port.status"
+            and (r.get("status") == "waiting for RING" or str(r.get("status")).startswith("busied out (")),
+            timeout, index,
+        )  # fmt: skip
         return ended
 
     def since(self, event: str, start: int) -> list[dict[str, Any]]:

@@ -94,7 +94,8 @@ class TestHangUpWhileTyping:
         assert "carrier-lost" == bench.ended(mark)["outcome"]
 
     def test_ppp_frame_then_hang_up_starts_no_program(self, make_bench: Callable[..., Bench], tmp_path: Path) -> None:
-        """An LCP frame at the prompt of a port without a PPP rule, then a hang-up: no program, carrier lost."""
+        """An LCP frame at the prompt of a port without a PPP rule, then a hang-up: no program; the call ends as
+        no-ppp-rule (issue 13), what it was, whenever the hang-up is seen."""
         bench, login = login_bench(make_bench, tmp_path)
         mark = bench.mark()
         caller = bench.dial()
@@ -102,7 +103,7 @@ class TestHangUpWhileTyping:
         caller.send(LCP_TERMINATE_REQUEST)
         caller.hang_up()
         ended = assert_no_program(bench, login, mark)
-        assert ("carrier-lost", None) == (ended["outcome"], ended["user"])
+        assert ("no-ppp-rule", "/AutoPPP/") == (ended["outcome"], ended["user"])
 
 
 class TestModemTextIsNoName:

@@ -214,6 +214,20 @@ class TestAutoPpp:
         assert 1 == len(bench.events("call.ppp_detected"))
         assert ([str(pppd)], "answered", "/AutoPPP/") == (record_of(pppd)["argv"], ended["outcome"], ended["user"])
 
+    def test_ppp_caller_on_a_port_without_a_ppp_rule_ends_as_no_ppp_rule(
+        self, make_bench: Callable[..., Bench], tmp_path: Path
+    ) -> None:
+        """Issue 13: with AutoPPP on and no /AutoPPP/ rule a PPP peer's frame is not taken for a name: no-ppp-rule."""
+        login = make_program(tmp_path / "bin", "login")
+        bench = make_bench(login_program=[str(login), "--", "{user}"])
+        mark = bench.mark()
+        caller = bench.dial()
+        caller.read_until(b"login: ")
+        caller.send(LCP_CONFIGURE_REQUEST)
+        ended = bench.ended(mark)
+        assert b"" == caller.wait_dropped()  # no echo of the frame as a name
+        assert ("no-ppp-rule", "/AutoPPP/", False) == (ended["outcome"], ended["user"], ran(login))
+
     def test_terminal_caller_gets_the_prompt_after_the_window_and_keeps_its_typing(
         self, make_bench: Callable[..., Bench], tmp_path: Path
     ) -> None:

@@ -58,6 +58,7 @@ class TestNotify:
             "STATUS=waiting for",
             "STOPPING=1",
             "STATUS=stopping",
+            "STATUS=stopped",
         ] == statuses(bench.notify.messages)
 
     def test_watchdog_pings_while_healthy(self, make_bench: Callable[..., Bench]) -> None:
