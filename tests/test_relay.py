@@ -14,15 +14,22 @@ import tty
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
 from answerd.call.relay import Relay, open_pty_pair
+from answerd.call.runner import CallEnd, CallRunner
 from answerd.call.stage import CallLine
+from answerd.config.settings import PortSettings
 from answerd.core import ModemTextCarrier, Outcome
+from answerd.service.notify import NullNotifier
 
-from .helpers import wait_until_async
+from .helpers import make_program, ran, wait_until_async
 from .simline import ManualClock, settle
+from .test_call_carrier import ANSWERED, Lines
+from .test_call_carrier import Log as CarrierLog
+from .test_call_carrier import Port as CarrierPort
 
 NO_CARRIER = b"\r\nNO CARRIER\r\n"
 
@@ -209,3 +216,45 @@ def _read_blocking(fd: int, into: bytearray, size: int) -> None:
     os.set_blocking(fd, True)
     while len(into) < size:
         into.extend(os.read(fd, 65536))
+
+
+@dataclass
+class RelayedPort(CarrierPort):
+    """The call's port stand-in on a real pty (the relay needs its fd for the program's pty settings)."""
+
+    fd: int = -1
+
+    def write_buffer_size(self) -> int:
+        return 0
+
+    def resume_reading(self) -> None:
+        self.modes.append("resumed")
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Nothing is queued."""
+
+
+def test_a_modem_text_call_ignores_dcd(tmp_path: Path) -> None:
+    """carrier = "modem-text" on a line whose DCD reads low all the time (not wired): CLOCAL is left set, DCD is
+    neither polled nor read before the program, the port is not handed to the program, and the call is answered."""
+    program = make_program(tmp_path, "direct", say=False)
+    master, slave = os.openpty()
+    settings = PortSettings(device=os.ttyname(slave), mode="direct", direct_program=[str(program)], settle_ms=0,
+                            carrier="modem-text")  # fmt: skip
+    lines = Lines(False)
+    port = RelayedPort(lines, fd=slave)
+
+    async def main() -> CallEnd:
+        runner = CallRunner(
+            port_name="ttyTEST", device=os.ttyname(slave), settings=settings, port=port,  # type: ignore[arg-type]
+            answered=ANSWERED, line=CallLine(), notifier=NullNotifier(), log=CarrierLog(),  # type: ignore[arg-type]
+        )  # fmt: skip
+        return await runner.run()
+
+    try:
+        end = asyncio.run(main())
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert (Outcome.ANSWERED, True) == (end.outcome, ran(program))
+    assert (0, []) == (lines.count, [mode for mode in port.modes if mode in ("carrier_sensitive=True", "paused")])

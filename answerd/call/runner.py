@@ -5,7 +5,9 @@ until the call ends, then the daemon hands the outcome back to the machine. Each
 
 1. **Carrier** (:mod:`~answerd.call.carrier`). CLOCAL is cleared (unless ``ignore_carrier``), so a carrier
    drop hangs the tty up and SIGHUPs whatever has it as controlling terminal; where DCD can be read it is
-   also polled, and read once more just before the program starts.
+   also polled, and read once more just before the program starts. With ``carrier = "modem-text"`` DCD is
+   not used at all (it is what such a line cannot be trusted for): the relay ends the session instead
+   (:mod:`~answerd.call.relay`). Session limits (:mod:`~answerd.call.limits`) run from here too.
 2. **Silent PPP window / settle** (:mod:`~answerd.call.dialog`). With ``ppp_wait_ms`` the caller's first
    bytes are watched for the start of a PPP LCP frame before anything is printed, so a PPP client never
    sees text. Otherwise the line settles for ``settle_ms`` (mgetty's prompt-waittime).
@@ -113,12 +115,13 @@ class CallRunner:
 
     async def run(self) -> CallEnd:
         """Run the call to its end; never raises for anything the caller or the program does."""
-        if not self._settings.ignore_carrier:
+        by_dcd = self._settings.carrier == "dcd"
+        if by_dcd and not self._settings.ignore_carrier:
             try:
                 self._port.set_carrier_sensitive(True)
             except OSError as exc:
                 self._log.warning("port.carrier_sensitive_failed", error=exc.strerror or str(exc))
-        watch = watch_carrier(self._port.lines, self._line)
+        watch = watch_carrier(self._port.lines, self._line) if by_dcd else None
         limits = self._start_limits()
         try:
             end = await self._stages()
@@ -184,7 +187,7 @@ class CallRunner:
             self._log.info("call.ppp_detected", dropped_bytes=len(ppp.trailing))
             if not self._autoppp:
                 return self._ppp_without_rule()  # what the call was, even if the caller hangs up meanwhile
-        if carrier_gone(self._port.lines):
+        if settings.carrier == "dcd" and carrier_gone(self._port.lines):
             # The watch polls; this closes its window: a caller who hung up while the name was being
             # submitted (or a PPP frame was read) must not get a program on a dead line.
             where = "at the login prompt" if settings.mode == "login" else "before the program started"
