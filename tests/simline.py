@@ -141,6 +141,8 @@ class SimPort:
         self._reading = True
         self._on_readable: Callable[[], None] | None = None
         self.closed = False
+        #: The call hung this open file up (a carrier loss, login's vhangup()): only a new open works.
+        self.hung_up = False
 
     def write(self, data: bytes) -> None:
         if self.closed or self._line.dead:
@@ -166,7 +168,7 @@ class SimPort:
         return self._line.present and self._line.port is self
 
     def after_call(self) -> bool:
-        if self.closed or self._line.dead:
+        if self.closed or self._line.dead or self.hung_up:
             return False
         self.resume_reading()
         return True

@@ -38,7 +38,9 @@ PROGRAM_S = 5.0  # how long the stand-in program runs
 class Bench:
     """One daemon, one simulated modem, a call stage that runs a 'program' for PROGRAM_S and ends it."""
 
-    def __init__(self, tmp: Path, *, dcd: bool, dtr: int, s25: int, outcome: Outcome, **port: Any) -> None:
+    def __init__(
+        self, tmp: Path, *, dcd: bool, dtr: int, s25: int, outcome: Outcome, hang_up_tty: bool = False, **port: Any
+    ) -> None:
         self.clock = ManualClock()
         profile = ModemProfile(
             defaults=Defaults(echo=False, dtr=dtr, registers={25: s25}),
@@ -49,6 +51,8 @@ class Bench:
         config = tmp / "answerd.toml"
         config.write_text("[ports.sim0]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in settings.items()))
         self.outcome = outcome
+        self.hang_up_tty = hang_up_tty
+        self.call_port: object = None
         #: Index into line.written when the call ended, and the modem's mode then.
         self.ended_at_write: int | None = None
         self.ended_at_screen = 0
@@ -61,6 +65,8 @@ class Bench:
         await self.clock.sleep(PROGRAM_S)
         assert self.line.port is not None
         self.line.port.write(b"bye\r\n")  # the program's last output
+        self.call_port = self.line.port
+        self.line.port.hung_up = self.hang_up_tty
         if self.outcome is Outcome.CARRIER_LOST:
             self.line.caller_hangs_up()
         self.ended_at_write = len(self.line.written)
@@ -189,3 +195,19 @@ class TestWithoutDcd:
                 assert b"AT" not in bench.caller_saw()
 
         asyncio.run(scenario())
+
+
+def test_a_tty_the_call_hung_up_is_opened_afresh_for_the_hang_up(tmp_path: Path) -> None:
+    """login's vhangup() left answerd's file hung up: the port is reopened before the hold, so DTR really goes
+    low on the line (a 50 ms detect time modem hangs up during the hold) and no escape is needed."""
+
+    async def scenario() -> None:
+        kwargs: dict[str, Any] = {"dcd": True, "dtr": 2, "s25": 5, "outcome": Outcome.ANSWERED, "hang_up_tty": True}
+        async with call_ended(tmp_path, **kwargs) as bench:
+            assert bench.line.port is not bench.call_port
+            await bench.clock.advance(0.4)
+            assert ModemMode.IDLE == bench.modem.mode
+            await bench.clock.advance(10.0)
+            assert b"+++" not in bench.after_the_call()
+
+    asyncio.run(scenario())
