@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 import answerd.call.session as session_module
-from answerd.call.environment import SAFE_PATH, clean_environment
-from answerd.call.session import Session, SpawnError, session_members
+from answerd.call.environment import MAX_VALUE_LENGTH, SAFE_PATH, clean_environment
+from answerd.call.session import Session, SpawnError, group_alive, group_members
 from tests.helpers import alive, session_started, wait_until, wait_until_async
 
 DEADLINE_S = 3.0
@@ -71,6 +71,32 @@ import subprocess, sys
 child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE)
 child.stdout.readline()  # its handlers are in place
 print(f"grandchild {child.pid}", flush=True)
+"""
+
+# Starts POLITE_IN_GROUP and waits, in the foreground group, until the hang-up ends it.
+LEAVES_POLITE_CHILD_WAITS = """
+import signal, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE)
+child.stdout.readline()  # its handlers are in place
+print(f"grandchild {child.pid} ready", flush=True)
+while True:
+    signal.pause()
+"""
+
+# Stays in the program's process group; ends on SIGHUP after a short cleanup, and notes a SIGTERM in a file.
+POLITE_IN_GROUP = """
+import os, signal, sys, time
+def on_hup(*_):
+    time.sleep(0.05)
+    os._exit(0)
+def on_term(*_):
+    open(sys.argv[1], "w").write("TERM")
+    os._exit(1)
+signal.signal(signal.SIGHUP, on_hup)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while True:
+    signal.pause()
 """
 
 # Leaves the tty's foreground group, so the kernel's hang-up when the leader exits does not reach it; ends
@@ -185,45 +211,60 @@ class TestCleanEnvironment:
         """An empty but known value is kept (only None means unknown)."""
         assert "" == clean_environment({"CALLER_ID": ""}, None)["CALLER_ID"]
 
+    @pytest.mark.parametrize(
+        ("value", "cleaned"),
+        [
+            ("555\x001234", "555?1234"),
+            ("555\x1b[31m1", "555?[31m1"),
+            ("JOHN\r\nX=1", "JOHN??X=1"),
+            ("A\x7f\x9bB", "A??B"),
+            ("$(id);`id`'\"", "$(id);`id`'\""),  # no shell reads it: metacharacters are plain text
+            ("7" * 10240, "7" * MAX_VALUE_LENGTH),
+        ],
+    )
+    def test_values_from_the_line_are_cleaned(self, value: str, cleaned: str) -> None:
+        """Control characters become '?' (never dropped, so nothing runs together) and length is capped."""
+        assert cleaned == clean_environment({"CALLER_ID": value}, None)["CALLER_ID"]
+
     def test_path_is_the_safe_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """PATH is the fixed system one, never the daemon's."""
         monkeypatch.setenv("PATH", "/tmp/evil:/usr/bin")
         assert SAFE_PATH == clean_environment({}, "vt100")["PATH"]
 
 
-class TestSessionMembers:
-    """Finding the processes of a session through /proc."""
+class TestGroupMembers:
+    """Finding what is left in the program's process group: killpg first, /proc only when something is."""
 
-    def test_finds_session_leader(self, spare: list[subprocess.Popen[bytes]]) -> None:
-        """A `setsid sleep` child is the one member of its own session."""
+    def test_finds_group_leader(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """A `setsid sleep` child is the one member of its own process group."""
         proc = subprocess.Popen(["setsid", "sleep", "30"])
         spare.append(proc)
-        # setsid() runs in the child after fork: wait (with a deadline) until the session exists.
+        # setsid() runs in the child after fork: wait (with a deadline) until the group exists.
         wait_until(lambda: session_started(proc.pid), DEADLINE_S, "setsid in the child")
-        assert [proc.pid] == session_members(proc.pid)
+        assert ([proc.pid], 1) == (group_members(proc.pid), group_alive(proc.pid))
 
     def test_finds_every_member(self, spare: list[subprocess.Popen[bytes]]) -> None:
-        """A session with a leader and a background child lists both."""
+        """A group with a leader and a background child (no job control: same group) counts both."""
         proc = subprocess.Popen(["setsid", "sh", "-c", "sleep 30 & echo $!; exec sleep 30"], stdout=subprocess.PIPE)
         spare.append(proc)
         assert proc.stdout is not None
         background = int(proc.stdout.readline())
         try:
-            wait_until(lambda: len(session_members(proc.pid)) == 2, DEADLINE_S, "both members")
-            assert sorted([proc.pid, background]) == sorted(session_members(proc.pid))
+            wait_until(lambda: group_alive(proc.pid) == 2, DEADLINE_S, "both members")
+            assert sorted([proc.pid, background]) == sorted(group_members(proc.pid))
         finally:
             os.kill(background, signal.SIGKILL)
 
-    def test_ignores_other_sessions(self, spare: list[subprocess.Popen[bytes]]) -> None:
-        """Processes of another session, and our own, are not members."""
+    def test_ignores_other_groups(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """Processes of another group, and our own, are not members."""
         first = subprocess.Popen(["setsid", "sleep", "30"])
         second = subprocess.Popen(["setsid", "sleep", "30"])
         plain = subprocess.Popen(["sleep", "30"])
         spare.extend([first, second, plain])
-        # Both sessions must exist before the look: a child that has not run setsid() yet is still in ours,
-        # and the test would pass or fail by timing, not by what session_members does.
+        # Both groups must exist before the look: a child that has not run setsid() yet is still in ours,
+        # and the test would pass or fail by timing, not by what group_members does.
         wait_until(lambda: session_started(first.pid) and session_started(second.pid), DEADLINE_S, "setsid")
-        members = session_members(first.pid)
+        members = group_members(first.pid)
         assert (True, False, False, False) == (
             first.pid in members,
             second.pid in members,
@@ -231,34 +272,40 @@ class TestSessionMembers:
             os.getpid() in members,
         )
 
-    def test_empty_for_unused_sid(self, spare: list[subprocess.Popen[bytes]]) -> None:
-        """A session id no process has gives an empty list."""
-        proc = subprocess.Popen(["sleep", "30"])  # not a session leader: its pid is no session's id
+    def test_empty_for_unused_group(self, spare: list[subprocess.Popen[bytes]]) -> None:
+        """A process group id no process has counts 0 (killpg's ESRCH, /proc not read)."""
+        proc = subprocess.Popen(["sleep", "30"])  # not a group leader: its pid is no group's id
         spare.append(proc)
-        assert [] == session_members(proc.pid)
+        assert (0, []) == (group_alive(proc.pid), group_members(proc.pid))
 
     def test_zombie_left_out(self, spare: list[subprocess.Popen[bytes]]) -> None:
-        """A member that has exited but was not reaped yet (a zombie) is no longer listed."""
+        """A member that has exited but was not reaped yet (a zombie) is not counted, though killpg sees it."""
         proc = subprocess.Popen(["setsid", "true"])
         spare.append(proc)
         wait_until(lambda: not alive(proc.pid), DEADLINE_S, "the child to exit")
         assert Path(f"/proc/{proc.pid}").exists(), "a zombie, not reaped yet"
-        assert [] == session_members(proc.pid)
+        os.killpg(proc.pid, 0)  # the kernel still counts the zombie in its group
+        assert 0 == group_alive(proc.pid)
 
-    def test_command_name_with_parentheses_and_spaces(self, tmp_path: Path) -> None:
-        """A command name like `a) 1 2 (b` does not shift the fields (split after the last ')')."""
-        for pid, comm, sid in [(10, "a) 1 2 (b", 42), (11, "sleep", 42), (12, "x) 42 42 42 (", 7)]:
+    def test_command_name_with_parentheses_and_spaces(
+        self, tmp_path: Path, spare: list[subprocess.Popen[bytes]]
+    ) -> None:
+        """A command name like `a) 1 X (b` does not shift the fields (split after the last ')')."""
+        own = os.getpgrp()
+        other = subprocess.Popen(["sleep", "30"])  # in our group too: getpgid agrees, the stat text decides
+        spare.append(other)
+        fake = {os.getpid(): (f"a) 1 {own + 1} (b", own), other.pid: (f"x) {own} {own} {own} (", own + 1)}
+        for pid, (comm, group) in fake.items():
             (tmp_path / str(pid)).mkdir()
-            (tmp_path / str(pid) / "stat").write_text(f"{pid} ({comm}) S 1 {sid} {sid} 0 -1 4194560 0 0\n")
+            (tmp_path / str(pid) / "stat").write_text(f"{pid} ({comm}) S 1 {group} {group} 0 -1 4194560 0 0\n")
         (tmp_path / "self").mkdir()
-        assert [10, 11] == sorted(session_members(42, proc=tmp_path))
+        assert [os.getpid()] == group_members(own, proc=tmp_path)
 
     def test_vanished_process_skipped(self, tmp_path: Path) -> None:
         """A /proc entry without a readable stat (process just exited) is skipped."""
-        (tmp_path / "10").mkdir()
-        (tmp_path / "11").mkdir()
-        (tmp_path / "11" / "stat").write_text("11 (sh) S 1 11 11 0 -1 0\n")
-        assert [11] == session_members(11, proc=tmp_path)
+        own = os.getpgrp()
+        (tmp_path / str(os.getpid())).mkdir()
+        assert [] == group_members(own, proc=tmp_path)
 
 
 class TestStart:
@@ -399,7 +446,7 @@ class TestStop:
             session = await Session.start(argv, tty_fd=pty.slave, env={})
             await asyncio.get_running_loop().run_in_executor(None, pty.wait_for, b"ready")
             result = await session.stop(grace_s)
-            return result.signal, result.stopped_by_us, len(session_members(session.pid))
+            return result.signal, result.stopped_by_us, group_alive(session.pid)
 
         return asyncio.run(main())
 
@@ -450,7 +497,7 @@ class TestReapSession:
             out = await asyncio.get_running_loop().run_in_executor(None, pty.wait_for, b"\n")
             grandchild = int(out.split()[1])
             await session.wait()
-            member = grandchild in session_members(session.pid)
+            member = grandchild in group_members(session.pid)
             left = await session.reap_session(0.2)
             await wait_until_async(lambda: not alive(grandchild), DEADLINE_S, "the leftover to end")
             return member, left, alive(grandchild)
@@ -468,19 +515,33 @@ class TestReapSession:
 
         assert 0 == asyncio.run(main())
 
-    def test_leftover_gets_grace_after_hangup(self, pty: Pty, script: ScriptMaker, tmp_path: Path) -> None:
-        """A leftover that exits promptly on SIGHUP is not sent SIGTERM before the grace time is up."""
+    def test_leftover_in_group_gets_grace_after_hangup(self, pty: Pty, script: ScriptMaker, tmp_path: Path) -> None:
+        """A process left in the program's group that ends promptly on SIGHUP gets no SIGTERM within the grace."""
         marker = tmp_path / "term"
-        argv = script("polite", LEAVES_POLITE_CHILD, textwrap.dedent(POLITE), str(marker))
+        argv = script("polite", LEAVES_POLITE_CHILD_WAITS, textwrap.dedent(POLITE_IN_GROUP), str(marker))
 
-        async def main() -> int:
+        async def main() -> tuple[int | None, bool]:
+            session = await Session.start(argv, tty_fd=pty.slave, env={})
+            out = await asyncio.get_running_loop().run_in_executor(None, pty.wait_for, b"ready")
+            grandchild = int(out.split()[1])
+            result = await session.stop(DEADLINE_S)
+            return result.signal, alive(grandchild)
+
+        assert (signal.SIGHUP, False) == asyncio.run(main())
+        assert not marker.exists(), "the leftover got SIGTERM right after SIGHUP, without any grace"
+
+    def test_process_that_left_the_group_is_not_counted(self, pty: Pty, script: ScriptMaker, tmp_path: Path) -> None:
+        """A leftover that moved to a process group of its own (setpgid) is outside what answerd looks at."""
+        argv = script("polite", LEAVES_POLITE_CHILD, textwrap.dedent(POLITE), str(tmp_path / "term"))
+
+        async def main() -> tuple[int, int]:
             session = await Session.start(argv, tty_fd=pty.slave, env={})
             out = await asyncio.get_running_loop().run_in_executor(None, pty.wait_for, b"\n")
             grandchild = int(out.split()[1])
-            await session.wait()
-            left = await session.reap_session(2.0)
-            await wait_until_async(lambda: not alive(grandchild), DEADLINE_S, "the leftover to end")
-            return left
+            try:
+                await session.wait()
+                return await session.reap_session(0.2), os.getpgid(grandchild) - grandchild
+            finally:
+                os.kill(grandchild, signal.SIGKILL)
 
-        assert 1 == asyncio.run(main())
-        assert not marker.exists(), "the leftover got SIGTERM right after SIGHUP, without any grace"
+        assert (0, 0) == asyncio.run(main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from answerd import core
 from answerd.config.files import program_problem
@@ -53,9 +53,10 @@ def _absolute_path(value: str | None) -> str | None:
     return value
 
 
-def check_program(argv: list[str] | None) -> list[str] | None:
+def check_program(argv: list[str] | None, info: ValidationInfo) -> list[str] | None:
     """The one check of every setting that names a program to execute: an argv the core can expand, whose
-    program exists and is executable (a missing login program would answer every call and drop it)."""
+    program exists, is executable (a missing login program would answer every call and drop it) and is
+    trusted (owned by root, or by a dispatch rule's ``user``, validated before ``program`` for this)."""
     if argv is None:
         return None
     if not argv:
@@ -63,7 +64,8 @@ def check_program(argv: list[str] | None) -> list[str] | None:
     if not argv[0].startswith("/"):
         raise ValueError(f"the program must be an absolute path (got {argv[0]!r}); no shell is used to find it")
     core.DispatchRule("*", tuple(argv))  # placeholders, braces, NULs: the core's one check of argv templates
-    problem = program_problem(argv[0])
+    user = info.data.get("user") if info.data else None
+    problem = program_problem(argv[0], user=user if isinstance(user, str) else None)
     if problem is not None:
         raise ValueError(problem)
     return argv

@@ -84,10 +84,11 @@ class DispatchRule(BaseModel):
         description="the login name to match: exact, prefix*, *suffix, *infix*, *, or /AutoPPP/ (only "
         "matched when PPP is detected, never by a typed name)"
     )
-    program: Program = Field(description="argv with placeholders {user} {connect} {caller_id} {caller_name} "
-                             "{device} {port}")  # fmt: skip
+    # user before program: the program's check accepts a program owned by the rule's user.
     user: UserName = Field(default=None, description="run the program as this user (with that user's groups); "
                            "absent: as root, like mgetty's '-'")  # fmt: skip
+    program: Program = Field(description="argv with placeholders {user} {connect} {caller_id} {caller_name} "
+                             "{device} {port}")  # fmt: skip
     utmp: bool = Field(default=True, description="write utmp/wtmp entries for the session (for programs that do "
                        "not, like pppd)")  # fmt: skip
     ok_exit_codes: list[int] | None = Field(

@@ -43,7 +43,7 @@ assert set(range(256)) == set(ALL_BYTES_FRAME)
 def _public_dir() -> Iterator[Path]:
     """A directory every user can use (pytest's tmp_path is root-only), for programs run as nobody."""
     path = Path(tempfile.mkdtemp(prefix="answerd-it-", dir="/tmp"))
-    path.chmod(0o777)
+    path.chmod(0o1777)  # sticky, like /tmp: answerd trusts a root-owned sticky directory, not a 0777 one
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

@@ -143,7 +143,7 @@ def _deciders() -> Iterator[Callable[[str], tuple[Bench, Path]]]:
     def get(on_error: str) -> tuple[Bench, Path]:
         if on_error not in made:
             directory = Path(tempfile.mkdtemp(prefix="answerd-it-", dir="/tmp"))
-            directory.chmod(0o777)  # the program runs as nobody and writes its record here
+            directory.chmod(0o1777)  # nobody writes its record here; sticky: answerd refuses a 0777 one
             program = make_decider(directory, "exit 0")
             settings = {"decision_timeout_s": 1.0, "decision_on_error": on_error, **ANSWER}
             bench = Bench(
