@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import termios
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +22,15 @@ import pytest
 from answerd.cli import main
 from answerd.config import load_config
 from answerd.core import ModemFamily
-from answerd.service.probe import ProbeError, _Modem, _open_line, probe, render_snippet
+from answerd.service.probe import (
+    ProbeError,
+    ProbeReport,
+    _Modem,
+    _open_line,
+    probe,
+    read_control_lines,
+    render_snippet,
+)
 
 SIM_READY = re.compile(r"answerd-sim: ready tty=(\S+)")
 #: Short enough for a fast test, well above the sim's 50 ms look at the line.
@@ -154,3 +163,41 @@ def test_the_command_prints_the_report_and_the_table(
     out = capsys.readouterr().out
     assert "# family: usr (named by AT+GMI)" in out
     assert "[ports.line1]" in out
+
+
+class FakeModem:
+    """A modem on real control lines, as far as the DCD test sees it: &C0 forces DCD on, &C1 lets it follow
+    the carrier (none while idle); ``wired=False`` is a cable that does not carry DCD (always low)."""
+
+    def __init__(self, *, wired: bool = True, dsr: bool = True, cts: bool = True) -> None:
+        self.wired = wired
+        self.dcd_forced = False
+        self.static = (termios.TIOCM_DSR if dsr else 0) | (termios.TIOCM_CTS if cts else 0)
+
+    def command(self, command: str) -> tuple[list[str], str | None]:
+        self.dcd_forced = command == "AT&C0"
+        return [], "OK"
+
+    def bits(self) -> int:
+        return self.static | (termios.TIOCM_CAR if self.wired and self.dcd_forced else 0)
+
+
+class TestControlLines:
+    """The verdicts on real control lines (TIOCMGET injected: a pty has none)."""
+
+    def test_dcd_that_follows_c_works_and_no_modem_text_is_suggested(self) -> None:
+        """DCD on with &C0 and off with &C1: it works; the table keeps carrier = "dcd" and real modem control."""
+        modem, report = FakeModem(), ProbeReport(device="/dev/ttyS0", speed=115200)
+        read_control_lines(modem.bits, modem, report)
+        assert (True, True) == (report.modem_lines, report.dcd_works)
+        snippet = render_snippet(report, "ttyS0")
+        assert "carrier" not in snippet
+        assert "modem_control" not in snippet
+
+    def test_a_cable_without_dcd_gets_modem_text(self) -> None:
+        """DCD stays low even with &C0 (the cable does not carry it): the table says carrier = "modem-text"."""
+        modem, report = FakeModem(wired=False, cts=False), ProbeReport(device="/dev/ttyS0", speed=115200)
+        read_control_lines(modem.bits, modem, report)
+        assert (True, False) == (report.modem_lines, report.dcd_works)
+        assert 'carrier = "modem-text"' in render_snippet(report, "ttyS0")
+        assert "low: use flow_control" in next(line.verdict for line in report.lines if line.name == "CTS")

@@ -32,6 +32,7 @@ import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from answerd.core import (
     DEFAULT_INIT_CHAT,
@@ -46,7 +47,7 @@ from answerd.core import (
 from answerd.line.lock import DEFAULT_LOCK_DIR, LockError, UucpLock
 from answerd.line.modem_lines import SPEEDS, NoLines, TiocmLines
 
-__all__ = ["LineTest", "ProbeError", "ProbeReport", "probe", "render_report", "render_snippet"]
+__all__ = ["LineTest", "ProbeError", "ProbeReport", "probe", "read_control_lines", "render_report", "render_snippet"]
 
 #: Every identification question the probe asks, in order.
 PROBE_IDENTIFY: tuple[str, ...] = (
@@ -259,15 +260,31 @@ def _modem_bits(fd: int) -> int | None:
 def _test_lines(
     fd: int, modem: _Modem, report: ProbeReport, *, speed: int, dtr_hold_s: float, sleep: Callable[[float], None]
 ) -> None:
-    bits = _modem_bits(fd)
+    read_control_lines(lambda: _modem_bits(fd), modem, report)
+    report.dtr_works = _dtr_resets(fd, modem, speed=speed, hold_s=dtr_hold_s, real=report.modem_lines, sleep=sleep)
+
+
+class _Commands(Protocol):
+    def command(self, command: str) -> tuple[list[str], str | None]: ...
+
+
+def read_control_lines(read_bits: Callable[[], int | None], modem: _Commands, report: ProbeReport) -> None:
+    """DCD, DSR, CTS and RI: readable at all (``read_bits``: TIOCMGET, ``None`` where there are no lines),
+    and whether DCD follows ``&C`` (on with ``&C0``, off with ``&C1`` while idle)."""
+    bits = read_bits()
     report.modem_lines = bits is not None
     if bits is None:
         why = "no modem-control lines (a pty or a three-wire cable)"
         report.lines = [LineTest(name, False, verdict=why) for name in ("DCD", "DSR", "CTS", "RI")]
     else:
-        forced_on = modem.command("AT&C0")[1] == "OK" and _bit(fd, termios.TIOCM_CAR)
-        follows = modem.command("AT&C1")[1] == "OK" and _bit(fd, termios.TIOCM_CAR) is False
-        report.dcd_works = bool(forced_on and follows)
+
+        def dcd() -> bool | None:
+            now = read_bits()
+            return None if now is None else bool(now & termios.TIOCM_CAR)
+
+        forced_on = modem.command("AT&C0")[1] == "OK" and dcd() is True
+        follows = modem.command("AT&C1")[1] == "OK" and dcd() is False
+        report.dcd_works = forced_on and follows
         dcd_verdict = "follows &C (on with &C0, off with &C1 while idle)" if report.dcd_works else (
             "does not follow &C: the cable or adapter does not carry it")  # fmt: skip
         report.lines = [
@@ -278,12 +295,6 @@ def _test_lines(
                      bits & termios.TIOCM_CTS else "low: use flow_control = \"none\" or check the cable"),
             LineTest("RI", True, bool(bits & termios.TIOCM_RI), "readable (rings only during a call)"),
         ]  # fmt: skip
-    report.dtr_works = _dtr_resets(fd, modem, speed=speed, hold_s=dtr_hold_s, real=bits is not None, sleep=sleep)
-
-
-def _bit(fd: int, bit: int) -> bool | None:
-    bits = _modem_bits(fd)
-    return None if bits is None else bool(bits & bit)
 
 
 def _dtr_resets(
