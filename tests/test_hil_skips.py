@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_hil_suite_skips_without_hardware() -> None:
-    """`pytest hil` with no --modem collects every test and skips each one, exit status 0."""
+    """`pytest hil` with no --bench collects every test and skips each one with one message, exit status 0."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "hil", "-q", "-p", "no:cacheprovider", "-rs"],
         cwd=ROOT,
@@ -22,4 +22,4 @@ def test_hil_suite_skips_without_hardware() -> None:
     assert 0 == result.returncode, result.stdout + result.stderr
     assert "passed" not in result.stdout.splitlines()[-1]
     assert "skipped" in result.stdout.splitlines()[-1]
-    assert "no modem: pass --modem" in result.stdout
+    assert "pass --bench sim (the simulated bench) or --bench FILE.toml" in result.stdout

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 import structlog
 
 from answerd.line.lock import UNKNOWN_PID
-from answerd.line.owner import HOLDER_RECHECK_S, LOCK_RECHECK_S, DeviceGone, HeldBy, LineOwner, Ours, Unlockable
+from answerd.line.owner import (
+    HANGUP_PATIENCE_S,
+    HOLDER_RECHECK_S,
+    LOCK_RECHECK_S,
+    DeviceGone,
+    HeldBy,
+    LineOwner,
+    Ours,
+    PortCallbacks,
+    Unlockable,
+)
+from answerd.line.port import LineSettings, Port, PortFactory, PortOpenError
 
 from .simline import ManualClock, settle
 
@@ -148,3 +161,68 @@ class TestWait:
             await asyncio.wait_for(owner.wait(Unlockable("read-only")), 1)
 
         asyncio.run(scenario())
+
+
+class TestOpenDevice:
+    """Opening the device: which failures are waited out, and for how long (on the manual clock)."""
+
+    @staticmethod
+    def failing(errors: list[int]) -> tuple[list[float], PortFactory, ManualClock]:
+        """A port factory that fails with each errno in ``errors`` in turn, then opens; and when it was called."""
+        clock = ManualClock()
+        calls: list[float] = []
+
+        async def factory(settings: LineSettings, **_: object) -> Port:
+            calls.append(clock.now())
+            if errors:
+                raise PortOpenError(settings.path, "failed", errors.pop(0))
+            return cast(Port, object())
+
+        return calls, factory, clock
+
+    @staticmethod
+    def open_on(owner: LineOwner, factory: PortFactory, clock: ManualClock, patience_s: float) -> asyncio.Task[Port]:
+        callbacks = PortCallbacks(on_data=lambda data: None, on_lost=lambda exc: None, on_fallback=lambda why: None)
+        return asyncio.ensure_future(
+            owner.open_device(factory, LineSettings(path="/dev/ttyS9"), patience_s=patience_s, callbacks=callbacks)
+        )
+
+    def test_a_tty_finishing_its_hang_up_is_waited_for_even_at_start(self, tmp_path: Path) -> None:
+        """EIO (a tty still hanging up after its last user) is retried within HANGUP_PATIENCE_S, patience 0."""
+        calls, factory, clock = self.failing([errno.EIO, errno.EIO])
+
+        async def scenario() -> None:
+            opening = self.open_on(owner_in(tmp_path, clock), factory, clock, patience_s=0.0)
+            await clock.advance(HANGUP_PATIENCE_S)
+            assert opening.done()
+            opening.result()
+
+        asyncio.run(scenario())
+        assert 3 == len(calls)
+
+    def test_a_tty_that_keeps_failing_with_eio_is_an_error(self, tmp_path: Path) -> None:
+        """EIO for longer than HANGUP_PATIENCE_S is the open's failure, with its errno."""
+        calls, factory, clock = self.failing([errno.EIO] * 100)
+
+        async def scenario() -> None:
+            opening = self.open_on(owner_in(tmp_path, clock), factory, clock, patience_s=0.0)
+            await clock.advance(HANGUP_PATIENCE_S + 5)
+            with pytest.raises(PortOpenError) as failed:
+                opening.result()
+            assert errno.EIO == failed.value.errno
+
+        asyncio.run(scenario())
+        assert max(calls) <= calls[0] + HANGUP_PATIENCE_S
+
+    def test_a_busy_device_is_not_retried(self, tmp_path: Path) -> None:
+        """EBUSY is not a hang-up in progress: the open fails at once."""
+        calls, factory, clock = self.failing([errno.EBUSY])
+
+        async def scenario() -> None:
+            opening = self.open_on(owner_in(tmp_path, clock), factory, clock, patience_s=10.0)
+            await clock.advance(0)
+            with pytest.raises(PortOpenError):
+                opening.result()
+
+        asyncio.run(scenario())
+        assert 1 == len(calls)

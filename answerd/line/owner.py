@@ -35,6 +35,7 @@ from answerd.line.lock import UNKNOWN_PID, LockError, UucpLock
 from answerd.line.port import LineSettings, Port, PortFactory, PortOpenError
 
 __all__ = [
+    "HANGUP_PATIENCE_S",
     "HOLDER_RECHECK_S",
     "LOCK_RECHECK_S",
     "Claim",
@@ -51,6 +52,8 @@ __all__ = [
 LOCK_RECHECK_S: Final = 5.0
 #: Safety re-check while a live holder's pidfd is watched: a program may remove its lock and live on.
 HOLDER_RECHECK_S: Final = 60.0
+#: How long an open may keep failing with EIO (a tty finishing a hang-up) before it counts as a failure.
+HANGUP_PATIENCE_S: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +265,8 @@ class LineOwner:
         Raises:
             PortOpenError: it cannot be opened (still missing after ``patience_s``, busy, no permission).
         """
-        deadline = self._clock.now() + patience_s
+        started = self._clock.now()
+        deadline = started + patience_s
         delay = 0.25
         while True:
             try:
@@ -270,7 +274,12 @@ class LineOwner:
                                      on_fallback=callbacks.on_fallback)  # fmt: skip
             except PortOpenError as exc:
                 missing = exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO)
-                if not missing or self._interrupted or self._clock.now() + delay > deadline:
+                # EIO: a tty still in the hang-up its previous user's close started (seen on ttyACM0 in the
+                # virtual bench right after a restart or plug-in) refuses to be configured for a moment. It
+                # gets its own short patience even at start, where a missing device gets none.
+                hung_up = exc.errno == errno.EIO
+                limit = max(deadline, started + HANGUP_PATIENCE_S) if hung_up else deadline
+                if not (missing or hung_up) or self._interrupted or self._clock.now() + delay > limit:
                     raise
                 await self._clock.sleep(delay)
                 delay = min(delay * 2, 2.0)

@@ -38,6 +38,7 @@ from answerd.sim._bench import BenchLine, BenchServer, load_bench
 from answerd.sim._caller_id import CidFormat
 from answerd.sim._profile import ModemProfile, ProfileError
 from answerd.sim._profile_file import DEFAULT_PROFILE, find_profile, load_profile, profile_names
+from answerd.sim._serve import serve_tty
 from answerd.sim._server import ServerConfig, SimError, SimServer
 
 __all__ = ["build_parser", "build_profile", "main"]
@@ -169,6 +170,13 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
         type=_listen,
         metavar="HOST:PORT",
         help="TCP address of the phone line; port 0 picks a free port (default: 127.0.0.1:2323)",
+    )
+    parser.add_argument(
+        "--serve",
+        type=Path,
+        metavar="TTY",
+        help="serve an existing tty as the modem (e.g. /dev/ttyGS0 of a USB ACM gadget) instead of a pty; "
+        "--link is not used then",
     )
     parser.add_argument(
         "--profile",
@@ -329,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = ServerConfig(link=args.link or _DEFAULT_LINK, host=host, port=port, verbose=args.verbose)
     try:
-        asyncio.run(_serve(profile, config))
+        asyncio.run(_serve(profile, config) if args.serve is None else serve_tty(profile, config, args.serve))
     except SimError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
