@@ -1,4 +1,4 @@
-"""Command line: ``answerd run | check-config | reload | status | sim | demo``.
+"""Command line: ``answerd run | check-config | reload | status | probe | sim | demo``.
 
 Exit codes (also in the README; systemd's ``RestartPreventExitStatus=6`` relies on them):
 
@@ -92,6 +92,21 @@ def _build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--pid", type=int, metavar="PID", help="the daemon's pid ($MAINPID); default: the one that "
                         "published its verdict file")  # fmt: skip
     reload.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="how long to wait (30)")
+
+    probe = sub.add_parser(
+        "probe",
+        help="identify the modem on a line, test what works, and suggest its [ports.NAME] settings",
+        description="Identify the modem on PORT (ATI0-ATI7, AT+GMI/GMM/GMR, AT&V) and name its family, find "
+        "the caller-ID command it accepts, test which control lines work (DCD, DSR, CTS, RI, DTR drop), and "
+        "print a [ports.NAME] table to start from. Takes the line's UUCP lock, refuses a line answerd or a "
+        "dial-out program is using, and leaves the modem reset (ATZ). Exit 75 when the line is busy, 69 when "
+        "it cannot be probed.",
+    )
+    probe.add_argument("port", metavar="PORT", help="a name below /dev (ttyUSB0) or a device path")
+    probe.add_argument("--name", metavar="NAME", help="the [ports.NAME] table to print (default: from PORT)")
+    probe.add_argument("--speed", type=int, default=38400, metavar="BPS", help="port speed (38400)")
+    probe.add_argument("--lock-dir", default=None, metavar="DIR", help="UUCP lock directory (/run/lock)")
+    probe.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS", help="per command (2)")
 
     sub.add_parser(
         "sim",
@@ -274,6 +289,21 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from answerd.line.lock import DEFAULT_LOCK_DIR  # noqa: PLC0415  (only this command)
+    from answerd.service.probe import ProbeError, probe, render_report, render_snippet  # noqa: PLC0415
+
+    device = args.port if "/" in args.port else f"/dev/{args.port}"
+    name = args.name or device.rsplit("/", 1)[-1]
+    try:
+        report = probe(device, speed=args.speed, lock_dir=args.lock_dir or DEFAULT_LOCK_DIR, timeout_s=args.timeout)
+    except ProbeError as exc:
+        print(f"answerd: probe: {_one_line(str(exc))}", file=sys.stderr)
+        return ExitCode.TEMPFAIL if "in use" in str(exc) else ExitCode.UNAVAILABLE
+    sys.stdout.write(render_report(report) + "\n" + render_snippet(report, name))
+    return ExitCode.OK
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from answerd.service.reload import runtime_dir  # noqa: PLC0415  (only this command)
     from answerd.service.status import count_calls, exit_code, gather, render_json, render_table  # noqa: PLC0415
@@ -308,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_import_mgetty(args)
             case "reload":
                 return _cmd_reload(args)
+            case "probe":
+                return _cmd_probe(args)
             case "status":
                 return _cmd_status(args)
             case "demo":

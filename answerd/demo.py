@@ -131,6 +131,10 @@ async def _demo(workdir: Path, verbose: bool) -> None:
         _say(f"modem at {link} -> {match.group(2).decode()}, phone line at {host}:{tcp_port}")
 
         config = workdir / "answerd.toml"
+        # The demo's own lock directory: a machine that never booted (a container, a chroot) has no /run/lock,
+        # and answerd does not answer a line it cannot lock.
+        lock_dir = workdir / "lock"
+        lock_dir.mkdir()
         config.write_text(
             f"""log_level = "{"debug" if verbose else "info"}"
 
@@ -140,6 +144,8 @@ modem_control = "none"   # a pty has no DTR/DCD: DTR is dropped by setting speed
 rings = 2
 dtr_drop_ms = 200
 settle_ms = 200
+lock_dir = "{lock_dir}"
+autoppp = false          # no pppd in the demo: a PPP caller would have nowhere to go
 issue = "\\nWelcome to the answerd demo on @ (line \\\\P, CONNECT \\\\I, caller \\\\Y)\\n"
 """
         )

@@ -204,3 +204,16 @@ def record_of(program: Path) -> dict[str, Any]:
 def ran(program: Path) -> bool:
     """Whether the stand-in was started at all."""
     return Path(f"{program}.json").exists()
+
+
+def installed_example(directory: Path) -> Path:
+    """config.example.toml copied as docs/install.md installs it: mode 0644 in ``directory``.
+
+    The checkout's own copy may be group-writable (a umask of 002), and answerd, running as root, rightly
+    refuses a configuration file that others could have changed.
+    """
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    installed = directory / "answerd.toml"
+    installed.write_bytes(example.read_bytes())
+    installed.chmod(0o644)
+    return installed

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from answerd.line.port import LineSettings, PortOpenError
 from answerd.service.notify import NullNotifier
-from answerd.sim import Action, CarrierLost, DropCaller, Log, SimModem, SimSettings, ToCaller, ToDte
+from answerd.sim import Action, CarrierLost, CarrierUp, DropCaller, Log, SimModem, SimSettings, ToCaller, ToDte
 
 __all__ = ["ManualClock", "RecordingNotifier", "SimLine", "settle"]
 
@@ -107,12 +107,14 @@ class RecordingNotifier(NullNotifier):
 
 
 class _Lines:
-    """No modem-control lines (as on a pty): "DTR" is the speed B0, which the modem sees."""
+    """No modem-control lines (as on a pty): "DTR" is the speed B0, which the modem sees.
 
-    kind = "none"
+    With ``SimLine(dcd=True)``: real lines (``tiocm``), DCD following the modem's carrier.
+    """
 
     def __init__(self, line: SimLine) -> None:
         self._line = line
+        self.kind = "tiocm" if line.has_dcd else "none"
 
     def set_dtr(self, high: bool) -> None:
         if self._line.dead:
@@ -120,7 +122,9 @@ class _Lines:
         self._line.run(self._line.modem.dtr_changed(high, self._line.clock.now()))
 
     def carrier(self) -> bool | None:
-        return None
+        if self._line.dead:
+            raise OSError(errno.EIO, "Input/output error")
+        return self._line.dcd if self._line.has_dcd else None
 
 
 class SimPort:
@@ -137,6 +141,8 @@ class SimPort:
         self._reading = True
         self._on_readable: Callable[[], None] | None = None
         self.closed = False
+        #: The call hung this open file up (a carrier loss, login's vhangup()): only a new open works.
+        self.hung_up = False
 
     def write(self, data: bytes) -> None:
         if self.closed or self._line.dead:
@@ -160,6 +166,12 @@ class SimPort:
 
     def still_the_device(self) -> bool:
         return self._line.present and self._line.port is self
+
+    def after_call(self) -> bool:
+        if self.closed or self._line.dead or self.hung_up:
+            return False
+        self.resume_reading()
+        return True
 
     async def close(self) -> None:
         if not self.closed:
@@ -193,8 +205,12 @@ class SimPort:
 class SimLine:
     """The simulated modem, its device node and its phone line, for one in-process test."""
 
-    def __init__(self, clock: ManualClock, settings: SimSettings | None = None) -> None:
+    def __init__(self, clock: ManualClock, settings: SimSettings | None = None, *, dcd: bool = False) -> None:
         self.clock = clock
+        #: The port has real modem-control lines whose DCD follows the modem's carrier.
+        self.has_dcd = dcd
+        #: DCD as the modem drives it (with ``&C1``: up from CONNECT until the carrier goes).
+        self.dcd = False
         self.modem = SimModem(settings or SimSettings(ring_interval=3.0, answer_delay=0.5))
         self.port: SimPort | None = None
         #: Every write answerd made, in order.
@@ -243,7 +259,11 @@ class SimLine:
                         self.port.receive(data)
                 case ToCaller(data=data):
                     self.caller_screen += data
-                case DropCaller() | CarrierLost() | Log():
+                case CarrierUp():
+                    self.dcd = True
+                case CarrierLost():
+                    self.dcd = False
+                case DropCaller() | Log():
                     pass
         if self._timer is not None:
             self._timer.cancel()

@@ -26,6 +26,7 @@ import pytest
 
 from answerd import __version__
 from answerd.config.load import config_from_document
+from tests.helpers import installed_example
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -122,7 +123,7 @@ def invocations(tmp: Path) -> dict[str, list[str | Path]]:
         "sim help": ["sim", "--help"],
     }
     if EXAMPLE.exists():
-        runs["check example"] = ["check-config", EXAMPLE]
+        runs["check example"] = ["check-config", installed_example(tmp)]
     return runs
 
 

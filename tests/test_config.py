@@ -22,6 +22,7 @@ from answerd.config.files import program_problem, read_user_file
 from answerd.config.load import MAX_ERROR_LINES, config_from_document
 from answerd.config.show import effective_settings, toml_value
 from answerd.core import Profile, parse_chat
+from tests.helpers import installed_example
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
@@ -39,17 +40,17 @@ def errors_of(data: dict[str, Any]) -> list[str]:
 
 
 class TestExampleFile:
-    def test_example_is_valid(self) -> None:
+    def test_example_is_valid(self, tmp_path: Path) -> None:
         """config.example.toml loads without errors."""
-        config = load_config(str(EXAMPLE))
+        config = load_config(str(installed_example(tmp_path)))
         assert {"ttyUSB0", "ttySIM0"} == set(config.ports)
 
-    def test_example_defaults_equal_the_built_in_defaults(self) -> None:
+    def test_example_defaults_equal_the_built_in_defaults(self, tmp_path: Path) -> None:
         """Every value written in [defaults] of the example is the model's default, so the doc cannot drift."""
         raw = tomllib.loads(EXAMPLE.read_text())["defaults"]
         built_in = PortSettings().model_dump()
         assert {key: built_in[key] for key in raw} == raw
-        assert PortSettings() == load_config(str(EXAMPLE)).defaults
+        assert PortSettings() == load_config(str(installed_example(tmp_path))).defaults
 
     def test_example_documents_every_key(self) -> None:
         """Every setting appears in the example, as a key or (for ones without a TOML default) commented out."""
@@ -61,9 +62,9 @@ class TestExampleFile:
         """Each setting's declaration carries its one-line doc."""
         assert [] == [name for name, field in PortSettings.model_fields.items() if not field.description]
 
-    def test_example_ports_override_key_by_key(self) -> None:
+    def test_example_ports_override_key_by_key(self, tmp_path: Path) -> None:
         """A port table changes only what it names; the rest comes from [defaults]."""
-        config = load_config(str(EXAMPLE))
+        config = load_config(str(installed_example(tmp_path)))
         usb = config.port("ttyUSB0")
         assert (2, 115200, "rtscts") == (usb.rings, usb.speed, usb.flow_control)
         assert config.defaults.init_chat == usb.init_chat

@@ -5,7 +5,9 @@ until the call ends, then the daemon hands the outcome back to the machine. Each
 
 1. **Carrier** (:mod:`~answerd.call.carrier`). CLOCAL is cleared (unless ``ignore_carrier``), so a carrier
    drop hangs the tty up and SIGHUPs whatever has it as controlling terminal; where DCD can be read it is
-   also polled, and read once more just before the program starts.
+   also polled, and read once more just before the program starts. With ``carrier = "modem-text"`` DCD is
+   not used at all (it is what such a line cannot be trusted for): the relay ends the session instead
+   (:mod:`~answerd.call.relay`). Session limits (:mod:`~answerd.call.limits`) run from here too.
 2. **Silent PPP window / settle** (:mod:`~answerd.call.dialog`). With ``ppp_wait_ms`` the caller's first
    bytes are watched for the start of a PPP LCP frame before anything is printed, so a PPP client never
    sees text. Otherwise the line settles for ``settle_ms`` (mgetty's prompt-waittime).
@@ -28,7 +30,10 @@ restart timer), and pppd's first Configure-Request goes out as soon as it starts
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
+import termios
 from collections.abc import Callable
 from typing import Any
 
@@ -37,11 +42,14 @@ from answerd.call.carrier import carrier_gone, watch_carrier
 from answerd.call.dialog import login_dialog, silent_window
 from answerd.call.dispatch import call_values, choose_rule, dispatch_rules
 from answerd.call.environment import call_environment
+from answerd.call.limits import enforce_limits, tty_activity
 from answerd.call.outcome import CallEnd, failed_dialog, judge
-from answerd.call.program import drain_output, open_for_program, supervise
-from answerd.call.session import Session, SpawnError
+from answerd.call.program import DRAIN_TIMEOUT_S, drain_output, open_for_program, supervise
+from answerd.call.relay import Relay, open_pty_pair
+from answerd.call.session import Session, SessionResult, SpawnError
 from answerd.call.stage import CallLine, wait_or_lost
-from answerd.config.settings import PortSettings
+from answerd.clock import Clock, LoopClock
+from answerd.config.settings import PortSettings, numeric_results_of
 from answerd.core import (
     AUTOPPP,
     Answered,
@@ -49,12 +57,14 @@ from answerd.core import (
     DispatchRule,
     LineEnd,
     LoginFailed,
+    ModemTextCarrier,
     NoPppRuleError,
     Outcome,
     PppDetected,
+    SessionLimits,
     has_ppp_rule,
 )
-from answerd.line.port import SerialPort
+from answerd.line.port import SerialPort, set_raw, set_session_mode
 from answerd.service.notify import Notifier
 
 __all__ = ["CallEnd", "CallLine", "CallRunner", "dispatch_rules"]
@@ -75,14 +85,17 @@ class CallRunner:
         notifier: Notifier,
         log: Any,
         on_program: Callable[[int], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """Prepare the call.
 
         Args:
+            clock: the daemon's clock (the session limits' time line).
             on_program: called with the program's pid when it starts, and with answerd's own pid when it has
                 ended (the daemon hands the line's UUCP lock over and takes it back).
         """
         self._on_program = on_program or (lambda _pid: None)
+        self._clock = clock or LoopClock()
         self._name = port_name
         self._device = device
         self._settings = settings
@@ -102,17 +115,37 @@ class CallRunner:
 
     async def run(self) -> CallEnd:
         """Run the call to its end; never raises for anything the caller or the program does."""
-        if not self._settings.ignore_carrier:
+        by_dcd = self._settings.carrier == "dcd"
+        if by_dcd and not self._settings.ignore_carrier:
             try:
                 self._port.set_carrier_sensitive(True)
             except OSError as exc:
                 self._log.warning("port.carrier_sensitive_failed", error=exc.strerror or str(exc))
-        watch = watch_carrier(self._port.lines, self._line)
+        watch = watch_carrier(self._port.lines, self._line) if by_dcd else None
+        limits = self._start_limits()
         try:
-            return await self._stages()
+            end = await self._stages()
         finally:
-            if watch is not None:
-                watch.cancel()
+            for task in (watch, limits):
+                if task is not None:
+                    task.cancel()
+        if self._line.lost_detail and end.outcome is self._line.lost_outcome:
+            # Which limit was reached, or that the modem's NO CARRIER text ended it.
+            end = dataclasses.replace(end, detail=self._line.lost_detail)
+        return end
+
+    def _start_limits(self) -> asyncio.Task[None] | None:
+        """Watch ``max_session_s`` / ``max_idle_s`` from now (CONNECT) on, if either is set."""
+        settings = self._settings
+        if not (settings.max_session_s or settings.max_idle_s):
+            return None
+        limits = SessionLimits(
+            started_at=self._clock.now(), max_session_s=settings.max_session_s, max_idle_s=settings.max_idle_s
+        )
+        self._line.on_activity = lambda: limits.activity(self._clock.now())
+        activity = tty_activity(self._device, self._clock)
+        watch = enforce_limits(limits, self._line, clock=self._clock, log=self._log, activity=activity)
+        return asyncio.get_running_loop().create_task(watch)
 
     async def _stages(self) -> CallEnd:
         settings = self._settings
@@ -154,7 +187,7 @@ class CallRunner:
             self._log.info("call.ppp_detected", dropped_bytes=len(ppp.trailing))
             if not self._autoppp:
                 return self._ppp_without_rule()  # what the call was, even if the caller hangs up meanwhile
-        if carrier_gone(self._port.lines):
+        if settings.carrier == "dcd" and carrier_gone(self._port.lines):
             # The watch polls; this closes its window: a caller who hung up while the name was being
             # submitted (or a PPP frame was read) must not get a program on a dead line.
             where = "at the login prompt" if settings.mode == "login" else "before the program started"
@@ -184,41 +217,85 @@ class CallRunner:
         detail = "a PPP peer called but this port has no /AutoPPP/ dispatch rule: PPP callers cannot work here"
         return CallEnd(outcome=Outcome.NO_PPP_RULE, user=AUTOPPP, detail=detail)
 
-    def _prepare_tty(self, *, raw: bool, map_crlf: bool) -> None:
-        """The tty mode the program needs, and the device readable by nobody else while the call is up."""
+    def _prepare_tty(self, *, raw: bool, map_crlf: bool, fd: int | None = None) -> None:
+        """The tty mode the program needs (on the port, or on the relay's pty slave ``fd``), and the device
+        readable by nobody else while the call is up."""
         try:
-            if raw:
+            if fd is not None and raw:
+                set_raw(fd)
+            elif fd is not None:
+                set_session_mode(fd, map_crlf=map_crlf)
+            elif raw:
                 self._port.set_raw_mode()
             else:
                 self._port.set_session_mode(map_crlf=map_crlf)
             os.chmod(self._device, 0o600)
-        except OSError as exc:
-            self._log.warning("port.session_mode_failed", error=exc.strerror or str(exc))
+        except (OSError, termios.error) as exc:
+            self._log.warning("port.session_mode_failed", error=str(exc))
+
+    def _program_tty(self, *, raw: bool, map_crlf: bool) -> tuple[int, int | None]:
+        """The program's tty: the modem's own, or (``carrier = "modem-text"``) a pty slave and its master."""
+        if self._settings.carrier != "modem-text":
+            self._port.pause_reading()  # the program reads the modem itself
+            self._prepare_tty(raw=raw, map_crlf=map_crlf)
+            return open_for_program(self._device), None
+        master, slave = open_pty_pair(self._port.fd)
+        self._prepare_tty(raw=raw, map_crlf=map_crlf, fd=slave)
+        return slave, master
+
+    def _relay(self, master: int) -> Relay:
+        settings = self._settings
+        carrier = ModemTextCarrier(
+            quiet_s=settings.carrier_quiet_ms / 1000,
+            numeric=numeric_results_of(settings.init_chat, settings.init_chat_extra),
+        )
+        call = self._answered.call
+        return Relay(
+            self._port, self._line, master=master, clock=self._clock, log=self._log, carrier=carrier,
+            line_rate=call.line_rate or call.dte_rate or settings.speed, on_activity=self._line.on_activity,
+        )  # fmt: skip
 
     async def _run_program(
         self, rule: DispatchRule, argv: list[str], *, user: str | None, raw: bool, map_crlf: bool, ppp: bool
     ) -> CallEnd:
         settings = self._settings
         program = argv[0]
-        self._port.pause_reading()
         await self._port.drain()
-        self._prepare_tty(raw=raw, map_crlf=map_crlf)
         env = call_environment(self._answered, connect=self._connect, device=self._device, term=settings.term)
         shown_user = "/AutoPPP/" if ppp else user
         base: dict[str, Any] = {"user": shown_user, "program": program}
         try:
-            tty = open_for_program(self._device)
+            tty, master = self._program_tty(raw=raw, map_crlf=map_crlf)
         except OSError as exc:
             self._log.error("call.program_failed", program=program, error=f"cannot open the tty: {exc}")
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=f"cannot open the tty: {exc}", **base)
+        relay = None if master is None else self._relay(master)
         try:
             session = await Session.start(argv, tty_fd=tty, env=env, user=rule.user)
         except SpawnError as exc:
             self._log.error("call.program_failed", program=program, error=str(exc))
+            if relay is not None:
+                relay.close()
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=str(exc), **base)
         finally:
-            os.close(tty)
-        self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user, run_as=rule.user)
+            os.close(tty)  # the relay's master sees EIO once the program's session has closed the slave
+        if relay is not None:
+            relay.start()
+        try:
+            result = await self._supervised(session, rule, program, user=user, ppp=ppp, relay=relay)
+        finally:
+            if relay is not None:
+                relay.close()
+        return judge(rule, result, lost_outcome=self._line.lost_outcome, **base)
+
+    async def _supervised(
+        self, session: Session, rule: DispatchRule, program: str, *, user: str | None, ppp: bool, relay: Relay | None
+    ) -> SessionResult:
+        """The program runs: status, lock hand-over, utmp; its end, its last output to the caller."""
+        settings = self._settings
+        shown_user = "/AutoPPP/" if ppp else user
+        self._log.info("call.program_started", program=program, pid=session.pid, user=shown_user,
+                       run_as=rule.user, relayed=relay is not None)  # fmt: skip
         self._notifier.status(f"connected {self._connect} user={shown_user or '-'} program={os.path.basename(program)}")
         self._on_program(session.pid)
         accounting_on = rule.utmp and settings.utmp
@@ -231,9 +308,12 @@ class CallRunner:
         result = await supervise(session, self._line, grace_s=settings.stop_grace_s, log=self._log)
         self._on_program(os.getpid())
         if not result.stopped_by_us and not self._line.lost.is_set():
-            await drain_output(self._device)
+            if relay is None:
+                await drain_output(self._device)
+            else:
+                await relay.finish(DRAIN_TIMEOUT_S)
         if accounting_on:  # even if the login record failed in part: never leave a live entry behind
             await accounting.write_logout(
                 device=self._device, ut_id=self._name, pid=session.pid, result=result, log=self._log
             )
-        return judge(rule, result, lost_outcome=self._line.lost_outcome, **base)
+        return result

@@ -31,11 +31,17 @@ class CallLine:
     sink: Callable[[bytes], None] | None = None
     early: bytearray = field(default_factory=bytearray)
     lost: asyncio.Event = field(default_factory=asyncio.Event)
-    #: ``"carrier"`` (the line dropped) or ``"shutdown"`` (answerd is stopping).
+    #: ``"carrier"`` (the line dropped), ``"shutdown"`` (answerd is stopping) or ``"session-limit"``.
     lost_reason: str = ""
+    #: Why, in words, where the reason alone does not say (which limit was reached).
+    lost_detail: str | None = None
+    #: Called for every byte the caller sends (the session limits count it as activity).
+    on_activity: Callable[[], None] | None = None
 
     def receive(self, data: bytes) -> None:
         """Bytes from the caller: to the current sink, or kept (bounded) until one is set."""
+        if self.on_activity is not None and data:
+            self.on_activity()
         if self.sink is not None:
             self.sink(data)
         else:
@@ -47,16 +53,19 @@ class CallLine:
         self.early.clear()
         return data
 
-    def drop(self, reason: str) -> None:
-        """The call is over from outside: the carrier dropped, or answerd is stopping."""
+    def drop(self, reason: str, detail: str | None = None) -> None:
+        """The call is over from outside: the carrier dropped, answerd is stopping, or a limit was reached."""
         if not self.lost.is_set():
             self.lost_reason = reason
+            self.lost_detail = detail
             self.lost.set()
 
     @property
     def lost_outcome(self) -> Outcome:
         """The outcome for a call that ended because of :meth:`drop`."""
-        return Outcome.SHUTDOWN if self.lost_reason == "shutdown" else Outcome.CARRIER_LOST
+        return {"shutdown": Outcome.SHUTDOWN, "session-limit": Outcome.SESSION_LIMIT}.get(
+            self.lost_reason, Outcome.CARRIER_LOST
+        )
 
 
 async def wait_or_lost(line: CallLine, seconds: float) -> bool:

@@ -51,6 +51,8 @@ __all__ = [
     "PortOpenError",
     "SerialPort",
     "TiocmLines",
+    "set_raw",
+    "set_session_mode",
 ]
 
 
@@ -103,6 +105,9 @@ class Port(Protocol):
 
     def still_the_device(self) -> bool:
         """Whether the configured path still names the device that is open (it may have been unplugged)."""
+
+    def after_call(self) -> bool:
+        """Back to command mode after a call (CLOCAL, raw, read again); ``False``: the tty was hung up."""
 
     async def close(self) -> None:
         """Close the line, never blocking for long and never raising."""
@@ -277,6 +282,23 @@ class SerialPort:
             return False
         return stat.S_ISCHR(named.st_mode) and named.st_rdev == opened.st_rdev
 
+    def after_call(self) -> bool:
+        """Back to command mode after a call, for the hang-up: CLOCAL set, raw 8N1, the port read again.
+
+        CLOCAL first: the hang-up waits for DCD to fall, and with CLOCAL clear that fall would hang this
+        very file up. Returns ``False`` where the tty was hung up already (the carrier dropped during the
+        call, or ``login`` called ``vhangup()``): every ioctl and write on it fails, so the caller must open
+        the device afresh before it can lower DTR, read DCD or send the escape.
+        """
+        if self._closing or self._transport.is_closing():
+            return False
+        try:
+            _set_command_mode(self.fd, self.settings)
+        except (OSError, termios.error):
+            return False
+        self.resume_reading()
+        return True
+
     def flush_input(self) -> None:
         """Discard bytes received but not read."""
         with contextlib.suppress(termios.error, OSError):
@@ -294,41 +316,12 @@ class SerialPort:
         termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
 
     def set_session_mode(self, *, map_crlf: bool) -> None:
-        """A sane cooked mode for a terminal session (``stty sane``), with CR mapping as the user's terminal needs.
+        """A sane cooked mode for a terminal session (:func:`set_session_mode` on this port)."""
+        set_session_mode(self.fd, map_crlf=map_crlf)
 
-        Args:
-            map_crlf: the user ended the name with CR, so map input CR to NL and output NL to CR NL
-                (mgetty's rule); with LF, the terminal does its own line ends.
-        """
-        attrs = termios.tcgetattr(self.fd)
-        iflag = termios.BRKINT | termios.IMAXBEL
-        oflag = termios.OPOST
-        if map_crlf:
-            iflag |= termios.ICRNL
-            oflag |= termios.ONLCR
-        attrs[_IFLAG] = iflag
-        attrs[_OFLAG] = oflag
-        attrs[_LFLAG] = (
-            termios.ISIG
-            | termios.ICANON
-            | termios.ECHO
-            | termios.ECHOE
-            | termios.ECHOK
-            | termios.IEXTEN
-            | termios.ECHOCTL
-            | termios.ECHOKE
-        )
-        cc = list(attrs[_CC])
-        cc[termios.VINTR] = b"\x03"
-        cc[termios.VQUIT] = b"\x1c"
-        cc[termios.VERASE] = b"\x7f"
-        cc[termios.VKILL] = b"\x15"
-        cc[termios.VEOF] = b"\x04"
-        cc[termios.VSUSP] = b"\x1a"
-        cc[termios.VMIN] = 1
-        cc[termios.VTIME] = 0
-        attrs[_CC] = cc
-        termios.tcsetattr(self.fd, termios.TCSADRAIN, attrs)
+    def write_buffer_size(self) -> int:
+        """Bytes written to this port and still queued in answerd (not yet taken by the kernel)."""
+        return int(self._transport.get_write_buffer_size())
 
     def set_raw_mode(self) -> None:
         """Back to raw (for a direct program that wants the bytes as they come)."""
@@ -365,6 +358,49 @@ class SerialPort:
                 self._transport.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.closed), self.settings.close_timeout_s)
+
+
+def set_session_mode(fd: int, *, map_crlf: bool) -> None:
+    """A sane cooked mode for a terminal session (``stty sane``), with CR mapping as the user's terminal needs.
+
+    Args:
+        map_crlf: the user ended the name with CR, so map input CR to NL and output NL to CR NL
+            (mgetty's rule); with LF, the terminal does its own line ends.
+    """
+    attrs = termios.tcgetattr(fd)
+    iflag = termios.BRKINT | termios.IMAXBEL
+    oflag = termios.OPOST
+    if map_crlf:
+        iflag |= termios.ICRNL
+        oflag |= termios.ONLCR
+    attrs[_IFLAG] = iflag
+    attrs[_OFLAG] = oflag
+    attrs[_LFLAG] = (
+        termios.ISIG
+        | termios.ICANON
+        | termios.ECHO
+        | termios.ECHOE
+        | termios.ECHOK
+        | termios.IEXTEN
+        | termios.ECHOCTL
+        | termios.ECHOKE
+    )
+    cc = list(attrs[_CC])
+    cc[termios.VINTR] = b"\x03"
+    cc[termios.VQUIT] = b"\x1c"
+    cc[termios.VERASE] = b"\x7f"
+    cc[termios.VKILL] = b"\x15"
+    cc[termios.VEOF] = b"\x04"
+    cc[termios.VSUSP] = b"\x1a"
+    cc[termios.VMIN] = 1
+    cc[termios.VTIME] = 0
+    attrs[_CC] = cc
+    termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
+
+
+def set_raw(fd: int) -> None:
+    """Raw mode (no echo, no line editing, no output processing), one byte at a time."""
+    _set_raw(fd)
 
 
 def _output_queued(fd: int) -> int:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import errno
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 
 import structlog
@@ -39,6 +39,7 @@ from answerd.core import (
     AnswerPending,
     CallEnded,
     CallRecord,
+    CheckCarrier,
     ClaimLine,
     Effect,
     Fatal,
@@ -64,7 +65,10 @@ from answerd.service.reload import ConfigReloader, runtime_dir
 from answerd.service.state import StateKeeper
 from answerd.service.watchdog import Watchdog
 
-__all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon"]
+__all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon", "RunCall"]
+
+#: Runs one connected call to its end: the default builds a :class:`CallRunner`; tests pass a stand-in.
+RunCall = Callable[[Answered, CallLine], Awaitable[CallEnd]]
 
 
 #: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
@@ -95,6 +99,7 @@ class PortDaemon:
         port_factory: PortFactory = SerialPort.open,
         clock: Clock | None = None,
         verdict_dir: str | None = None,
+        run_call: RunCall | None = None,
     ) -> None:
         """Describe the port; nothing is opened until :meth:`run`.
 
@@ -108,6 +113,7 @@ class PortDaemon:
         self.name = name
         self.settings = settings
         self._open_port_with = port_factory
+        self._run_call_with = run_call or self._call_runner
         self._clock = clock or LoopClock()
         # port is bound on the logger itself, not in contextvars: signal handlers and loop callbacks run
         # outside the run() task's context and must still say which port they are about.
@@ -167,7 +173,7 @@ class PortDaemon:
             # READY=1 now, with the status saying why no call is answered. Waiting for READY instead would
             # run into TimeoutStartSec= and restarts that cannot change anything (issue 10.3).
             if await self._open_line(patience_s=0.0, waiting=self._notifier.ready):
-                self._apply(self._machine.port_opened(self._clock.now(), dtr_hangs_up=self._dtr_hangs_up()))
+                self._apply(self._machine.port_opened(self._clock.now(), **self._line_kind()))
             await self._done.wait()
         finally:
             for sig in handlers:
@@ -291,7 +297,7 @@ class PortDaemon:
         """``Reopen`` (after a call, a loss, a reload) and the way back from a yield: close, wait, open."""
         await self._close_port()
         if await self._open_line(patience_s=REOPEN_PATIENCE_S):
-            self._apply(self._machine.port_opened(self._clock.now(), dtr_hangs_up=self._dtr_hangs_up()))
+            self._apply(self._machine.port_opened(self._clock.now(), **self._line_kind()))
         elif self._stopping:
             self._done.set()
 
@@ -325,8 +331,10 @@ class PortDaemon:
         if not self._released or self._take_line_back():
             self._apply(self._machine.line_claimed(self._clock.now()))
 
-    def _dtr_hangs_up(self) -> bool:
-        return self._port is not None and self._port.lines.kind == "tiocm"
+    def _line_kind(self) -> dict[str, bool]:
+        """What ``port_opened`` needs to know of the lines: DTR hangs up, DCD can be read (real lines only)."""
+        real = self._port is not None and self._port.lines.kind == "tiocm"
+        return {"dtr_hangs_up": real, "dcd_readable": real}
 
     def _on_fallback(self, reason: str) -> None:
         if not self._fallback_warned:
@@ -360,6 +368,8 @@ class PortDaemon:
                     self._log.debug("modem.send", data=data)
                 case SetDtr(high=high):
                     self._set_dtr(high)
+                case CheckCarrier():
+                    self._check_carrier()
                 case FlushInput():
                     if self._port is not None:
                         self._port.flush_input()
@@ -404,6 +414,18 @@ class PortDaemon:
             self._port.lines.set_dtr(high)
         except OSError as exc:
             self._log.warning("port.dtr_failed", high=high, error=exc.strerror or str(exc))
+
+    def _check_carrier(self) -> None:
+        """``CheckCarrier`` (the hang-up waits for DCD to fall): one read, told to the machine."""
+        if self._port is None:
+            return
+        try:
+            up = self._port.lines.carrier()
+        except OSError as exc:  # the machine then escapes when its wait is over, as without DCD
+            self._log.warning("port.dcd_failed", error=exc.strerror or str(exc))
+            return
+        if up is not None:
+            self._apply(self._machine.carrier_changed(self._clock.now(), up=up))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -458,19 +480,37 @@ class PortDaemon:
         structlog.contextvars.bind_contextvars(call_id=answered.call.call_id)
         end = CallEnd(outcome=Outcome.PROGRAM_FAILED, detail="internal error in the call stage")
         try:
-            runner = CallRunner(
-                port_name=self.name, device=self._line.path, settings=self.settings,
-                port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
-                log=self._log, on_program=self._owner.hand_to,
-            )  # fmt: skip
-            end = await runner.run()
+            end = await self._run_call_with(answered, line)
         finally:
             self._call = None
             self._owner.restore_tty(self._line.path)
             structlog.contextvars.unbind_contextvars("call_id")
+            if self.settings.hangup_dtr_ms and not self._stopping:
+                await self._port_for_hangup()
             self._apply(self._machine.call_finished(self._clock.now(), **end.fields()))
             if self._stopping:
                 self._done.set()
+
+    async def _call_runner(self, answered: Answered, line: CallLine) -> CallEnd:
+        runner = CallRunner(
+            port_name=self.name, device=self._line.path, settings=self.settings,
+            port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
+            log=self._log, on_program=self._owner.hand_to, clock=self._clock,
+        )  # fmt: skip
+        return await runner.run()
+
+    async def _port_for_hangup(self) -> None:
+        """The hang-up after the call lowers DTR, reads DCD and may escape: on this port, or a fresh open.
+
+        A tty hung up during the call (carrier loss, ``login``'s ``vhangup()``) refuses all three; closing it
+        drops DTR through HUPCL at once, and the fresh open (the lock is still ours) is lowered again by the
+        machine's first effect, so the modem sees DTR low from the close on, for the whole hold.
+        """
+        if self._port is not None and self._port.after_call():
+            return
+        await self._close_port()
+        if not await self._open_port(REOPEN_PATIENCE_S):
+            self._log.warning("port.hangup_reopen_failed")
 
     async def _screen(self, record: CallRecord) -> None:
         """Busy-out, caller filter, decision program: then tell the machine."""

@@ -40,6 +40,8 @@ class Timer(enum.Enum):
     ANSWER = "answer"
     DIAL = "dial"
     ESCAPE = "escape"
+    #: DTR has been low since this deadline minus S25: now the drop counts (``SimModem.dtr_changed``).
+    DTR = "dtr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,12 +263,18 @@ class CallMachine:
                 return self._answer_done(when)
             case Timer.DIAL:
                 return self._dial_timed_out()
+            case Timer.DTR:
+                return self._dtr_dropped()
             case Timer.ESCAPE:
                 if not self._escape.complete() or self._mode is not ModemMode.ONLINE:
                     return []
                 self._mode = ModemMode.ONLINE_COMMAND
                 return [Log(text="escape: command mode, call stays up"), *self._p.result(ResultCode.OK)]
         return []
+
+    def _dtr_dropped(self) -> list[Action]:
+        """DTR went low and stayed low for S25: act on it (the modem's ``SimModem.dtr_changed``)."""
+        raise NotImplementedError
 
     # --- ringing and answering -------------------------------------------------------------------------
 

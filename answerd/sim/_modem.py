@@ -101,14 +101,32 @@ class SimModem(CallMachine):
             i += 1
         return merge_dte_writes(out)
 
-    def dtr_changed(self, high: bool, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
-        """The computer raised or dropped DTR (on a pty: the speed became or left B0, or the port closed)."""
+    def dtr_changed(self, high: bool, now: float) -> list[Action]:
+        """The computer raised or dropped DTR (on a pty: the speed became or left B0, or the port closed).
+
+        A drop counts only once DTR has stayed low for S25 hundredths of a second (the DTR detect time of
+        Rockwell-style parts; 0, the default here, counts at once): a shorter drop is not seen at all, which
+        is what a close and reopen of the port within a few milliseconds looks like to a real modem.
+        """
         if high == self._dtr:
             return []
         self._dtr = high
         out: list[Action] = [Log(text="DTR high" if high else "DTR low")]
-        if high or self._silent:
+        if high:
+            if self._timers.pop(Timer.DTR, None) is not None:
+                out.append(Log(text=f"DTR drop shorter than S25={self._p.reg(25)}: not seen"))
             return out
+        if self._silent:
+            return out
+        detect_s = self._p.reg(25) / 100
+        if detect_s > 0 and self._p.dtr != 0:
+            self._timers[Timer.DTR] = now + detect_s
+            return out
+        return out + self._dtr_dropped()
+
+    def _dtr_dropped(self) -> list[Action]:
+        """DTR is low (for S25 where that is set): what ``&D`` says the modem does."""
+        out: list[Action] = []
         policy = 0 if self._profile.faults.dtr_ignored else self._p.dtr
         if policy == 0:
             return out

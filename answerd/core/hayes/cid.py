@@ -6,7 +6,9 @@ markers). The classifier (:mod:`.codes`) uses them for every value it takes from
 uses them for every value it takes from a packet, and :class:`CallerInfo` applies them again when it is
 built, so a ``CallerInfo`` is clean however it was made (they are idempotent).
 
-* numbers keep only ``0-9 + * #`` and at most :data:`MAX_NUMBER_LENGTH` of them;
+* numbers keep only ``0-9 + * #`` and at most :data:`MAX_NUMBER_LENGTH` of them, after every terminal escape
+  sequence has been removed *whole* (:func:`strip_escape_sequences`): the ``31`` of ``ESC [31m`` is not part
+  of the number, and keeping it would fabricate a number that a caller filter such as ``!31`` then matches;
 * text (names) is printable ASCII without quotes, whitespace collapsed, at most :data:`MAX_NAME_LENGTH`;
 * ``P``/``O`` (and spelled-out forms such as ``PRIVATE``, ``OUT_OF_AREA``) are not numbers: they become
   ``number=None`` with :attr:`CallerInfo.reason_number` set, so the policy keyword ``none`` matches them.
@@ -63,6 +65,7 @@ __all__ = [
     "clean_text",
     "decode_mesg",
     "merge_caller_id",
+    "strip_escape_sequences",
 ]
 
 #: Longest caller or called number kept (E.164 allows 15 digits; ISDN subaddress forms are longer).
@@ -85,6 +88,16 @@ class AbsenceReason(enum.StrEnum):
 # --- the sanitiser ------------------------------------------------------------------------------------
 
 _NOT_PHONE: Final = re.compile(r"[^0-9+*#]")
+#: C0 controls and DEL other than ESC: ignored inside an escape sequence, as a terminal ignores them.
+_CONTROLS_BUT_ESC: Final = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")
+#: ECMA-48 escape sequences, parameters and all: CSI (``ESC [``, or the 8-bit ``0x9B``) and ``ESC`` + a
+#: parameter byte (``ESC 7``; with the parity bit masked, an 8-bit CSI reads as this) run over parameter
+#: and intermediate bytes to their final byte (or the end, if cut off); ``ESC`` + intermediates + final
+#: (``ESC ( 0``). ``ESC`` + a letter is left to the control-character rule (only the ESC goes): line noise
+#: before a word must not eat its first letter.
+_ESCAPE_SEQUENCE: Final = re.compile(
+    r"(?:\x1b[\[\x30-\x3f]|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?|\x1b[\x20-\x2f]+[\x30-\x7e]?"
+)
 _NOT_PRINTABLE_ASCII: Final = re.compile(r"[^\x20-\x7e]")
 _QUOTES: Final = re.compile(r"[\"'`]")
 _NOT_DIGIT: Final = re.compile(r"[^0-9]")
@@ -116,13 +129,28 @@ def clean_text(value: str, cap: int = MAX_NAME_LENGTH) -> str:
     return " ".join(cleaned.split())[:cap].rstrip()
 
 
+def strip_escape_sequences(value: str) -> str:
+    """Remove every terminal escape sequence from ``value`` whole, and the other control characters with it.
+
+    What remains of ``ESC [31m`` must not be mistaken for data (the splitter applies this to every line).
+
+    >>> strip_escape_sequences("\\x1b[31m555\\x1b[0m1234\\x1b7")
+    '5551234'
+    """
+    if "\x1b" not in value and "\x9b" not in value:
+        return _CONTROLS_BUT_ESC.sub("", value)
+    return _ESCAPE_SEQUENCE.sub("", _CONTROLS_BUT_ESC.sub("", value)).replace("\x1b", "")
+
+
 def clean_number(value: str) -> str:
-    """Keep only ``0-9 + * #`` of ``value``, at most :data:`MAX_NUMBER_LENGTH` of them.
+    """Keep only ``0-9 + * #`` of ``value``, at most :data:`MAX_NUMBER_LENGTH` of them; escape sequences go whole.
 
     >>> clean_number("+1 (555) 123-4567; reboot")
     '+15551234567'
+    >>> clean_number("\\x1b[31m5551234")
+    '5551234'
     """
-    return _NOT_PHONE.sub("", value[: 16 * MAX_NUMBER_LENGTH])[:MAX_NUMBER_LENGTH]
+    return _NOT_PHONE.sub("", strip_escape_sequences(value[: 16 * MAX_NUMBER_LENGTH]))[:MAX_NUMBER_LENGTH]
 
 
 def absence_marker(value: str) -> AbsenceReason | None:

@@ -15,7 +15,9 @@ Rules the splitter enforces:
    codes in ``V0`` come as ``0\\r``) all work; the empty lines between doubled terminators are skipped.
    Terminators are recognised *after* masking the 8th bit, so a CR sent with even parity (``0x8D``) by a
    modem left at 7E1 still ends the line.
-2. **Cleaning.** Per line: the 8th bit is masked off (parity noise: ``'R' | 0x80`` reads as ``'R'``); NUL,
+2. **Cleaning.** Per line: the 8th bit is masked off (parity noise: ``'R' | 0x80`` reads as ``'R'``); a
+   terminal escape sequence is removed whole, parameters included (``ESC [31m``: its ``31`` must not join a
+   caller's number, see :func:`~.cid.strip_escape_sequences`); NUL,
    every other control character and DEL are removed (TAB becomes a space, since it separates words);
    leading and trailing whitespace is stripped; a line that is empty after cleaning is skipped. A line is
    therefore always printable ASCII and safe to log as it is.
@@ -43,6 +45,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from answerd.core.hayes.cid import strip_escape_sequences
 from answerd.core.hayes.events import Garbage
 
 __all__ = ["LineSplitter"]
@@ -56,8 +59,14 @@ _TAIL_AFTER_CR: Final = re.compile(rb"[\r\x8d]?[\n\x8a]?")
 _TAIL_AFTER_LF: Final = re.compile(rb"[\r\x8d]?")
 
 
+_ESC: Final = 0x1B
+
+
 def _build_tables() -> tuple[bytes, bytes]:
-    """Return the ``bytes.translate`` table (mask bit 7, TAB → space) and the bytes to delete."""
+    """Return the ``bytes.translate`` table (mask bit 7, TAB → space) and the bytes to delete.
+
+    ESC is kept for :func:`~.cid.strip_escape_sequences`, which removes it with the rest of its sequence.
+    """
     table = bytearray(256)
     delete = bytearray()
     for byte in range(256):
@@ -66,7 +75,7 @@ def _build_tables() -> tuple[bytes, bytes]:
             table[byte] = 0x20
         else:
             table[byte] = low
-            if low < 0x20 or low == 0x7F:
+            if (low < 0x20 or low == 0x7F) and low != _ESC:
                 delete.append(byte)
     return bytes(table), bytes(delete)
 
@@ -154,7 +163,10 @@ class LineSplitter:
                 self._dropped = 0
                 self._tail_term = terminator
                 return Garbage(dropped=dropped)
-            text = raw.translate(_MASK_TABLE, _DELETE).decode("ascii").strip()
+            text = raw.translate(_MASK_TABLE, _DELETE).decode("ascii")
+            if "\x1b" in text:
+                text = strip_escape_sequences(text)
+            text = text.strip()
             if text:
                 self._tail_term = terminator
                 return text
