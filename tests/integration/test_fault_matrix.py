@@ -134,7 +134,7 @@ class TestModemText:
         assert bench.log is not None
         assert not any(c in line for line in bench.log.raw for c in ("\x00", "\x1b", "\x07", "\xff"))
         # The noise reached answerd, as lines of no known kind with the unprintable bytes left out.
-        assert any(r["kind"] == "Unknown" and "garbage[2J" in r["line"] for r in bench.events("modem.line"))
+        assert any(r["kind"] == "Unknown" and "garbage" in r["line"] for r in bench.events("modem.line"))
 
     def test_a_1_mib_line_with_no_terminator_is_dropped_in_bounded_memory(
         self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
