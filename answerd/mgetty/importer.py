@@ -123,6 +123,15 @@ def _atoi(text: str) -> str:
     return str(int(match.group(1))) if match else "0"
 
 
+def _autoppp(table: Table, has_rule: bool, *, inherited: bool) -> None:
+    """Set ``autoppp`` in ``table`` where its rules differ from what it inherits (answerd's default: on)."""
+    if has_rule and not inherited:
+        table.items.append(Setting("autoppp", True, "login.config", "its /AutoPPP/ rule runs pppd for PPP callers"))
+    elif not has_rule and inherited:
+        note = "mgetty without an /AutoPPP/ line does not start pppd for PPP callers either; add a rule to"
+        table.items.append(Setting("autoppp", False, "login.config: no /AutoPPP/ rule", note + " turn it on"))
+
+
 class _Importer:
     def __init__(self, config_dir: str, trusted_uid: int, program_exists: Callable[[str], bool]) -> None:
         self._dir = config_dir
@@ -130,7 +139,6 @@ class _Importer:
         self._program_exists = program_exists
         self._warnings: list[str] = []
         self._sources: list[str] = []
-        self._has_autoppp = False
         self._lost: list[Table] = []
 
     def _warn(self, text: str) -> None:
@@ -157,16 +165,15 @@ class _Importer:
         ports = self._port_tables(sections[1:], port_name)
         if command is not None and port_name is not None:
             self._convert_options(command, ports[port_name])
-        self._dispatch(sections[0].entries, defaults, "defaults", default_file=True)
+        default_ppp = self._dispatch(sections[0].entries, defaults, "defaults", default_file=True) is True
+        _autoppp(defaults, default_ppp, inherited=True)
         for name, table in ports.items():
             entries = [entry for section in sections[1:] if _wildcard_match(section.name or "", name) for entry in
                        section.entries]  # fmt: skip
-            self._dispatch(entries, table, f"ports.{toml_key(name)}", default_file=False)
+            own_ppp = self._dispatch(entries, table, f"ports.{toml_key(name)}", default_file=False)
+            if own_ppp is not None:
+                _autoppp(table, own_ppp, inherited=default_ppp)
         self._caller_filter(defaults)
-        if not self._has_autoppp:
-            defaults.items.append(
-                Comment("login.config", "no /AutoPPP/ rule: PPP callers get no pppd on these ports (add one)")
-            )
         for table in (defaults, *ports.values()):
             _resolve_post_init(table, defaults)
         return ImportResult(self._render(command, top, defaults, ports), tuple(self._warnings))
@@ -253,10 +260,12 @@ class _Importer:
 
     # ------------------------------------------------------------------------------------ login.config
 
-    def _dispatch(self, entries: list[Entry], table: Table, toml_path: str, *, default_file: bool) -> None:
+    def _dispatch(self, entries: list[Entry], table: Table, toml_path: str, *, default_file: bool) -> bool | None:
+        """Add the rules of the login.config in force to ``table``: whether they have an /AutoPPP/ rule, or
+        None when the port has no login-conf-file of its own (it uses the defaults' rules)."""
         chosen = [entry for entry in entries if entry.keyword == "login-conf-file"]
         if not chosen and not default_file:
-            return
+            return None
         name = chosen[-1].value if chosen else "login.config"
         path = name if name.startswith("/") else os.path.join(self._dir, name)
         contents = read_file(path)
@@ -264,7 +273,7 @@ class _Importer:
             table.trailer.append(comment(f"{path}: no such file: mgetty runs /bin/login <name> (login_program)"))
             if not default_file:
                 table.items.append(Setting("dispatch", [], f"{chosen[-1].where} login-conf-file {name}"))
-            return
+            return False
         self._sources.append(path)
         ignored = contents.uid != self._trusted_uid or contents.mode & 0o077 != 0
         if ignored:
@@ -275,6 +284,7 @@ class _Importer:
         table.trailer += ["", *rules] if rules else []
         if not default_file and (ignored or not any(line.startswith("[[") for line in rules)):
             table.items.append(Setting("dispatch", [], f"{path}", "no rules of its own: no dispatch on this port"))
+        return not ignored and any(line == f'match = "{core.AUTOPPP}"' for line in rules)
 
     def _login_rules(self, path: str, lines: list[str], toml_path: str, *, ignored: bool) -> list[str]:
         out: list[str] = []
@@ -318,7 +328,6 @@ class _Importer:
                 out += [comment(line) for line in body]
             else:
                 out += body
-                self._has_autoppp |= rule.match == core.AUTOPPP
         return out
 
     # ------------------------------------------------------------------------------------ dialin.config

@@ -282,7 +282,11 @@ class CallMachine:
         self._rings += 1
         self._p.regs[1] = min(255, self._p.reg(1) + 1)
         text = self._profile.results.ring
-        if self._profile.caller_id.format is CidFormat.ELSA and self._cid_enabled():
+        if self._p.crc:
+            # AT+CRC=1: the extended ring report says what kind of call it is (numeric mode still sends 2,
+            # as +CRING has no numeric code in 3GPP TS 27.007).
+            text = f"+CRING: {self._profile.results.cring_type}"
+        elif self._profile.caller_id.format is CidFormat.ELSA and self._cid_enabled():
             text = f"{text};{self._call_number}"
         out: list[Action] = [Log(text=f"ring {self._rings}"), *self._p.result(ResultCode.RING, text)]
         if self._rings > 1 and self._profile.caller_id.every_ring:

@@ -97,9 +97,12 @@ def caller_id_lines(fmt: CidFormat, *, number: str, name: str | None, date: str,
         case CidFormat.ZYXEL:
             return [f"FM:{number}"]
         case CidFormat.CLIP:
-            return [f'+CLIP: "{number}",{145 if number.startswith("+") else 129}']
+            # 27.007: the name is the <alpha> field after two empty subaddress fields; left out when none.
+            alpha = f',,,"{_quotable(name)}"' if name else ""
+            return [f'+CLIP: "{number}",{145 if number.startswith("+") else 129}{alpha}']
         case CidFormat.CLIP_HUAWEI:
-            return [f'+CLIP: "{number}",{145 if number.startswith("+") else 129},,,,0']
+            alpha = f'"{_quotable(name)}"' if name else ""
+            return [f'+CLIP: "{number}",{145 if number.startswith("+") else 129},,,{alpha},0']
         case CidFormat.DDN:
             return [f"DDN_NMBR= {number}"]
         case CidFormat.CALLER_NUMBER:
@@ -135,3 +138,8 @@ def mdmf_packet(datetime: str, number: str, name: str | None) -> str:
             raw = value.encode("ascii", "replace")[:80]
             body += bytes([tag, len(raw)]) + raw
     return _packet(0x80, bytes(body))
+
+
+def _quotable(text: str) -> str:
+    """``text`` without double quotes, which would end a ``+CLIP`` string field early."""
+    return text.replace('"', "")

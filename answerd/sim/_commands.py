@@ -113,6 +113,8 @@ class Settings:
     cid: int = 0
     ms: str = ""
     clip: int = 0
+    #: ``+CRC``: 1 rings with ``+CRING: <type>`` instead of ``RING`` (V.250 / 3GPP TS 27.007 §6.11).
+    crc: int = 0
     regs: dict[int, int] = field(default_factory=lambda: dict(HAYES_REGISTERS))
     #: Not settings but the modem's own tables (from the profile's ``[results]``); shared, never changed.
     connect_codes: Mapping[int, int] = field(default_factory=lambda: CONNECT_CODES)
@@ -400,6 +402,8 @@ class Commands:
                     p.clip = 0  # AT+CLIP is AT+CLIP=0 (Huawei MU509 §10.3)
                 else:
                     p.clip = self._extended_value(cur, out, p.clip, 1)
+            case "CRC":
+                p.crc = self._crc(cur, out)
             case "FCLASS":
                 self._extended_value(cur, out, 0, 0)  # a data-only modem: class 0 is all there is
             case "MS":
@@ -415,6 +419,23 @@ class Commands:
                 out.append(p.info(text))
             case _:
                 raise CommandError
+
+    def _crc(self, cur: Cursor, out: list[Action]) -> int:
+        """``+CRC``: ``=n`` (0..1; bare ``+CRC`` is 0), ``?`` answers ``+CRC: n``, ``=?`` answers ``+CRC: (0,1)``."""
+        p = self.active
+        if cur.peek() in ("", ";"):
+            return 0  # V.250 +CRC=[<mode>]: the value left out is 0
+        op = cur.take()
+        if op == "?":
+            out.append(p.info(f"+CRC: {p.crc}"))
+            return p.crc
+        if op != "=":
+            raise CommandError
+        if cur.peek() == "?":
+            cur.take()
+            out.append(p.info("+CRC: (0,1)"))
+            return p.crc
+        return ranged(cur.number(0), 1)
 
     def _extended_value(self, cur: Cursor, out: list[Action], current: int, top: int) -> int:
         """``=n`` sets (0..top), ``?`` reads, ``=?`` lists the range; returns the new value."""

@@ -13,7 +13,9 @@ A profile has one table per concern; every key is optional and falls back to the
     ``connect``: the text after ``CONNECT`` (its leading number is the rate for numeric codes);
     ``ring``: the ``RING`` text; ``error``: the ``ERROR`` text; ``[results.connect_codes]``: the numeric
     CONNECT codes by rate (``"28800" = 64``), replacing the generic table whole; ``connect_rate``
-    (``"dte"``: W0 reports the computer's port rate, as Rockwell/Conexant do).
+    (``"dte"``: W0 reports the computer's port rate, as Rockwell/Conexant do); ``cring_type``: the call type
+    ``+CRING: <type>`` reports instead of ``RING`` once the computer sets ``AT+CRC=1`` (one of
+    :data:`CRING_TYPES`).
 ``[caller_id]``
     ``format`` (:class:`~answerd.sim._caller_id.CidFormat` name), ``force`` (send it even when the computer
     did not enable it), ``commands`` (which of ``+VCID``, ``#CID``, ``+CLIP`` switch it on; the others are
@@ -48,6 +50,7 @@ from answerd.sim._caller_id import CidFormat
 from answerd.sim._commands import CONNECT_CODES, HAYES_REGISTERS, Settings
 
 __all__ = [
+    "CRING_TYPES",
     "CallerIdProfile",
     "Defaults",
     "Faults",
@@ -72,6 +75,25 @@ _MAX_COUNT = 1_000_000
 # One noise burst may be big (a 1 MiB line with no terminator is a fault answerd must survive), not unbounded.
 _MAX_NOISE = 16 * 1024 * 1024
 _CID_COMMANDS = frozenset({"+VCID", "#CID", "+CLIP"})
+
+#: The call types of ``+CRING: <type>`` (3GPP TS 27.007 §6.11 ``+CRC``, after V.250's cellular result codes):
+#: the first four are data calls; the rest are not (``ALT`` ones alternate voice and data or fax).
+CRING_TYPES = (
+    "ASYNC",
+    "SYNC",
+    "REL ASYNC",
+    "REL SYNC",
+    "FAX",
+    "VOICE",
+    "VOICE/ASYNC",
+    "VOICE/SYNC",
+    "ALT VOICE/ASYNC",
+    "ALT VOICE/SYNC",
+    "ALT ASYNC/VOICE",
+    "ALT SYNC/VOICE",
+    "ALT VOICE/FAX",
+    "ALT FAX/VOICE",
+)
 
 
 class ProfileError(ValueError):
@@ -181,6 +203,8 @@ class Results:
     connect_codes: Mapping[str, int] = field(
         default_factory=lambda: types.MappingProxyType({str(k): v for k, v in CONNECT_CODES.items()})
     )
+    #: What ``+CRING: <type>`` says the call is, when ``AT+CRC=1`` asks for extended ring reports.
+    cring_type: str = "ASYNC"
 
     def __post_init__(self) -> None:
         _text("connect", self.connect, empty=True)
@@ -188,6 +212,8 @@ class Results:
         _text("error", self.error)
         if self.connect_rate not in ("line", "dte"):
             raise _Invalid("connect_rate", "must be 'line' or 'dte'", self.connect_rate)
+        if self.cring_type not in CRING_TYPES:
+            raise _Invalid("cring_type", f"must be one of {', '.join(CRING_TYPES)}", self.cring_type)
         for rate, code in self.connect_codes.items():
             if not rate.isascii() or not rate.isdigit() or len(rate) > 7:
                 raise _Invalid("connect_codes", 'keys must be rates in digits ("28800")', rate)
@@ -359,6 +385,7 @@ class ModemProfile:
             "answer_delay": ("timings", "answer_delay_s"),
             "idle_answer_timeout": ("timings", "idle_answer_timeout_s"),
             "connect_text": ("results", "connect"),
+            "cring_type": ("results", "cring_type"),
             "caller_number": ("caller_id", "number"),
             "caller_name": ("caller_id", "name"),
             "force_cid": ("caller_id", "force"),

@@ -36,7 +36,7 @@ from typing import NoReturn
 
 from answerd.sim._bench import BenchLine, BenchServer, load_bench
 from answerd.sim._caller_id import CidFormat
-from answerd.sim._profile import ModemProfile, ProfileError
+from answerd.sim._profile import CRING_TYPES, ModemProfile, ProfileError
 from answerd.sim._profile_file import DEFAULT_PROFILE, find_profile, load_profile, profile_names
 from answerd.sim._serve import serve_tty
 from answerd.sim._server import ServerConfig, SimError, SimServer
@@ -104,6 +104,7 @@ _OVERRIDES = {
     "max_rings": "max_rings",
     "answer_delay": "answer_delay",
     "connect": "connect_text",
+    "call_type": "cring_type",
     "caller_id": "caller_number",
     "caller_name": "caller_name",
     "cid": "force_cid",
@@ -122,7 +123,8 @@ _EPILOG = f"""modem profiles:
   Tables and keys (every key optional; the default modem is {DEFAULT_PROFILE}):
     [identity]   ident, manufacturer, revision
     [defaults]   echo, verbose, quiet, result_level, dcd, dtr, w; [defaults.registers] S0 = 0 ...
-    [results]    connect, connect_rate ("line"/"dte"), ring, error; [results.connect_codes] "28800" = 64 ...
+    [results]    connect, connect_rate ("line"/"dte"), ring, error, cring_type (AT+CRC=1's +CRING type);
+                 [results.connect_codes] "28800" = 64 ...
     [caller_id]  format, force, commands, every_ring, delivered, number, name, date (MMDD), time (HHMM)
     [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
     [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result, echo_stuck,
@@ -220,6 +222,13 @@ def build_parser(prog: str = _PROG) -> argparse.ArgumentParser:
         type=_printable,
         metavar="TEXT",
         help="text after CONNECT; its leading number picks the numeric code (default: 33600/ARQ/V34/LAPM/V42BIS)",
+    )
+    parser.add_argument(
+        "--call-type",
+        choices=CRING_TYPES,
+        metavar="TYPE",
+        help="what +CRING says the call is once the computer sets AT+CRC=1: ASYNC, SYNC, REL ASYNC, REL SYNC "
+        "(data), FAX, VOICE, ALT ... (default: ASYNC)",
     )
     parser.add_argument(
         "--caller-id",

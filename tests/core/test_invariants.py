@@ -218,6 +218,10 @@ def _reach(phase: Phase) -> AnswerMachine:
             machine.receive_data(b"CONNECT 9600\r\n", 2.0)
             if phase is Phase.REOPENING:
                 machine.call_finished(3.0, outcome=Outcome.ANSWERED)
+        case Phase.HANGING_UP:
+            machine = _ringing(Profile(toggle_dtr=False, hangup_dtr_s=0.5))
+            machine.receive_data(b"CONNECT 9600\r\n", 2.0)
+            machine.call_finished(3.0, outcome=Outcome.ANSWERED)
         case Phase.STOPPED:
             machine = _initialised(quiet)
             machine.shutdown(1.0)

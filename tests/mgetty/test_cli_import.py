@@ -91,3 +91,27 @@ def test_what_cannot_be_imported_exits_6_with_one_line(
         line[: len("answerd: import-mgetty: ") + len(message.format(dir=directory))]
         for line in result.stderr.splitlines()
     ]
+
+
+def test_no_autoppp_rule_imports_as_autoppp_false(setup_dir: Callable[[str], Path], tmp_path: Path) -> None:
+    """A login.config without /AutoPPP/ imports as ``autoppp = false`` (saying why), so check-config gives
+    no "autoppp without a rule" warning; Debian's, which has the rule, sets no autoppp key."""
+    files = {"mgetty.config": "port ttyS1\nlogin-conf-file login.ppp\n", "login.config": "* - - /bin/login @\n",
+             "login.ppp": "/AutoPPP/ - - /usr/sbin/pppd modem\n* - - /bin/login @\n"}  # fmt: skip
+    plain = write_setup(tmp_path / "plain", files)
+    (plain / "login.ppp").chmod(0o600)
+
+    def import_and_check(directory: Path) -> tuple[str, str]:
+        imported = _answerd("import-mgetty", "--config-dir", str(directory))
+        output = tmp_path / f"{directory.name}.toml"
+        output.write_text(imported.stdout)
+        return imported.stdout, _answerd("check-config", str(output)).stderr
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(import_and_check, [plain, setup_dir("debian")]))
+    (plain_toml, plain_check), (debian_toml, debian_check) = runs
+    config = tomllib.loads(plain_toml)
+    assert (False, True) == (config["defaults"]["autoppp"], config["ports"]["ttyS1"]["autoppp"])
+    assert "mgetty without an /AutoPPP/ line does not start pppd for PPP callers either" in plain_toml
+    assert "autoppp = " not in debian_toml
+    assert ("", "") == (plain_check, debian_check)

@@ -49,9 +49,11 @@ def _imported_setup(setup_dir: Callable[[str], Path], tmp_path: Path) -> tuple[s
     return result.text, tmp_path
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="/bin/login only prompts for a password when run by root")
 def test_imported_seed_setup_answers_a_call_on_the_simulator(imported_setup: tuple[str, Path]) -> None:
     """The daemon starts on the imported file, answers on the first RING (no rings key: mgetty's 1), shows
-    the imported issue (speed 57600 from -s) and prompt; the caller hangs up and the port waits again."""
+    the imported issue (speed 57600 from -s) and prompt, and its ``*`` rule runs the real /bin/login with the
+    name, which asks for a password; the caller hangs up and the call record names the user and program."""
     text, tmp_path = imported_setup
     assert "sim0" == list(tomllib.loads(text)["ports"])[-1]  # the bench appends to this table
     bench = ImportedBench(tmp=tmp_path / "bench", imported=text)
@@ -62,8 +64,15 @@ def test_imported_seed_setup_answers_a_call_on_the_simulator(imported_setup: tup
         screen = caller.read_until(b"login: ")
         assert b"Debian GNU/Linux sim0 57600 (33600/ARQ/V34/LAPM/V42BIS)" in screen  # \s \P \S (\I)
         assert screen.endswith(b" sim0 login: ")  # login_prompt "@ \P login:\040"
+        caller.send(b"demo\r")
+        assert b"Password:" in caller.read_until(b"Password:")  # login.config's "* - - /bin/login @"
         caller.hang_up()
         ended = bench.ended()
-        assert ("carrier-lost", 1) == (ended["outcome"], ended["rings"])
+        assert ("carrier-lost", 1, "demo", "/bin/login") == (
+            ended["outcome"],
+            ended["rings"],
+            ended["user"],
+            ended["program"],
+        )
     finally:
         assert 0 == bench.stop()

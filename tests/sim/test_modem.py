@@ -707,6 +707,18 @@ CID_FORMATS: list[tuple[CidFormat, dict[str, object], list[str], CallerInfo]] = 
     (CidFormat.CLIP, {}, ['+CLIP: "5551234",129'], CallerInfo(number="5551234")),
     (CidFormat.CLIP, {"caller_number": "+4989123"}, ['+CLIP: "+4989123",145'], CallerInfo(number="+4989123")),
     (CidFormat.CLIP_HUAWEI, {}, ['+CLIP: "5551234",129,,,,0'], CallerInfo(number="5551234")),
+    (
+        CidFormat.CLIP,
+        {"caller_name": "SMITH"},
+        ['+CLIP: "5551234",129,,,"SMITH"'],
+        CallerInfo(number="5551234", name="SMITH"),
+    ),
+    (
+        CidFormat.CLIP_HUAWEI,
+        {"caller_name": "SMITH"},
+        ['+CLIP: "5551234",129,,,"SMITH",0'],
+        CallerInfo(number="5551234", name="SMITH"),
+    ),
     (CidFormat.DDN, {}, ["DDN_NMBR= 5551234"], CallerInfo(number="5551234")),
     (CidFormat.US_ROBOTICS, {}, ["DDN_NMBR= 5551234"], CallerInfo(number="5551234")),
     (

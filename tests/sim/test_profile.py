@@ -56,6 +56,17 @@ BAD_DOCUMENTS: list[tuple[str, str]] = [
     ("[timings]\nmax_rings = -1", "timings.max_rings: must be 0..1000000 (got -1)"),
     ("[results]\nring = 7", "results.ring: must be a string (got 7)"),
     (
+        '[results]\ncring_type = "DATA"',
+        "results.cring_type: must be one of ASYNC, SYNC, REL ASYNC, REL SYNC, FAX, VOICE, VOICE/ASYNC, VOICE/SYNC, "
+        "ALT VOICE/ASYNC, ALT VOICE/SYNC, ALT ASYNC/VOICE, ALT SYNC/VOICE, ALT VOICE/FAX, ALT FAX/VOICE (got 'DATA')",
+    ),
+    (
+        '[results]\ncring_type = "async"',
+        "results.cring_type: must be one of ASYNC, SYNC, REL ASYNC, REL SYNC, FAX, VOICE, VOICE/ASYNC, VOICE/SYNC, "
+        "ALT VOICE/ASYNC, ALT VOICE/SYNC, ALT ASYNC/VOICE, ALT SYNC/VOICE, ALT VOICE/FAX, ALT FAX/VOICE (got 'async')",
+    ),
+    ("[results]\ncring_type = 1", "results.cring_type: must be a string (got 1)"),
+    (
         '[results]\nconnect = "33600\\r\\nOK"',
         "results.connect: must be printable ASCII (no CR, LF or control characters) (got '33600\\r\\nOK')",
     ),
@@ -280,6 +291,13 @@ class TestCli:
             profile.caller_id.force,
             profile.caller_id.number,
         )
+
+    def test_call_type_flag_overrides_the_profile(self, tmp_path: Path) -> None:
+        """--call-type VOICE replaces the profile's cring_type (what +CRING reports with AT+CRC=1)."""
+        (tmp_path / "p.toml").write_text('[results]\ncring_type = "REL ASYNC"\n')
+        profile = ["--profile", str(tmp_path / "p.toml")]
+        assert "REL ASYNC" == profile_for(profile).results.cring_type
+        assert "VOICE" == profile_for([*profile, "--call-type", "VOICE"]).results.cring_type
 
     def test_flags_not_given_change_nothing(self, tmp_path: Path) -> None:
         """A profile with faults on keeps them when no flag is given (flags default to 'not set')."""

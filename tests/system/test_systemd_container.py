@@ -12,6 +12,9 @@ its own tmpfs) with the phone line on 127.0.0.1:2323 of the container's private 
 
 Calls are placed from inside the container (``caller.py`` over TCP); the program answerd hands the line to
 is ``standin``, a small Python script (``mode = "direct"``) that prints a marker and waits for "bye".
+
+The last test installs units/answerd-sim@.service and units/answerd-on-sim@.service unchanged (in
+/run/systemd/system) and runs them on ttySIM1, with the sim's phone line on port 2324.
 """
 
 from __future__ import annotations
@@ -534,3 +537,59 @@ def test_ppp_only_dropin_keeps_answering_under_its_sandbox(bench: Bench) -> None
         c.run(["rm", "-rf", runtime])
         c.systemctl("daemon-reload")
         c.systemctl("stop", UNIT)
+
+
+#: A caller on the sim units' phone line (port 2324, set in their env file): prints what it saw up to the
+#: login prompt, then hangs up (closes the connection).
+LOGIN_CALLER = """
+import socket
+sock = socket.create_connection(("127.0.0.1", 2324), timeout=30)
+screen = b""
+while b"login: " not in screen:
+    chunk = sock.recv(4096)
+    if not chunk:
+        break
+    screen += chunk
+print(repr(screen), flush=True)
+"""
+
+
+def test_sim_units_answer_a_call_under_systemd(bench: Bench) -> None:
+    """units/answerd-sim@ and answerd-on-sim@ as shipped: the second is active after READY=1, a caller on the
+    sim's TCP line gets the login prompt, and both stop cleanly (exit 0, no restart)."""
+    c = bench.container
+    sim, on_sim = "answerd-sim@ttySIM1.service", "answerd-on-sim@ttySIM1.service"
+    for name in ("answerd-sim@.service", "answerd-on-sim@.service"):
+        c.run(["tee", f"/run/systemd/system/{name}"], input_text=(UNITS / name).read_text())
+    c.systemctl("daemon-reload")
+    # The env file the sim unit reads: its own TCP port (answerd-sim.service has 2323) and fast rings.
+    (bench.etc / "sim-ttySIM1.env").write_text(
+        "SIM_LISTEN=127.0.0.1:2324\nSIM_ARGS=--ring-interval 0.3 --answer-delay 0.05\n"
+    )
+    port = {key: value for key, value in FAST_PORT.items() if key not in {"mode", "direct_program"}}
+    body = "\n".join(f"{key} = {_toml(value)}" for key, value in port.items())
+    bench.write_raw_config(f'[ports.ttySIM1]\nmode = "login"\nautoppp = false\n{body}\n')
+    try:
+        cursor = c.cursor()
+        c.systemctl("start", sim)
+        c.wait_journal(
+            "--unit", sim, after=cursor, where=lambda e: str(e.get("MESSAGE", "")).startswith("answerd-sim: ready")
+        )
+        c.systemctl("start", on_sim)  # Type=notify: returns once answerd has sent READY=1
+        state = c.show(on_sim, "ActiveState", "SubState")
+        assert ("active", "running") == (state["ActiveState"], state["SubState"])
+        screen = c.run(["python3", "-c", LOGIN_CALLER]).stdout
+        assert "(ttySIM1, 33600/ARQ/V34/LAPM/V42BIS)" in screen  # answerd's issue on the sim's connection
+        assert screen.rstrip().endswith("login: '"), screen
+        ended = c.wait_journal("--unit", on_sim, after=cursor, where=lambda e: e.get("EVENT") == "call.ended")
+        assert "carrier-lost" == ended["OUTCOME"]
+        c.systemctl("stop", on_sim, sim)
+        for unit in (on_sim, sim):
+            state = c.show(unit, "ActiveState", "Result", "ExecMainStatus", "NRestarts")
+            assert ("inactive", "success", "0", "0") == (
+                state["ActiveState"], state["Result"], state["ExecMainStatus"], state["NRestarts"]
+            ), unit  # fmt: skip
+    finally:
+        c.systemctl("stop", on_sim, sim, check=False)
+        c.run(["rm", "-f", "/run/systemd/system/answerd-sim@.service", "/run/systemd/system/answerd-on-sim@.service"])
+        c.systemctl("daemon-reload")
