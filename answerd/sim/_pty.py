@@ -195,6 +195,10 @@ class PtyLine:
             except termios.error:
                 high = False
         if high != self._dtr:
+            if not high and self._slave_open:
+                # What the DTE wrote before it dropped DTR was sent first (a program's last words before
+                # answerd hangs up): the poll may see B0 before the reader has seen those bytes.
+                self._drain_input()
             self._dtr = high
             self._on_dtr(high)
 
