@@ -62,6 +62,9 @@ LCP_FRAME = bytes.fromhex(
 #: The main thread and asyncio's default executor, which starts a worker when none is idle (tcdrain, utmp,
 #: opening the port), up to min(32, CPUs + 4): the thread count grows to a bound, it is not a per-call leak.
 THREADS_BOUND = 1 + min(32, (os.cpu_count() or 1) + 4)
+#: A python3 in a root-owned system directory, for the program that kills itself (see where it is used).
+SYSTEM_PYTHON = "/usr/bin/python3"
+
 KILL_SELF = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
 
 
@@ -155,7 +158,9 @@ class Soak:
             # with +++ and ATH0 (seconds of guard time). Closing the port drops the sim's DTR, which hangs it up.
             "hangup_dtr_ms": 0,
         }  # fmt: skip
-        rule = {"match": "killed", "program": [sys.executable, "-c", KILL_SELF]}
+        # The system's python3, not this venv's: answerd (as root) refuses a program below a directory that
+        # group or others may write, and a checkout often is one.
+        rule = {"match": "killed", "program": [SYSTEM_PYTHON, "-c", KILL_SELF]}
         config.write_text(
             'log_level = "info"\n\n[ports.sim0]\n'
             + "".join(f"{key} = {toml_value(value)}\n" for key, value in port.items())

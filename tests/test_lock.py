@@ -39,6 +39,7 @@ from answerd.line.lock import (
     lock_names,
     parse_lock_pid,
 )
+from tests.helpers import wait_until
 
 SYSTEM_LOCK_DIR = "/run/lock"
 
@@ -257,6 +258,17 @@ class TestStale:
         write_lock(Path(lock.path), hdb(dead_pid()))
         assert lock.acquire()
         assert hdb(os.getpid()) == Path(lock.path).read_bytes()
+
+    def test_zombie_pid_taken_over(self, lock: UucpLock) -> None:
+        """A lock naming a process that exited but was never reaped (kill(pid, 0) still succeeds) is stale."""
+        zombie = subprocess.Popen(["true"])
+        try:
+            wait_until(lambda: Path(f"/proc/{zombie.pid}/stat").read_bytes().rsplit(b")", 1)[1][1:2] == b"Z")
+            write_lock(Path(lock.path), hdb(zombie.pid))
+            assert lock.acquire()
+            assert hdb(os.getpid()) == Path(lock.path).read_bytes()
+        finally:
+            zombie.wait()
 
     def test_dead_pid_cleaned_by_holder(self, lock: UucpLock) -> None:
         """holder() reports a stale lock as free and removes it."""

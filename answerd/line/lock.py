@@ -166,8 +166,23 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, under another uid (cu runs as uucp)
-    return True
+        pass  # exists, under another uid (cu runs as uucp)
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited and only waits to be reaped: it holds no tty, so its lock is stale.
+
+    kill(pid, 0) succeeds on a zombie. A parent that never reaps (an init that does not, in a container) would
+    otherwise keep a dead program's lock "held" for ever, and the line with it.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            stat_line = stat_file.read()
+    except OSError:
+        return False  # no /proc, or the process just went: kill(pid, 0) has the last word
+    state = stat_line[stat_line.rfind(b")") + 2 : stat_line.rfind(b")") + 3]
+    return state in (b"Z", b"X")
 
 
 class UucpLock:
