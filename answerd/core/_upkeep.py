@@ -10,6 +10,7 @@ Init attempts (the probe on lines without DTR, force-init, init), their retries 
 
 from __future__ import annotations
 
+import abc
 import enum
 from dataclasses import replace
 
@@ -69,7 +70,7 @@ class Claim(enum.Enum):
     REINITIALIZE = "reinitialize"
 
 
-class ModemUpkeep:
+class ModemUpkeep(abc.ABC):
     """Chats and their consequences; the answer machine's state that they touch is declared here."""
 
     _profile: Profile
@@ -92,21 +93,21 @@ class ModemUpkeep:
             allowed = ", ".join(sorted(p.value for p in phases))
             raise LocalProtocolError(f"{name} not allowed in phase {self._phase.value} (only in {allowed})")
 
+    @abc.abstractmethod
     def _answer(self, call: CallInProgress, now: float) -> list[Effect]:
         """Pick up the call (the answer machine's; after a caller's init chat)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _after_init(self, now: float) -> list[Effect]:
         """The init chat succeeded: identify, caller ID, speed cap (:mod:`._setup`), then :meth:`_init_complete`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _setup_chat_ended(self, kind: Chat, lines: tuple[str, ...], why: str | None, now: float) -> list[Effect]:
         """A setup chat ended (``why`` is ``None`` on success): go on with the setup (:mod:`._setup`)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _hangup_escaped(self, why: str | None, now: float) -> list[Effect]:
         """The hang-up's escape chat ended: reopen (:mod:`._hangup`)."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ starting chats
 

@@ -7,6 +7,7 @@ computer's side (command mode, DTR) on top of it. The theory of operation is in 
 
 from __future__ import annotations
 
+import abc
 import enum
 from dataclasses import dataclass
 
@@ -58,7 +59,7 @@ class NoiseTimer:
     index: int
 
 
-class CallMachine:
+class CallMachine(abc.ABC):
     """The modem's state and its phone-line side; see :class:`~answerd.sim.SimModem` for the arguments."""
 
     def __init__(self, settings: ModemProfile | None = None, *, line_out: bool = False) -> None:
@@ -272,9 +273,9 @@ class CallMachine:
                 return [Log(text="escape: command mode, call stays up"), *self._p.result(ResultCode.OK)]
         return []
 
+    @abc.abstractmethod
     def _dtr_dropped(self) -> list[Action]:
         """DTR went low and stayed low for S25: act on it (the modem's ``SimModem.dtr_changed``)."""
-        raise NotImplementedError
 
     # --- ringing and answering -------------------------------------------------------------------------
 

@@ -19,7 +19,9 @@ HAYES_DIR = Path(answerd.core.__file__).parent
 #: Stdlib modules the core may import: pure data and text handling, nothing that does I/O, logs, or
 #: reads the clock. ``datetime`` is here for the ``datetime.datetime`` *value* the shell passes into the
 #: prompt escapes; :func:`clock_reads` makes sure the core never asks it for the time.
-ALLOWED = frozenset({"__future__", "collections", "dataclasses", "datetime", "enum", "itertools", "re", "typing"})
+ALLOWED = frozenset(
+    {"__future__", "abc", "collections", "dataclasses", "datetime", "enum", "itertools", "re", "typing"}
+)
 
 #: Methods that read the clock; the core is given ``now`` instead.
 CLOCK_READS = frozenset({"now", "today", "utcnow"})
