@@ -99,23 +99,9 @@ while True:
     signal.pause()
 """
 
-# Leaves the tty's foreground group, so the kernel's hang-up when the leader exits does not reach it; ends
-# on SIGHUP after a short cleanup, and notes a SIGTERM in a file.
-POLITE = """
-import os, signal, sys, time
-os.setpgid(0, 0)
-def on_hup(*_):
-    time.sleep(0.05)
-    os._exit(0)
-def on_term(*_):
-    open(sys.argv[1], "w").write("TERM")
-    os._exit(1)
-signal.signal(signal.SIGHUP, on_hup)
-signal.signal(signal.SIGTERM, on_term)
-print("ready", flush=True)
-while True:
-    signal.pause()
-"""
+# Leaves the tty's foreground group, so the kernel's hang-up when the leader exits does not reach it; then
+# behaves as POLITE_IN_GROUP.
+POLITE = "import os\nos.setpgid(0, 0)\n" + POLITE_IN_GROUP
 
 
 # The session leader itself: on SIGHUP it cleans up for a moment and exits 0; a SIGTERM is noted in a file.
