@@ -29,6 +29,7 @@ from answerd.sim._profile_schema import (
     OnlineReport,
     Results,
     SimSettings,
+    Speed,
     Timings,
     shown,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ProfileError",
     "Results",
     "SimSettings",
+    "Speed",
     "Timings",
     "build_table",
     "parse_profile",

@@ -21,6 +21,9 @@ A profile has one table per concern; every key is optional and falls back to the
     did not enable it), ``commands`` (which of ``+VCID``, ``#CID``, ``+CLIP`` switch it on; the others are
     ``ERROR``), ``every_ring`` (after every RING, as GSM ``+CLIP``), ``delivered`` (false: switched on, never
     sent), ``number``, ``name``, ``date`` (MMDD), ``time`` (HHMM).
+``[speed]``
+    The speed-cap commands beyond V.250's ``+MS`` (which every profile takes): ``[speed.fixed_rates]``, the
+    fixed link rate of each ``&Nn`` (``"6" = 9600``, USR), none by default (``&N`` is then ``ERROR``).
 ``[timings]``
     ``ring_interval_s``, ``answer_delay_s`` (ATA to CONNECT), ``idle_answer_timeout_s`` (ATA with nobody
     calling to NO CARRIER), ``max_rings`` (the caller gives up after that many; 0 never).
@@ -59,6 +62,7 @@ __all__ = [
     "OnlineReport",
     "Results",
     "SimSettings",
+    "Speed",
     "Timings",
     "shown",
 ]
@@ -252,6 +256,27 @@ class CallerIdProfile:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Speed:
+    """``[speed]``: speed caps a vendor sets with its own command (V.250 ``+MS`` needs no key: all take it)."""
+
+    #: ``&Nn`` fixed link rates by ``n`` (``"6" = 9600``): with ``&Nn`` the modem connects only at that rate
+    #: and hangs up when the line cannot carry it; ``&N0`` (always known once a table is given) is variable.
+    #: Empty: the modem has no ``&N`` command, it is ``ERROR``.
+    fixed_rates: Mapping[str, int] = field(default_factory=lambda: types.MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        for number, rate in self.fixed_rates.items():
+            if not number.isascii() or not number.isdigit() or not 1 <= int(number) <= 255:
+                raise FieldError("fixed_rates", 'keys must be the n of &Nn, 1..255 ("6"; &N0 is variable)', number)
+            _count(f"fixed_rates.{number}", rate, 300, 115200)
+        object.__setattr__(self, "fixed_rates", types.MappingProxyType(dict(self.fixed_rates)))
+
+    def rates(self) -> dict[int, int]:
+        """The table by ``n`` as a number (what the command parser looks up)."""
+        return {int(number): rate for number, rate in self.fixed_rates.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Timings:
     """``[timings]``: the ring cadence, the handshake, and the caller's patience."""
 
@@ -370,6 +395,7 @@ class ModemProfile:
     defaults: Defaults = field(default_factory=Defaults)
     results: Results = field(default_factory=Results)
     caller_id: CallerIdProfile = field(default_factory=CallerIdProfile)
+    speed: Speed = field(default_factory=Speed)
     timings: Timings = field(default_factory=Timings)
     faults: Faults = field(default_factory=Faults)
 
