@@ -21,6 +21,8 @@ from hil.driver import CallingModem, CallResult, Daemon
 
 NO_BENCH = "no bench: pass --bench sim (the simulated bench) or --bench FILE.toml (hardware; hil/bench.example.toml)"
 RESULTS = pytest.StashKey[list[CallResult]]()
+#: With --record: each bench's raw line trace file (answerd's ``trace_line``), by bench name.
+TRACES = pytest.StashKey[dict[str, Path]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,9 +87,15 @@ def _with_calls(bench: Bench, calls: int) -> Bench:
 
 
 @pytest.fixture(scope="session")
-def daemon(bench: Bench, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """answerd on the answering port, started as its unit starts it; stopped (SIGTERM) after the bench's tests."""
-    running = Daemon(bench, tmp_path_factory.mktemp(f"daemon-{bench.name}"))
+def daemon(request: pytest.FixtureRequest, bench: Bench, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """answerd on the answering port, started as its unit starts it; stopped (SIGTERM) after the bench's tests.
+    With --record, answerd's raw line trace (``trace_line``) is on, for the ``record`` fixture."""
+    workdir = tmp_path_factory.mktemp(f"daemon-{bench.name}")
+    if request.config.getoption("--record") is not None:
+        trace = workdir / "line.trace.jsonl"
+        request.config.stash.setdefault(TRACES, {})[bench.name] = trace
+        bench = replace(bench, extra_port_settings={**bench.extra_port_settings, "trace_line": str(trace)})
+    running = Daemon(bench, workdir)
     try:
         running.wait_notify("READY=1", timeout=120)
         running.wait_ready(timeout=60)
@@ -110,27 +118,46 @@ def caller(bench: Bench, daemon: Daemon) -> Iterator[CallingModem]:
 
 @pytest.fixture
 def record(request: pytest.FixtureRequest, bench: Bench, daemon: Daemon) -> Callable[[int, int, int], None]:
-    """``record(start, end, n)``: with --record DIR, save the dialogue of log records start..end of call n."""
+    """``record(start, end, n)``: with --record DIR, save call n's raw bytes as DIR/<bench>-<test>-<n>.jsonl.
+
+    The bytes are answerd's line trace (``trace_line``, on with --record) from where the previous save of this
+    test stopped (or from this test's start) to now: the call, its hang-up and answerd's re-initialisation.
+    answerd appends each chunk before it acts on it, so once the test has seen answerd ready again (the log
+    record ``end`` is after that), the call's last chunk is in the file. ``start``..``end`` are the call's log
+    records, which give the outcome to expect (``call.ended``'s CONNECT text and caller ID).
+    """
     folder: Path | None = request.config.getoption("--record")
     test = request.node.originalname.removeprefix("test_")
+    trace = request.config.stash.get(TRACES, {}).get(bench.name)
+    offset = [trace.stat().st_size if trace is not None and trace.exists() else 0]
 
     def save(start: int, end: int, n: int) -> None:
-        if folder is None:
+        if folder is None or trace is None:
             return
         folder.mkdir(parents=True, exist_ok=True)
-        lines = daemon.dialogue(start, end)
+        data = trace.read_bytes() if trace.exists() else b""
+        chunks, offset[0] = raw_chunks(data[offset[0] :]), len(data)
         ended = next((r for r in daemon.records[start:end] if r.get("event") == "call.ended"), {})
         meta = {
             "bench": bench.name,
             "family": bench.answer_family,
             "simulated": bench.simulated,
             "call": n,
+            "format": "raw",
             "expect": {"connect": ended.get("connect"), "caller_id": ended.get("caller_id")},
         }
         path = folder / f"{bench.name}-{test}-{n}.jsonl"
-        path.write_text("".join(json.dumps(item) + "\n" for item in [meta, *lines]))
+        path.write_text("".join(json.dumps(item) + "\n" for item in [meta, *chunks]))
 
     return save
+
+
+def raw_chunks(trace: bytes) -> list[dict[str, object]]:
+    """The trace's chunks (its header and notes left out), ``t`` in seconds from the first chunk."""
+    items = [json.loads(line) for line in trace.decode().splitlines() if line.strip()]
+    chunks = [item for item in items if item.get("dir") in ("from-modem", "to-modem")]
+    base = chunks[0]["t"] if chunks else 0.0
+    return [{"t": round(c["t"] - base, 6), "dir": c["dir"], "hex": c["hex"]} for c in chunks]
 
 
 @pytest.fixture

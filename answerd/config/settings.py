@@ -152,6 +152,10 @@ class PortSettings(BaseModel):
     dtr_drop_ms: int = Field(default=500, ge=10, le=10_000, description="how long DTR stays low")
     open_delay_ms: Milliseconds = Field(default=0, description="wait after opening, then discard what the modem said")
     close_timeout_s: Seconds = Field(default=5.0, description="closing the device never blocks longer than this")
+    trace_line: OptionalAbsolutePath = Field(
+        default=None, description="debug: append every byte read from and written to the modem to this file "
+        "(JSON lines, {port}: the port name); off by default"
+    )  # fmt: skip
     # --- init
     init_chat: Chat = Field(
         default=list(core.DEFAULT_INIT_CHAT), description="expect/send chat that initialises the modem"

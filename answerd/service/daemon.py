@@ -59,6 +59,7 @@ from answerd.core import (
 )
 from answerd.line.owner import LineOwner, Ours, PortCallbacks
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
+from answerd.line.trace import line_trace, traced_factory
 from answerd.service.exitcodes import ExitCode
 from answerd.service.notify import Notifier
 from answerd.service.reload import ConfigReloader, runtime_dir
@@ -112,12 +113,13 @@ class PortDaemon:
         """
         self.name = name
         self.settings = settings
-        self._open_port_with = port_factory
         self._run_call_with = run_call or self._call_runner
         self._clock = clock or LoopClock()
         # port is bound on the logger itself, not in contextvars: signal handlers and loop callbacks run
         # outside the run() task's context and must still say which port they are about.
         self._log = structlog.get_logger("answerd").bind(port=name)
+        trace = line_trace(settings.trace_line, port=name, now=self._clock.now, warn=self._log.warning)
+        self._open_port_with = traced_factory(port_factory, trace)  # trace_line: read at start, not on reload
         # Every STATUS= passes through the state file's keeper, so `answerd status` says what systemd says.
         self._state = StateKeeper(name, notifier, directory=verdict_dir or runtime_dir(), log=self._log,
                                   phase=lambda: self._machine.phase.value,

@@ -8,11 +8,11 @@ or read from TOML with :func:`load_profile` (``answerd sim --profile FILE``).
 
 The modules, one job each: ``_types`` (actions, result codes, modes), ``_commands`` (the command line,
 settings and S-registers), ``_caller_id`` (caller-ID dialects), ``_announce`` (the caller-ID burst and the
-CONNECT lines), ``_escape`` (``+++``), ``_profile`` (the profile and its checks), ``_profile_file`` (reading
-one safely; the shipped personalities), ``_call`` (ringing, answering, dialling, data mode), ``_modem`` (the
-computer's side: command mode, DTR), ``_exchange`` (modems calling each other), ``_pty`` (a pty published at
-a link), ``_server`` (one modem with a TCP phone line), ``_bench`` (the exchange on ptys), ``cli``
-(``answerd sim``).
+CONNECT lines), ``_escape`` (``+++``), ``_profile_schema`` (the profile's tables and their checks),
+``_profile`` (a profile from TOML), ``_profile_file`` (reading one safely; the shipped personalities),
+``_call`` (ringing, answering, dialling, data mode), ``_modem`` (the computer's side: command mode, DTR),
+``_exchange`` (modems calling each other), ``_pty`` (a pty published at a link), ``_server`` (one modem with
+a TCP phone line), ``_bench`` (the exchange on ptys), ``cli`` (``answerd sim``).
 """
 
 from __future__ import annotations

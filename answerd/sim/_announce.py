@@ -18,6 +18,7 @@ __all__ = [
     "connect_lines",
     "connect_reports",
     "connect_text",
+    "fixed_rate_refusal",
     "framed_reports",
 ]
 
@@ -61,13 +62,34 @@ def capped(connect: str, cap: int | None) -> str:
     return f"{cap}{sep}{rest}"
 
 
+def _line_rate(profile: ModemProfile) -> int | None:
+    """The best rate the simulated line carries: the leading number of ``results.connect`` (none: unknown)."""
+    rate = profile.results.connect.partition("/")[0]
+    return int(rate) if rate.isdigit() else None
+
+
+def fixed_rate_refusal(profile: ModemProfile, settings: Settings) -> str | None:
+    """Why a call cannot connect at ``&Nn``'s fixed rate (the line does not reach it), or ``None``.
+
+    The simulated line carries any rate up to the profile's CONNECT rate, so a fixed rate at or below it is
+    the rate the far end runs at too; one above it is a far end "not operating at the same rate", and the
+    modem hangs up (modem-personalities: §1 "&N (link rate)", USR Courier V.34 manual p.4-22).
+    """
+    line = _line_rate(profile)
+    if settings.fixed_rate is None or line is None or settings.fixed_rate <= line:
+        return None
+    return f"fixed link rate {settings.fixed_rate} (&N) is above the line's {line}: the modem hangs up"
+
+
 def connect_text(profile: ModemProfile, settings: Settings, dte_rate: int | None) -> str:
-    """The text after ``CONNECT``: the profile's, its rate held to ``+MS``'s cap, or in W0 the DTE rate when
-    the profile's ``connect_rate`` is ``dte`` (Rockwell/Conexant report the port rate, not the line rate)."""
+    """The text after ``CONNECT``: the profile's, its rate set to ``&N``'s fixed rate or held to ``+MS``'s cap,
+    or in W0 the DTE rate when the profile's ``connect_rate`` is ``dte`` (Rockwell/Conexant report the port
+    rate, not the line rate)."""
     connect = profile.results.connect
     if profile.results.connect_rate == "dte" and settings.w == 0 and dte_rate:
         return f"{dte_rate}{connect[len(connect.split('/')[0]) :]}"
-    return capped(connect, settings.rate_cap())
+    # A fixed rate above the line's never gets here: the call fails first (fixed_rate_refusal).
+    return capped(connect, settings.fixed_rate or settings.rate_cap())
 
 
 def connect_lines(profile: ModemProfile, settings: Settings, dte_rate: int | None) -> list[Action]:

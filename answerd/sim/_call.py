@@ -11,7 +11,13 @@ import abc
 import enum
 from dataclasses import dataclass
 
-from answerd.sim._announce import caller_id_burst, caller_id_enabled, connect_lines, framed_reports
+from answerd.sim._announce import (
+    caller_id_burst,
+    caller_id_enabled,
+    connect_lines,
+    fixed_rate_refusal,
+    framed_reports,
+)
 from answerd.sim._caller_id import CidFormat
 from answerd.sim._commands import Commands, Settings
 from answerd.sim._escape import EscapeDetector
@@ -75,6 +81,7 @@ class CallMachine(abc.ABC):
             manufacturer=identity.manufacturer,
             revision=identity.revision,
             cid_commands=frozenset(self._profile.caller_id.commands),
+            fixed_rates=self._profile.speed.rates(),
         )
         self._mode = ModemMode.IDLE
         self._caller = False
@@ -201,6 +208,8 @@ class CallMachine(abc.ABC):
         if self._mode is not ModemMode.DIALING or not self._caller:
             return [Log(text=f"remote answered, but this modem is {self._mode.value}; ignored")]
         self._timers.pop(Timer.DIAL, None)
+        if refused := fixed_rate_refusal(self._profile, self._p):
+            return [Log(text=refused), *self._hang_up_unconnected()]
         return self._connect(now)
 
     def remote_busy(self, now: float) -> list[Action]:  # noqa: ARG002 (uniform input signature)
@@ -340,6 +349,8 @@ class CallMachine(abc.ABC):
             out: list[Action] = [Log(text=f"answer fails on purpose: {forced}")]
             out.extend(self._fail_call(_RESULT_BY_TEXT.get(forced, ResultCode.NO_CARRIER), text=forced))
             return out
+        if refused := fixed_rate_refusal(self._profile, self._p):
+            return [Log(text=refused), *self._hang_up_unconnected()]
         return self._connect(now)
 
     def _connect(self, now: float) -> list[Action]:
@@ -396,6 +407,11 @@ class CallMachine(abc.ABC):
             out.append(DropCaller())
         out.extend(self._p.result(code, text=text))
         return out
+
+    def _hang_up_unconnected(self) -> list[Action]:
+        """A fixed rate (``&Nn``) the line cannot carry: "the modem hangs up" ([USR-C34] p.4-22), which the
+        DTE sees as ``NO CARRIER`` (modem-personalities: §7 item 8)."""
+        return self._fail_call(ResultCode.NO_CARRIER)
 
     def _carrier_gone(self) -> list[Action]:
         self._timers.pop(Timer.ESCAPE, None)

@@ -112,6 +112,8 @@ class Settings:
     vcid: int = 0
     cid: int = 0
     ms: str = ""
+    #: ``&Nn``'s fixed link rate (``None``: ``&N0``, variable), from the profile's ``[speed.fixed_rates]``.
+    fixed_rate: int | None = None
     clip: int = 0
     #: ``+CRC``: 1 rings with ``+CRING: <type>`` instead of ``RING`` (V.250 / 3GPP TS 27.007 §6.11).
     crc: int = 0
@@ -218,6 +220,7 @@ class Commands:
         revision: the ``+GMR`` text.
         cid_commands: the caller-ID switches this modem knows (``+VCID``, ``#CID``, ``+CLIP``); the others
             are ``ERROR``, as on a modem that does not have them.
+        fixed_rates: the ``&Nn`` fixed link rates by ``n`` (USR); empty: ``&N`` is ``ERROR``.
     """
 
     def __init__(
@@ -228,6 +231,7 @@ class Commands:
         manufacturer: str = "answerd",
         revision: str = "answerd-sim 1.0",
         cid_commands: frozenset[str] = frozenset({"+VCID", "#CID"}),
+        fixed_rates: Mapping[int, int] | None = None,
     ) -> None:
         self._factory = factory.copy()
         self.stored = factory.copy()
@@ -236,6 +240,7 @@ class Commands:
         self._manufacturer = manufacturer
         self._revision = revision
         self._cid_commands = cid_commands
+        self._fixed_rates = dict(fixed_rates or {})
         self._lex = _Lexer.WAIT_A
         self._line = ""
         self._overflow = False
@@ -370,6 +375,8 @@ class Commands:
                 p.flow = ranged(cur.number(0), 6)
             case "S":
                 p.dsr = ranged(cur.number(0), 1)
+            case "N" if self._fixed_rates:
+                p.fixed_rate = self._fixed_rate(cur.number(0))
             case "F":
                 ranged(cur.number(0), 0)
                 self.restore(self._factory)
@@ -381,6 +388,14 @@ class Commands:
                 out.extend(p.info(line) for line in self._describe())
             case _:
                 raise CommandError
+
+    def _fixed_rate(self, n: int) -> int | None:
+        """``&Nn``: ``None`` for ``&N0`` (variable rate), else the table's fixed rate; a number it lacks is an error."""
+        if n == 0:
+            return None
+        if n not in self._fixed_rates:
+            raise CommandError
+        return self._fixed_rates[n]
 
     def _describe(self) -> list[str]:
         p = self.active

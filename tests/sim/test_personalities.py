@@ -184,3 +184,63 @@ def test_every_personality_answers_a_call_on_the_exchange(name: str) -> None:
 def test_find_profile_takes_a_path_too(tmp_path: Path) -> None:
     """A profile argument with a slash is a file path, relative to the given base."""
     assert tmp_path / "my.toml" == find_profile("my.toml", tmp_path)
+
+
+def test_usr_fixed_rate_is_the_connect_rate() -> None:
+    """USR AT&N6 (9600, Courier V.34 manual p.F-5): the call connects at 9600, verbose and numeric (code 134)."""
+    m = modem("usr")
+    cmd(m, "AT&N6")
+    assert b"\r\nCONNECT 9600/ARQ/V34/LAPM/V42BIS\r\n" == answer(m)
+    numeric = modem("usr")
+    cmd(numeric, "AT&N6V0")
+    assert b"134\r" == answer(numeric)
+
+
+def test_usr_variable_rate_is_the_lines_rate() -> None:
+    """AT&N0 (variable, the default) after a fixed rate: the line's own 28800 again."""
+    m = modem("usr")
+    cmd(m, "AT&N6")
+    cmd(m, "AT&N0")
+    assert b"\r\nCONNECT 28800/ARQ/V34/LAPM/V42BIS\r\n" == answer(m)
+
+
+def test_usr_fixed_rate_the_line_cannot_carry_hangs_up() -> None:
+    """On a 9600 line, AT&N8 (14400) cannot connect: the modem hangs up with NO CARRIER (p.4-22)."""
+    m = SimModem(personality("usr").override(connect_text="9600/ARQ/V32/LAPM/V42BIS", caller_number="5551234"))
+    cmd(m, "ATE0&N8")
+    assert b"\r\nNO CARRIER\r\n" == answer(m)
+    assert ModemMode.IDLE is m.mode
+
+
+def test_usr_fixed_rate_survives_atz_only_when_stored() -> None:
+    """&N is a setting like the others: AT&W stores it, ATZ restores what was stored."""
+    m = modem("usr")
+    cmd(m, "AT&N4&W")
+    cmd(m, "AT&N6Z")
+    assert b"\r\nCONNECT 4800/ARQ/V34/LAPM/V42BIS\r\n" == answer(m)
+
+
+@pytest.mark.parametrize("line", ["AT&N1", "AT&N11", "AT&N14", "AT&U4"])
+def test_usr_rates_not_in_the_sourced_table_are_errors(line: str) -> None:
+    """&N1 (reserved on p.F-5), &N11-&N14 (not in that table) and &U (56K only, not verified) are ERROR."""
+    assert b"\r\nERROR\r\n" == cmd(modem("usr"), line)
+
+
+@pytest.mark.parametrize("name", [p for p in PERSONALITIES if p not in ("usr", "huawei")])
+def test_other_personalities_have_no_fixed_rate_command(name: str) -> None:
+    """&N is USR's: the other families (no &N row in their sections) refuse it with ERROR."""
+    assert b"\r\nERROR\r\n" == cmd(modem(name), "AT&N6")
+
+
+def test_usr_fixed_rate_on_the_exchange() -> None:
+    """A generic caller dials a USR set to AT&N6: the USR reports CONNECT 9600 and both sides are online."""
+    ex = Exchange({"881": personality("usr"), "882": personality("generic")})
+    ex.dte_data("881", b"ATE0&N6\r", 0.0)
+    ex.dte_data("882", b"ATE0DT881\r", 0.0)
+    ex.dte_data("881", b"ATA\r", 1.0)
+    when = ex.get_timer()
+    assert when is not None
+    heard = ex.handle_timer(when)
+    assert ModemMode.ONLINE is ex.modem("881").mode is ex.modem("882").mode
+    usr_heard = b"".join(a.data for number, a in heard if number == "881" and isinstance(a, ToDte))
+    assert b"\r\nCONNECT 9600/ARQ/V34/LAPM/V42BIS\r\n" == usr_heard

@@ -32,7 +32,7 @@ BAD_DOCUMENTS: list[tuple[str, str]] = [
     ("x = " + "[" * 3000 + "]" * 3000, "not usable TOML: nested too deeply"),
     (
         'colour = "red"',
-        "colour: unknown key (known: name, identity, defaults, results, caller_id, timings, faults)",
+        "colour: unknown key (known: name, identity, defaults, results, caller_id, speed, timings, faults)",
     ),
     (
         "[timings]\nring_interval = 6",
@@ -66,6 +66,15 @@ BAD_DOCUMENTS: list[tuple[str, str]] = [
         "ALT VOICE/ASYNC, ALT VOICE/SYNC, ALT ASYNC/VOICE, ALT SYNC/VOICE, ALT VOICE/FAX, ALT FAX/VOICE (got 'async')",
     ),
     ("[results]\ncring_type = 1", "results.cring_type: must be a string (got 1)"),
+    (
+        '[speed.fixed_rates]\n"0" = 9600',
+        "speed.fixed_rates: keys must be the n of &Nn, 1..255 (\"6\"; &N0 is variable) (got '0')",
+    ),
+    (
+        "[speed.fixed_rates]\nN6 = 9600",
+        "speed.fixed_rates: keys must be the n of &Nn, 1..255 (\"6\"; &N0 is variable) (got 'N6')",
+    ),
+    ('[speed.fixed_rates]\n"6" = 100', "speed.fixed_rates.6: must be 300..115200 (got 100)"),
     (
         '[results]\nconnect = "33600\\r\\nOK"',
         "results.connect: must be printable ASCII (no CR, LF or control characters) (got '33600\\r\\nOK')",
