@@ -14,14 +14,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import structlog
 
 from answerd.call.outcome import CallEnd
 from answerd.call.stage import CallLine
 from answerd.config import load_config
-from answerd.core import Answered, Outcome
+from answerd.core import STOP_HANGUP_S, Answered, Outcome
 from answerd.service.daemon import PortDaemon
-from answerd.sim import Defaults, ModemMode, ModemProfile, SimModem, Timings
+from answerd.sim import Defaults, Faults, ModemMode, ModemProfile, SimModem, Timings
 from bench.common import toml_value
 
 from .simline import ManualClock, RecordingNotifier, SimLine
@@ -39,13 +40,27 @@ class Bench:
     """One daemon, one simulated modem, a call stage that runs a 'program' for PROGRAM_S and ends it."""
 
     def __init__(
-        self, tmp: Path, *, dcd: bool, dtr: int, s25: int, outcome: Outcome, hang_up_tty: bool = False, **port: Any
+        self,
+        tmp: Path,
+        *,
+        dcd: bool,
+        dtr: int,
+        s25: int,
+        outcome: Outcome,
+        hang_up_tty: bool = False,
+        until_stopped: bool = False,
+        faults: Faults | None = None,
+        registers: dict[int, int] | None = None,
+        **port: Any,
     ) -> None:
+        """``until_stopped``: the 'program' runs until answerd stops (``request_stop``), not PROGRAM_S."""
         self.clock = ManualClock()
         profile = ModemProfile(
-            defaults=Defaults(echo=False, dtr=dtr, registers={25: s25}),
+            defaults=Defaults(echo=False, dtr=dtr, registers={25: s25, **(registers or {})}),
             timings=Timings(ring_interval_s=3.0, answer_delay_s=0.5),
+            faults=faults or Faults(),
         )
+        self.until_stopped = until_stopped
         self.line = SimLine(self.clock, profile, dcd=dcd)
         settings = {"lock_dir": str(tmp), "nologin_file": str(tmp / "nologin"), **BASE, **port}
         config = tmp / "answerd.toml"
@@ -62,7 +77,10 @@ class Bench:
         )  # fmt: skip
 
     async def run_call(self, answered: Answered, line: CallLine) -> CallEnd:
-        await self.clock.sleep(PROGRAM_S)
+        if self.until_stopped:
+            await line.lost.wait()
+        else:
+            await self.clock.sleep(PROGRAM_S)
         assert self.line.port is not None
         self.line.port.write(b"bye\r\n")  # the program's last output
         self.call_port = self.line.port
@@ -211,3 +229,67 @@ def test_a_tty_the_call_hung_up_is_opened_afresh_for_the_hang_up(tmp_path: Path)
             assert b"+++" not in bench.after_the_call()
 
     asyncio.run(scenario())
+
+
+class TestStoppingMidCall:
+    """``systemctl stop`` during a call on a line with DCD: the same hang-up as after every call, bounded."""
+
+    @staticmethod
+    async def connected(bench: Bench) -> asyncio.Task[int]:
+        task = asyncio.get_running_loop().create_task(bench.daemon.run())
+        await bench.clock.advance(1.0)
+        bench.line.call()
+        await bench.clock.advance(1.0)
+        assert (ModemMode.ONLINE, True) == (bench.modem.mode, bench.line.dcd)
+        await bench.clock.advance(5.0)  # the call goes on
+        return task
+
+    @pytest.mark.parametrize(
+        "modem", [{"dtr": 0}, {"dtr": 2, "faults": Faults(dtr_ignored=True)}], ids=["AT&D0", "dtr_ignored"]
+    )
+    def test_a_modem_ignoring_dtr_is_escaped_before_answerd_exits(self, tmp_path: Path, modem: dict[str, Any]) -> None:
+        """The modem stays online through the DTR drop: answerd watches DCD, then escapes and sends ATH0 (the
+        caller gets only +++), and the modem is offline when the daemon has exited."""
+
+        async def scenario() -> None:
+            bench = Bench(tmp_path, dcd=True, s25=5, outcome=Outcome.SHUTDOWN, until_stopped=True, **modem)
+            task = await self.connected(bench)
+            with structlog.testing.capture_logs() as captured:
+                bench.daemon.request_stop()
+                await bench.clock.advance(STOP_HANGUP_S + 1.0)
+                await asyncio.wait_for(task, 10)
+            escapes = [e["reason"] for e in captured if e["event"] == "call.hangup.escape"]
+            assert ["DCD still up 2 s after DTR went low"] == escapes
+            assert (ModemMode.IDLE, b"+++") == (bench.modem.mode, bench.caller_saw())
+            assert bench.after_the_call().startswith(b"+++")  # no command before the escape
+
+        asyncio.run(scenario())
+
+    def test_a_modem_honouring_dtr_is_hung_up_by_the_drop_and_the_stop_is_not_delayed(self, tmp_path: Path) -> None:
+        """&D2 (50 ms detect time): DCD falls during the DTR hold; no escape, and answerd is gone right after."""
+
+        async def scenario() -> None:
+            bench = Bench(tmp_path, dcd=True, dtr=2, s25=5, outcome=Outcome.SHUTDOWN, until_stopped=True)
+            task = await self.connected(bench)
+            bench.daemon.request_stop()
+            await bench.clock.advance(1.0)  # the 500 ms hold and one DCD read
+            assert task.done()
+            assert (ModemMode.IDLE, b"") == (bench.modem.mode, bench.after_the_call())
+
+        asyncio.run(scenario())
+
+    def test_a_hang_up_that_cannot_finish_is_cut_at_the_stop_limit(self, tmp_path: Path) -> None:
+        """A modem that ignores DTR and the escape (S2 = 255) and a 20 s chat timeout for ATH0's OK: answerd
+        still exits STOP_HANGUP_S after the call ended (the unit's TimeoutStopSec= must cover it)."""
+
+        async def scenario() -> None:
+            bench = Bench(tmp_path, dcd=True, dtr=0, s25=5, outcome=Outcome.SHUTDOWN, until_stopped=True,
+                          registers={2: 255}, chat_timeout_s=20.0)  # fmt: skip
+            task = await self.connected(bench)
+            bench.daemon.request_stop()
+            await bench.clock.advance(STOP_HANGUP_S - 0.5)
+            assert not task.done()  # still in the hang-up: escaped, waiting for ATH0's OK
+            await bench.clock.advance(1.0)
+            await asyncio.wait_for(task, 10)
+
+        asyncio.run(scenario())

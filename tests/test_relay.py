@@ -8,17 +8,20 @@ manual clock; bytes move on the real event loop.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import struct
+import sys
 import termios
 import tty
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
-from answerd.call.relay import Relay, open_pty_pair
+from answerd.call.relay import HIGH_WATER, PROGRAM_HANGUP_DETAIL, WIRE_POLL_S, Relay, open_pty_pair
 from answerd.call.runner import CallEnd, CallRunner
 from answerd.call.stage import CallLine
 from answerd.config.settings import PortSettings
@@ -56,6 +59,38 @@ class FdPort:
     async def drain(self, timeout_s: float = 5.0) -> None:
         return None
 
+    def discard_output(self) -> None:
+        termios.tcflush(self.fd, termios.TCOFLUSH)
+
+
+@dataclass
+class HoldingPort:
+    """A modem port whose modem takes nothing yet: every write stays queued in "answerd" (``held``)."""
+
+    fd: int
+    held: bytearray = field(default_factory=bytearray)
+    discards: int = 0
+
+    def write(self, data: bytes) -> None:
+        self.held += data
+
+    def write_buffer_size(self) -> int:
+        return len(self.held)
+
+    def pause_reading(self) -> None:
+        """Not needed: nothing is read from this port."""
+
+    def resume_reading(self) -> None:
+        """Not needed."""
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Nothing would leave."""
+
+    def discard_output(self) -> None:
+        self.discards += 1
+        self.held.clear()
+        termios.tcflush(self.fd, termios.TCOFLUSH)
+
 
 @dataclass
 class Rig:
@@ -64,7 +99,7 @@ class Rig:
     relay: Relay
     modem: int  # the far side of the modem port: what the modem receives, and where it writes
     program: int  # the program's tty (the relay's pty slave)
-    port: FdPort
+    port: FdPort | HoldingPort
 
     def read_modem(self) -> bytes:
         return _read_all(self.modem)
@@ -86,14 +121,22 @@ def _read_all(fd: int) -> bytes:
 
 
 @asynccontextmanager
-async def rig(quiet_s: float = 1.0) -> AsyncIterator[Rig]:
-    """A started relay between a modem pty and a program pty; everything closed at the end."""
+async def rig(quiet_s: float = 1.0, *, holding: bool = False, modem_packets: bool = False) -> AsyncIterator[Rig]:
+    """A started relay between a modem pty and a program pty; everything closed at the end.
+
+    Args:
+        holding: the modem takes nothing (:class:`HoldingPort`): what the relay sends stays in answerd.
+        modem_packets: the modem's side of the port in packet mode: it sees the port's output stopped/started.
+    """
     modem, port_fd = os.openpty()
     tty.setraw(port_fd)
     os.set_blocking(modem, False)
+    if modem_packets:
+        fcntl.ioctl(modem, termios.TIOCPKT, struct.pack("i", 1))
     master, slave = open_pty_pair(port_fd)
     os.set_blocking(slave, False)
-    clock, line, port = ManualClock(0.0), CallLine(), FdPort(port_fd)
+    clock, line = ManualClock(0.0), CallLine()
+    port: FdPort | HoldingPort = HoldingPort(port_fd) if holding else FdPort(port_fd)
     relay = Relay(
         port, line, master=master, clock=clock, log=structlog.get_logger("test"),
         carrier=ModemTextCarrier(quiet_s=quiet_s), line_rate=115200,
@@ -258,3 +301,203 @@ def test_a_modem_text_call_ignores_dcd(tmp_path: Path) -> None:
         os.close(master)
     assert (Outcome.ANSWERED, True) == (end.outcome, ran(program))
     assert (0, []) == (lines.count, [mode for mode in port.modes if mode in ("carrier_sensitive=True", "paused")])
+
+
+# ------------------------------------------------------------------ the program's flushes, flow stops and hang-up
+
+#: Starts every program below: its tty (a fresh open of the relay's pty slave) as its controlling terminal.
+PROGRAM_PRELUDE = """
+import fcntl, os, signal, sys, termios
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+"""
+
+
+async def run_program(r: Rig, body: str, *pass_fds: int) -> asyncio.subprocess.Process:
+    """A real program (python) on the program's tty, with its own open of it (blocking, unlike the test's)."""
+    tty_fd = os.open(os.ttyname(r.program), os.O_RDWR | os.O_NOCTTY)
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PROGRAM_PRELUDE + body, stdin=tty_fd, stdout=tty_fd, stderr=tty_fd,
+            start_new_session=True, pass_fds=pass_fds,
+        )  # fmt: skip
+    finally:
+        os.close(tty_fd)
+
+
+async def ended(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+    await process.wait()
+
+
+async def wait_advancing(r: Rig, predicate: Callable[[], bool], what: str) -> None:
+    """Wait for ``predicate``, moving the manual clock on meanwhile (the relay's polls run on it)."""
+
+    async def step() -> bool:
+        await r.clock.advance(0.01)
+        return predicate()
+
+    for _ in range(500):
+        if await step():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_programs_output_flush_drops_what_answerd_holds_for_the_modem() -> None:
+    """tcflush(TCOFLUSH) by the program: the 8000 bytes answerd still holds for a modem that has not taken them
+    are dropped (and the port's queue flushed); what the program writes after the flush is relayed."""
+
+    async def scenario() -> None:
+        async with rig(holding=True) as r:
+            assert isinstance(r.port, HoldingPort)
+            body = """
+os.write(1, b"x" * 8000)
+os.read(0, 1)
+termios.tcflush(1, termios.TCOFLUSH)
+os.write(1, b"after")
+os.read(0, 1)
+"""
+            program = await run_program(r, body)
+            try:
+                await wait_until_async(lambda: len(r.port.held) == 8000, what="the output held for the modem")
+                r.line.receive(b"g")
+                await wait_until_async(lambda: r.port.held.endswith(b"after"), what="the output after the flush")
+                assert (b"after", 1) == (bytes(r.port.held), r.port.discards)
+            finally:
+                await ended(program)
+
+    asyncio.run(scenario())
+
+
+def test_a_callers_interrupt_flushes_output_held_back_by_a_slow_modem() -> None:
+    """^C from the caller while the program floods a modem that takes nothing (the relay no longer reads the
+    program: back-pressure): the line discipline flushes the program's output, and the relay, told by the
+    master's POLLPRI, drops what it holds too; the program's answer to SIGINT then reaches the modem."""
+
+    async def scenario() -> None:
+        async with rig(holding=True) as r:
+            assert isinstance(r.port, HoldingPort)
+            body = """
+attrs = termios.tcgetattr(0)
+attrs[3] |= termios.ISIG
+termios.tcsetattr(0, termios.TCSANOW, attrs)
+
+def interrupted(*_):
+    os.write(1, b"INTERRUPTED")
+    os._exit(0)
+
+signal.signal(signal.SIGINT, interrupted)
+while True:
+    os.write(1, b"x" * 4096)
+"""
+            program = await run_program(r, body)
+            try:
+                await wait_until_async(lambda: len(r.port.held) > HIGH_WATER, what="the relay held back")
+                r.line.receive(b"\x03")
+                await wait_advancing(r, lambda: r.port.held.endswith(b"INTERRUPTED"), "the program's answer")
+                assert r.port.discards >= 1
+                assert len(r.port.held) < HIGH_WATER  # not the flood from before the interrupt
+            finally:
+                await ended(program)
+
+    asyncio.run(scenario())
+
+
+def test_the_programs_input_flush_drops_what_answerd_holds_for_it() -> None:
+    """tcflush(TCIFLUSH) by a program that has not read 100 kB from the caller: the part answerd holds (the pty
+    takes only about 20 kB) is dropped too, and only what comes after the flush is read."""
+
+    async def scenario() -> None:
+        go_read, go_write = os.pipe()
+        async with rig() as r:
+            assert isinstance(r.port, FdPort)
+            body = f"""
+os.read({go_read}, 1)
+termios.tcflush(0, termios.TCIFLUSH)
+os.write(1, b"FLUSHED")
+got = b""
+while not got.endswith(b"END"):
+    got += os.read(0, 65536)
+os.write(1, b"%d;" % len(got))
+"""
+            program = await run_program(r, body, go_read)
+            try:
+                r.line.receive(b"a" * 100_000)
+                await wait_until_async(lambda: r.port.paused, what="the modem held back: the program reads nothing")
+                with structlog.testing.capture_logs() as captured:
+                    os.write(go_write, b"g")
+                    await collect(r.read_modem, len(b"FLUSHED"), "the program's flush")
+                r.line.receive(b"END")
+                answer = await collect(r.read_modem, len(b"3;"), "what the program read")
+                flushed = [e for e in captured if e["event"] == "call.relay_flushed" and e["toward"] == "program"]
+                assert [True] == [e["dropped"] > HIGH_WATER for e in flushed]
+                assert int(answer.rstrip(b";")) < 50_000  # not the ~80 kB answerd held at the flush
+                assert not r.port.paused
+            finally:
+                await ended(program)
+                os.close(go_read)
+                os.close(go_write)
+
+    asyncio.run(scenario())
+
+
+def test_the_programs_output_stop_and_start_reach_the_modem_port() -> None:
+    """tcflow(TCOOFF) / (TCOON) by the program (as ^S / ^Q with IXON would): the modem port's output is stopped
+    and started too (the modem's side, in packet mode, sees both); closing the relay never leaves it stopped."""
+
+    async def scenario() -> None:
+        async with rig(modem_packets=True) as r:
+            body = """
+termios.tcflow(1, termios.TCOOFF)
+os.read(0, 1)
+termios.tcflow(1, termios.TCOON)
+os.read(0, 1)
+termios.tcflow(1, termios.TCOOFF)
+os.read(0, 1)
+"""
+            program = await run_program(r, body)
+            try:
+                stop, start = bytes([termios.TIOCPKT_STOP]), bytes([termios.TIOCPKT_START])
+                assert stop == await collect(r.read_modem, 1, "the port's output stopped")
+                r.line.receive(b"g")
+                assert start == await collect(r.read_modem, 1, "the port's output started")
+                r.line.receive(b"g")
+                assert stop == await collect(r.read_modem, 1, "the port's output stopped again")
+                r.relay.close()
+                assert start == await collect(r.read_modem, 1, "the port's output started at the close")
+            finally:
+                await ended(program)
+
+    asyncio.run(scenario())
+
+
+def test_speed_b0_on_the_programs_tty_hangs_the_call_up_once() -> None:
+    """The program says bye, sets B0 (a hang-up) and waits: within one WIRE_POLL_S the line is dropped as the
+    program's hang-up (answered, saying so), logged once however long it waits; the modem port keeps its speed."""
+
+    async def scenario() -> None:
+        async with rig() as r:
+            speed = termios.tcgetattr(r.port.fd)[5]
+            body = """
+os.write(1, b"bye")
+attrs = termios.tcgetattr(0)
+attrs[4] = attrs[5] = termios.B0
+termios.tcsetattr(0, termios.TCSANOW, attrs)
+os.read(0, 1)
+"""
+            with structlog.testing.capture_logs() as captured:  # from the start: B0 may be seen with "bye"
+                program = await run_program(r, body)
+            try:
+                with structlog.testing.capture_logs() as more:
+                    assert b"bye" == await collect(r.read_modem, 3, "the program's last words")
+                    await wait_advancing(r, r.line.lost.is_set, "the hang-up")
+                    await r.clock.advance(WIRE_POLL_S * 10)
+                captured += more
+                assert (Outcome.ANSWERED, PROGRAM_HANGUP_DETAIL) == (r.line.lost_outcome, r.line.lost_detail)
+                assert 1 == [e["event"] for e in captured].count("call.program_hangup")
+                assert speed == termios.tcgetattr(r.port.fd)[5]
+            finally:
+                await ended(program)
+
+    asyncio.run(scenario())

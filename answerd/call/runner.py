@@ -307,11 +307,11 @@ class CallRunner:
             )
         result = await supervise(session, self._line, grace_s=settings.stop_grace_s, log=self._log)
         self._on_program(os.getpid())
-        if not result.stopped_by_us and not self._line.lost.is_set():
-            if relay is None:
-                await drain_output(self._device)
-            else:
-                await relay.finish(DRAIN_TIMEOUT_S)
+        ended_itself = not result.stopped_by_us and not self._line.lost.is_set()
+        if relay is not None and (ended_itself or relay.program_hung_up):
+            await relay.finish(DRAIN_TIMEOUT_S)  # after a B0 too: what it wrote before goes out first
+        elif ended_itself:
+            await drain_output(self._device)
         if accounting_on:  # even if the login record failed in part: never leave a live entry behind
             await accounting.write_logout(
                 device=self._device, ut_id=self._name, pid=session.pid, result=result, log=self._log

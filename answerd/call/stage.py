@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 
 from answerd.core import Outcome
 
-__all__ = ["MAX_EARLY_INPUT", "CallLine", "drive", "wait_or_lost"]
+__all__ = ["MAX_EARLY_INPUT", "PROGRAM_HANGUP", "CallLine", "drive", "wait_or_lost"]
 
 T = TypeVar("T")
 
 #: Bytes of caller input held while nothing reads them yet (settle wait): bounded.
 MAX_EARLY_INPUT = 4096
+#: :meth:`CallLine.drop`'s reason when the program hung up (speed B0 on a relayed line).
+PROGRAM_HANGUP = "program-hangup"
 
 
 @dataclass
@@ -31,7 +33,8 @@ class CallLine:
     sink: Callable[[bytes], None] | None = None
     early: bytearray = field(default_factory=bytearray)
     lost: asyncio.Event = field(default_factory=asyncio.Event)
-    #: ``"carrier"`` (the line dropped), ``"shutdown"`` (answerd is stopping) or ``"session-limit"``.
+    #: ``"carrier"`` (the line dropped), ``"shutdown"`` (answerd is stopping), ``"session-limit"``, or
+    #: ``"program-hangup"`` (the program asked for a hang-up with speed B0 on a relayed line).
     lost_reason: str = ""
     #: Why, in words, where the reason alone does not say (which limit was reached).
     lost_detail: str | None = None
@@ -62,10 +65,15 @@ class CallLine:
 
     @property
     def lost_outcome(self) -> Outcome:
-        """The outcome for a call that ended because of :meth:`drop`."""
-        return {"shutdown": Outcome.SHUTDOWN, "session-limit": Outcome.SESSION_LIMIT}.get(
-            self.lost_reason, Outcome.CARRIER_LOST
-        )
+        """The outcome for a call that ended because of :meth:`drop`.
+
+        A program that hung up (speed B0) ended its call the normal way, as pppd does: ``answered``.
+        """
+        return {
+            "shutdown": Outcome.SHUTDOWN,
+            "session-limit": Outcome.SESSION_LIMIT,
+            PROGRAM_HANGUP: Outcome.ANSWERED,
+        }.get(self.lost_reason, Outcome.CARRIER_LOST)
 
 
 async def wait_or_lost(line: CallLine, seconds: float) -> bool:

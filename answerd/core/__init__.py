@@ -51,6 +51,7 @@ from answerd.core._effects import (
 )
 from answerd.core._errors import LocalProtocolError
 from answerd.core._escapes import EscapeContext, expand_escapes, to_line_bytes
+from answerd.core._hangup import STOP_HANGUP_S
 from answerd.core._login import FailReason, LineEnd, LoginDialog, LoginFailed, NameEntered
 from answerd.core._machine import AnswerMachine
 from answerd.core._phases import Phase
@@ -92,6 +93,7 @@ __all__ = [
     "IDENTIFY_COMMANDS",
     "MODULATIONS",
     "PPPD_NORMAL_EXITS",
+    "STOP_HANGUP_S",
     "AbsenceReason",
     "AnswerMachine",
     "AnswerPending",

@@ -13,6 +13,10 @@ So after every connected call (``hangup_dtr_s`` > 0):
 4. DCD still up after the wait, or no DCD to read: DTR back up, then the fixed escape chat
    (:data:`~._profile.HANGUP_ESCAPE_CHAT`: silence, ``+++``, silence, and only then ``ATH0``), then
    ``Reopen``. The escape is the only thing a caller can receive; no command goes before it.
+
+The same sequence runs when answerd stops during a call (``systemctl stop``): trusting the DTR drop alone
+left a modem that ignores DTR (``&D0``) online. The shell lets it run for at most :data:`STOP_HANGUP_S`, then
+drops DTR and closes the port whatever stage it has reached.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ from answerd.core._phases import Phase
 from answerd.core._profile import HANGUP_ESCAPE_CHAT
 from answerd.core._upkeep import Chat
 
-__all__ = ["HangingUp"]
+__all__ = ["STOP_HANGUP_S", "HangingUp"]
+
+#: The longest the hang-up may take when answerd stops. The unit's TimeoutStopSec= (30 s) must also cover
+#: ending the session (at most 3 x stop_grace_s: 9 s by default) and closing the port (close_timeout_s, 5 s);
+#: 10 s holds the default hang-up (DTR low 0.5 s, DCD wait 2 s, the escape's 3 s of guard time, ATH0 and
+#: its OK). A longer configured hang-up is cut there: DTR low and the port closed, as without it.
+STOP_HANGUP_S = 10.0
 
 
 class _Stage(enum.Enum):

@@ -304,6 +304,17 @@ class SerialPort:
         with contextlib.suppress(termios.error, OSError):
             termios.tcflush(self.fd, termios.TCIFLUSH)
 
+    def discard_output(self) -> None:
+        """Drop what is queued for the modem: answerd's buffer, then the kernel's output queue (``TCOFLUSH``).
+
+        The relay's answer to a program that flushed its own output (:mod:`answerd.call.relay`).
+
+        Raises:
+            termios.error: the tty refuses the flush (it was hung up).
+        """
+        self._transport.flush()  # pyserial-asyncio: the buffer emptied, its writer removed, writes go on
+        termios.tcflush(self.fd, termios.TCOFLUSH)
+
     # ------------------------------------------------------------------ termios for the phases of a call
 
     def set_carrier_sensitive(self, sensitive: bool) -> None:

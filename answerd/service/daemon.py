@@ -34,6 +34,7 @@ from answerd.call.screening import Screening, nologin_path, screen_call, screen_
 from answerd.clock import Clock, LoopClock, TimerHandle
 from answerd.config import PortSettings
 from answerd.core import (
+    STOP_HANGUP_S,
     Answered,
     AnswerMachine,
     AnswerPending,
@@ -193,6 +194,14 @@ class PortDaemon:
         self._owner.interrupt()  # a wait for a dial-out program or a lockable directory ends now
         if self._call is not None:
             self._call.drop("shutdown")  # the call stage ends the session and finishes the call, then _done
+        else:
+            self._done_after_hangup()
+
+    def _done_after_hangup(self) -> None:
+        """Stop now, or once the hang-up after a call is over (its ``Reopen`` ends the daemon while stopping):
+        a modem that ignores DTR is escaped and ``ATH0``-ed, not left online. Bounded by ``STOP_HANGUP_S``."""
+        if self._machine.phase is Phase.HANGING_UP:
+            self._clock.call_at(self._clock.now() + STOP_HANGUP_S, self._done.set)
         else:
             self._done.set()
 
@@ -487,11 +496,11 @@ class PortDaemon:
             self._call = None
             self._owner.restore_tty(self._line.path)
             structlog.contextvars.unbind_contextvars("call_id")
-            if self.settings.hangup_dtr_ms and not self._stopping:
+            if self.settings.hangup_dtr_ms:
                 await self._port_for_hangup()
             self._apply(self._machine.call_finished(self._clock.now(), **end.fields()))
             if self._stopping:
-                self._done.set()
+                self._done_after_hangup()
 
     async def _call_runner(self, answered: Answered, line: CallLine) -> CallEnd:
         runner = CallRunner(
@@ -511,7 +520,7 @@ class PortDaemon:
         if self._port is not None and self._port.after_call():
             return
         await self._close_port()
-        if not await self._open_port(REOPEN_PATIENCE_S):
+        if not await self._open_port(0.0 if self._stopping else REOPEN_PATIENCE_S):
             self._log.warning("port.hangup_reopen_failed")
 
     async def _screen(self, record: CallRecord) -> None:

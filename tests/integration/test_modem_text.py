@@ -3,7 +3,9 @@ behind the relay (issue 12.9)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from .harness import Bench
 
@@ -39,3 +41,33 @@ def test_the_programs_last_output_reaches_the_caller_before_the_hang_up(make_ben
     assert expected == received[: len(expected)]
     assert received[len(expected) :] in (b"", b"+++")  # then only the hang-up's escape (a pty has no DCD)
     assert "answered" == bench.ended()["outcome"]
+
+
+def test_a_program_setting_b0_is_hung_up_and_recorded_as_its_hang_up(
+    tmp_path: Path, make_bench: Callable[..., Bench]
+) -> None:
+    """A program that says bye, sets speed B0 on its tty (pppd's way to drop DTR) and waits: the caller gets the
+    bye and is hung up (by the DTR hold, or the escape after it: the caller sees nothing else); the call is
+    answered, detail saying the program hung up, with one call.program_hangup record."""
+    program = tmp_path / "bin" / "hangs-up"
+    program.parent.mkdir()
+    program.write_text(f"#!{sys.executable}\n" + HANGS_UP)
+    program.chmod(0o755)
+    bench = make_bench(direct_program=[str(program)], **RELAYED)
+    caller = bench.dial()
+    caller.read_until(b"bye")
+    assert caller.wait_dropped().strip(b"\r\n") in (b"", b"+++")
+    ended = bench.ended()
+    assert ("answered", "the program hung up (speed B0)") == (ended["outcome"], ended["detail"])
+    assert 1 == len(bench.events("call.program_hangup"))
+
+
+#: Says bye, hangs up with B0, then waits for the SIGHUP a real line would bring.
+HANGS_UP = """import os, termios
+os.write(1, b"bye\\r\\n")
+attrs = termios.tcgetattr(0)
+attrs[4] = attrs[5] = termios.B0
+termios.tcsetattr(0, termios.TCSADRAIN, attrs)
+while os.read(0, 100):
+    pass
+"""

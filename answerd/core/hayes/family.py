@@ -114,6 +114,11 @@ def identify_family(lines: Iterable[str]) -> ModemFamily | None:
 #: are the "rockwell" family, so ``+VCID`` (the V.253 name) first and ``#CID`` if it is refused; Agere/LT
 #: ``+VCID=1`` [MODEMSITE-LT]; MultiTech ``+VCID=1`` [MT-272]; Huawei ``+CLIP=1`` [HW-MU509]; V.253 ``+VCID=1``
 #: [HAYES-VCID]. Xecom's caller-ID command is not sourced, so it gets the V.250 command only.
+#: ``AT%CCID=1`` is sent to no family: the one public source that documents it is Hayes' own command
+#: reference ("%CCID - Enable Caller ID", http://old.vk.pp.ru/docs/hayes/00000218.htm: 1 formatted, 2 hex,
+#: 3 "Practical format"), for Hayes-brand modems, which answerd has no family for (they get the V.250
+#: command) and whose same reference documents ``+VCID`` too (00000220.htm, [HAYES-VCID]). No Agere/LSI,
+#: Conexant or Rockwell reference we could find lists ``%CCID``; they document ``+VCID`` and ``#CID``.
 _CALLER_ID: Final[dict[ModemFamily, tuple[str, ...]]] = {
     ModemFamily.USR: ("AT#CID=1",),
     ModemFamily.ROCKWELL: ("AT+VCID=1", "AT#CID=1"),
