@@ -38,6 +38,7 @@ __all__ = [
     "HANGUP_PATIENCE_S",
     "HOLDER_RECHECK_S",
     "LOCK_RECHECK_S",
+    "REOPEN_PATIENCE_S",
     "Claim",
     "DeviceGone",
     "HeldBy",
@@ -54,6 +55,8 @@ LOCK_RECHECK_S: Final = 5.0
 HOLDER_RECHECK_S: Final = 60.0
 #: How long an open may keep failing with EIO (a tty finishing a hang-up) before it counts as a failure.
 HANGUP_PATIENCE_S: Final = 2.0
+#: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
+REOPEN_PATIENCE_S: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +289,28 @@ class LineOwner:
                 continue
             self._remember_tty(settings.path)
             return port
+
+    async def port_for_hangup(
+        self, port: Port, factory: PortFactory, settings: LineSettings, *, callbacks: PortCallbacks
+    ) -> Port:
+        """The port the hang-up after a call works on (lowering DTR, reading DCD, maybe escaping): ``port``, or
+        a fresh open of the device.
+
+        A tty hung up during the call (carrier loss, ``login``'s ``vhangup()``) refuses all three; closing it
+        drops DTR through HUPCL at once, and the fresh open (the lock is still ours) is lowered again by the
+        machine's first effect, so the modem sees DTR low from the close on, for the whole hold.
+
+        Raises:
+            PortOpenError: ``port`` is closed and the device did not come back within :data:`REOPEN_PATIENCE_S`.
+        """
+        if port.after_call():
+            return port
+        await port.close()
+        try:
+            return await self.open_device(factory, settings, patience_s=REOPEN_PATIENCE_S, callbacks=callbacks)
+        except PortOpenError:
+            self._log.warning("port.hangup_reopen_failed")
+            raise
 
     def _remember_tty(self, path: str) -> None:
         if self._tty_owner is None:

@@ -29,6 +29,7 @@ from typing import Any, cast
 import structlog
 
 from answerd import __version__
+from answerd.call.outcome import record_fields
 from answerd.call.runner import CallEnd, CallLine, CallRunner
 from answerd.call.screening import Screening, nologin_path, screen_call, screen_now
 from answerd.clock import Clock, LoopClock, TimerHandle
@@ -57,7 +58,7 @@ from answerd.core import (
     cid_needs_rings,
     cid_switched_off,
 )
-from answerd.line.owner import LineOwner, Ours, PortCallbacks
+from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
 from answerd.service.exitcodes import ExitCode
 from answerd.service.notify import Notifier
@@ -70,9 +71,6 @@ __all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon", "RunCall"]
 #: Runs one connected call to its end: the default builds a :class:`CallRunner`; tests pass a stand-in.
 RunCall = Callable[[Answered, CallLine], Awaitable[CallEnd]]
 
-
-#: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
-REOPEN_PATIENCE_S = 15.0
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
 
@@ -131,6 +129,7 @@ class PortDaemon:
             directory = verdict_dir or runtime_dir()
             self._reloader = ConfigReloader(name, config_path, directory=directory, notifier=self._state, log=self._log)
         self._port: Port | None = None
+        self._callbacks = PortCallbacks(on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback)
         self._released = False  # ReleaseLine carried out: idle, lock given back, port not read
         self._timer: TimerHandle | None = None
         self._timer_at: float | None = None
@@ -268,24 +267,26 @@ class PortDaemon:
 
     async def _open_port(self, patience_s: float) -> bool:
         """Open the device (waiting ``patience_s`` for it to appear); a failure ends the daemon, logged."""
-        callbacks = PortCallbacks(on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback)
         try:
             self._port = await self._owner.open_device(
-                self._open_port_with, self._line, patience_s=patience_s, callbacks=callbacks
+                self._open_port_with, self._line, patience_s=patience_s, callbacks=self._callbacks
             )
         except PortOpenError as exc:
-            if self._stopping:
-                return False
-            code = {errno.EBUSY: ExitCode.TEMPFAIL, errno.EACCES: ExitCode.NOPERM,
-                    errno.EPERM: ExitCode.NOPERM}.get(exc.errno or 0, ExitCode.UNAVAILABLE)  # fmt: skip
-            self._log.error("port.open_failed", error=str(exc), exit_code=code)
-            self._notifier.status(f"cannot open {self._line.path}: {exc}")
-            self._fail(code, f"cannot open {self._line.path}: {exc}")
+            self._open_failed(exc)
             return False
         if self.settings.open_delay_ms:
             await self._clock.sleep(self.settings.open_delay_ms / 1000)
             self._port.flush_input()
         return True
+
+    def _open_failed(self, exc: PortOpenError) -> None:
+        if self._stopping:
+            return
+        code = {errno.EBUSY: ExitCode.TEMPFAIL, errno.EACCES: ExitCode.NOPERM,
+                errno.EPERM: ExitCode.NOPERM}.get(exc.errno or 0, ExitCode.UNAVAILABLE)  # fmt: skip
+        self._log.error("port.open_failed", error=str(exc), exit_code=code)
+        self._notifier.status(f"cannot open {self._line.path}: {exc}")
+        self._fail(code, f"cannot open {self._line.path}: {exc}")
 
     async def _close_port(self) -> None:
         port, self._port = self._port, None
@@ -399,7 +400,7 @@ class PortDaemon:
                     lines = self._port.lines.kind if self._port else None
                     self._log.info("port.ready", device=self._line.path, lines=lines)
                 case CallEnded(record=record):
-                    self._log_call(record)
+                    self._log.info("call.ended", **record_fields(record))
                     self._state.call_ended(record.outcome.value, record.caller_id, record.detail)
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
@@ -458,18 +459,6 @@ class PortDaemon:
         self._timer_at = None
         self._apply(self._machine.handle_timer(self._clock.now()))
 
-    def _log_call(self, record: CallRecord) -> None:
-        self._log.info(
-            "call.ended", call_id=record.call_id, outcome=record.outcome.value, caller_id=record.caller_id,
-            caller_name=record.caller_name, called_id=record.called_id, rings=record.rings,
-            connect=record.connect, line_rate=record.line_rate, dte_rate=record.dte_rate,
-            modulation=record.modulation, protocol=record.protocol, compression=record.compression,
-            user=record.user, program=record.program, exit_status=record.exit_status,
-            signal=signal.Signals(record.signal).name if record.signal else None,
-            duration_s=round(record.duration_s, 3), detail=record.detail,
-            statistics=" | ".join(record.statistics) if record.statistics else None,
-        )  # fmt: skip
-
     # ------------------------------------------------------------------ a call
 
     async def _run_call(self, answered: Answered) -> None:
@@ -486,7 +475,12 @@ class PortDaemon:
             self._owner.restore_tty(self._line.path)
             structlog.contextvars.unbind_contextvars("call_id")
             if self.settings.hangup_dtr_ms and not self._stopping:
-                await self._port_for_hangup()
+                port, self._port = self._port, None  # nothing uses the port while it may be reopened
+                try:
+                    self._port = await self._owner.port_for_hangup(port, self._open_port_with, self._line,
+                                                                   callbacks=self._callbacks)  # fmt: skip
+                except PortOpenError as exc:
+                    self._open_failed(exc)
             self._apply(self._machine.call_finished(self._clock.now(), **end.fields()))
             if self._stopping:
                 self._done.set()
@@ -498,19 +492,6 @@ class PortDaemon:
             log=self._log, on_program=self._owner.hand_to, clock=self._clock,
         )  # fmt: skip
         return await runner.run()
-
-    async def _port_for_hangup(self) -> None:
-        """The hang-up after the call lowers DTR, reads DCD and may escape: on this port, or a fresh open.
-
-        A tty hung up during the call (carrier loss, ``login``'s ``vhangup()``) refuses all three; closing it
-        drops DTR through HUPCL at once, and the fresh open (the lock is still ours) is lowered again by the
-        machine's first effect, so the modem sees DTR low from the close on, for the whole hold.
-        """
-        if self._port is not None and self._port.after_call():
-            return
-        await self._close_port()
-        if not await self._open_port(REOPEN_PATIENCE_S):
-            self._log.warning("port.hangup_reopen_failed")
 
     async def _screen(self, record: CallRecord) -> None:
         """Busy-out, caller filter, decision program: then tell the machine."""
