@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import grp
 import os
+import pwd
 import select
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ __all__ = [
     "LockClaim",
     "Ours",
     "PortCallbacks",
+    "TtyOwnership",
     "Unlockable",
 ]
 
@@ -104,6 +107,33 @@ Claim = LockClaim | DeviceGone
 
 
 @dataclass(frozen=True, slots=True)
+class TtyOwnership:
+    """The device's owner, group and mode between calls (``port_owner``, ``port_group``, ``port_mode``).
+
+    Configured, never remembered: what the device looks like at an open may be what a call left (``login``
+    gives the tty to the caller's account, answerd makes it 0600), for ever after a crash mid-call.
+    """
+
+    uid: int | None  # None: a name this host does not know (a default): left as it is
+    gid: int | None
+    mode: int
+
+    @classmethod
+    def named(cls, owner: str, group: str, mode: int, log: Any) -> TtyOwnership:
+        """Look the names up now; one that does not exist is logged and its part of the ownership left alone."""
+        uid = gid = None
+        try:
+            uid = pwd.getpwnam(owner).pw_uid
+        except KeyError:
+            log.warning("port.owner_unknown", user=owner)
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            log.warning("port.group_unknown", group=group)
+        return cls(uid, gid, mode)
+
+
+@dataclass(frozen=True, slots=True)
 class PortCallbacks:
     """Where an open port's events go."""
 
@@ -124,12 +154,14 @@ class LineOwner:
         clock: Clock,
         log: Any,
         show: Callable[[str], None],
+        tty: TtyOwnership | None = None,
         lock_recheck_s: float = LOCK_RECHECK_S,
         holder_recheck_s: float = HOLDER_RECHECK_S,
     ) -> None:
         """Describe the line's lock (nothing is touched yet); ``locking=False`` makes every claim succeed.
 
         Every change of hands is logged on ``log``; what the line waits for is passed to ``show`` (the status).
+        ``tty``: the device's ownership, set at every open and after each call (``None``: never touched).
         """
         self.device = device
         self._lock_dir = lock_dir
@@ -144,7 +176,8 @@ class LineOwner:
         self._wake: asyncio.Future[None] | None = None
         self._exited: set[int] = set()  # holders whose pidfd fired: if they still look alive, re-check them
         self._interrupted = False
-        self._tty_owner: tuple[int, int, int] | None = None
+        self.tty = tty
+        self._tty_warned = False
 
     @property
     def lock_path(self) -> str | None:
@@ -287,7 +320,7 @@ class LineOwner:
                 await self._clock.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            self._remember_tty(settings.path)
+            self.restore_tty(settings.path)
             return port
 
     async def port_for_hangup(
@@ -312,19 +345,22 @@ class LineOwner:
             self._log.warning("port.hangup_reopen_failed")
             raise
 
-    def _remember_tty(self, path: str) -> None:
-        if self._tty_owner is None:
-            with contextlib.suppress(OSError):
-                st = os.stat(path)
-                self._tty_owner = (st.st_mode & 0o7777, st.st_uid, st.st_gid)
-
     def restore_tty(self, path: str) -> None:
-        """After a call: the tty's owner and mode as they were before the first open (login changes them)."""
-        if self._tty_owner is not None:
-            mode, uid, gid = self._tty_owner
-            with contextlib.suppress(OSError):
-                os.chown(path, uid, gid)
-                os.chmod(path, mode)
+        """At every open and after each call: the device's owner, group and mode as configured.
+
+        A failure (answerd not root) is logged once, never raised; a missing device is the open's business.
+        """
+        if self.tty is None:
+            return
+        try:
+            os.chown(path, -1 if self.tty.uid is None else self.tty.uid, -1 if self.tty.gid is None else self.tty.gid)
+            os.chmod(path, self.tty.mode)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if not self._tty_warned:
+                self._tty_warned = True
+                self._log.warning("port.ownership_failed", device=path, error=exc.strerror or str(exc))
 
     # ------------------------------------------------------------------ waiting
 

@@ -58,7 +58,7 @@ from answerd.core import (
     cid_needs_rings,
     cid_switched_off,
 )
-from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks
+from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks, TtyOwnership
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
 from answerd.service.exitcodes import ExitCode
 from answerd.service.notify import Notifier
@@ -145,8 +145,10 @@ class PortDaemon:
         self._fallback_warned = False
 
     def _new_owner(self) -> LineOwner:
-        return LineOwner(self._line.path, lock_dir=self.settings.lock_dir, locking=self.settings.locking,
-                         clock=self._clock, log=self._log, show=self._notifier.status)  # fmt: skip
+        s = self.settings
+        return LineOwner(self._line.path, lock_dir=s.lock_dir, locking=s.locking, clock=self._clock, log=self._log,
+                         show=self._notifier.status, tty=TtyOwnership.named(s.port_owner, s.port_group, s.port_mode,
+                                                                            self._log))  # fmt: skip
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -246,6 +248,8 @@ class PortDaemon:
         if (new.device, new.lock_dir, new.locking) != (old.device, old.lock_dir, old.locking):
             self._owner.release()
             self._owner = self._new_owner()  # the next open takes the lock of the (new) line
+        else:
+            self._owner.tty = TtyOwnership.named(new.port_owner, new.port_group, new.port_mode, self._log)
         self._machine.set_profile(new.to_profile(), announce_ready=True)  # READY=1 after the next init
 
     # ------------------------------------------------------------------ the line: lock, open, close
