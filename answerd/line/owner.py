@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from answerd.clock import Clock
+from answerd.line import leftover
 from answerd.line.lock import UNKNOWN_PID, LockError, UucpLock
 from answerd.line.port import LineSettings, Port, PortFactory, PortOpenError
 
@@ -290,6 +291,21 @@ class LineOwner:
                 self._lock.hand_over(pid)
             except LockError as exc:
                 self._log.warning("lock.hand_over_failed", pid=pid, error=str(exc))
+
+    async def hang_up_leftover(self, program: leftover.ProcessIdentity, *, grace_s: float) -> None:
+        """At start: hang up the call a killed answerd left on this line (:mod:`answerd.line.leftover`).
+
+        ``program`` is the dead daemon's call's program, proven by its state file; the device itself is hung
+        up only while nobody else holds the line's lock (the lock names the program, or is gone).
+        """
+        if not program.running():
+            return
+        holder: int | None = UNKNOWN_PID
+        with contextlib.suppress(LockError):
+            holder = None if self._lock is None else self._lock.holder()
+        self._show(f"hanging up the call a previous answerd left on the line (pid {program.pid})")
+        device = self.device if holder in (None, program.pid) else None
+        await leftover.hang_up(program, device=device, grace_s=grace_s, clock=self._clock, log=self._log)
 
     # ------------------------------------------------------------------ the device
 

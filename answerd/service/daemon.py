@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
@@ -58,6 +59,7 @@ from answerd.core import (
     cid_needs_rings,
     cid_switched_off,
 )
+from answerd.line.leftover import ProcessIdentity
 from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks, TtyOwnership
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
 from answerd.service.exitcodes import ExitCode
@@ -167,9 +169,12 @@ class PortDaemon:
             self._log.warning("config.caller_id_off", warning=warning)
         if self._reloader is not None:
             self._reloader.publish_start()
+        leftover = self._state.left_behind()  # read before start() replaces the dead daemon's file
         self._state.start()
         self._watchdog.start()
         try:
+            if leftover is not None:
+                await self._owner.hang_up_leftover(leftover, grace_s=self.settings.stop_grace_s)
             # A start that has to wait for the line (a dial-out has it, no lock can be made) is still a start:
             # READY=1 now, with the status saying why no call is answered. Waiting for READY instead would
             # run into TimeoutStartSec= and restarts that cannot change anything (issue 10.3).
@@ -493,9 +498,15 @@ class PortDaemon:
         runner = CallRunner(
             port_name=self.name, device=self._line.path, settings=self.settings,
             port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
-            log=self._log, on_program=self._owner.hand_to, clock=self._clock,
+            log=self._log, on_program=self._hand_line_to, clock=self._clock,
         )  # fmt: skip
         return await runner.run()
+
+    def _hand_line_to(self, pid: int) -> None:
+        """The call's program holds the line now (answerd again when it is ``os.getpid()``): the lock says so,
+        and the state file names the program for a restart after a crash (:mod:`answerd.line.leftover`)."""
+        self._owner.hand_to(pid)
+        self._state.program(None if pid == os.getpid() else ProcessIdentity.of(pid))
 
     async def _screen(self, record: CallRecord) -> None:
         """Busy-out, caller filter, decision program: then tell the machine."""
