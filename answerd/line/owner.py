@@ -156,13 +156,15 @@ class LineOwner:
         log: Any,
         show: Callable[[str], None],
         tty: TtyOwnership | None = None,
+        open_delay_s: float = 0.0,
         lock_recheck_s: float = LOCK_RECHECK_S,
         holder_recheck_s: float = HOLDER_RECHECK_S,
     ) -> None:
         """Describe the line's lock (nothing is touched yet); ``locking=False`` makes every claim succeed.
 
         Every change of hands is logged on ``log``; what the line waits for is passed to ``show`` (the status).
-        ``tty``: the device's ownership, set at every open and after each call (``None``: never touched).
+        ``tty``: the device's ownership, set at every open and after each call (``None``: never touched);
+        ``open_delay_s``: after every open, wait this long and discard what the modem said (``open_delay_ms``).
         """
         self.device = device
         self._lock_dir = lock_dir
@@ -178,6 +180,7 @@ class LineOwner:
         self._exited: set[int] = set()  # holders whose pidfd fired: if they still look alive, re-check them
         self._interrupted = False
         self.tty = tty
+        self._open_delay_s = open_delay_s
         self._tty_warned = False
 
     @property
@@ -284,21 +287,28 @@ class LineOwner:
             except LockError as exc:
                 self._log.warning("lock.release_failed", error=str(exc))
 
-    def hand_to(self, pid: int) -> None:
-        """The call's program holds the line now (``pppd lock`` accepts it, as with mgetty's exec)."""
+    def hand_to(self, pid: int) -> leftover.ProcessIdentity | None:
+        """The call's program holds the line now (``pppd lock`` accepts it, as with mgetty's exec); answerd
+        again when ``pid`` is its own.
+
+        Returns:
+            The program's identity (``None`` for answerd's own pid): the state file names it, so that the next
+            answerd can hang its call up if this one is killed mid-call (:mod:`answerd.line.leftover`).
+        """
         if self._lock is not None:
             try:
                 self._lock.hand_over(pid)
             except LockError as exc:
                 self._log.warning("lock.hand_over_failed", pid=pid, error=str(exc))
+        return None if pid == os.getpid() else leftover.ProcessIdentity.of(pid)
 
-    async def hang_up_leftover(self, program: leftover.ProcessIdentity, *, grace_s: float) -> None:
+    async def hang_up_leftover(self, program: leftover.ProcessIdentity | None, *, grace_s: float) -> None:
         """At start: hang up the call a killed answerd left on this line (:mod:`answerd.line.leftover`).
 
-        ``program`` is the dead daemon's call's program, proven by its state file; the device itself is hung
-        up only while nobody else holds the line's lock (the lock names the program, or is gone).
+        ``program`` is the dead daemon's call's program, proven by its state file (``None``: it names none);
+        the device itself is hung up only while nobody else holds the line's lock (the program's, or none).
         """
-        if not program.running():
+        if program is None or not program.running():
             return
         holder: int | None = UNKNOWN_PID
         with contextlib.suppress(LockError):
@@ -337,6 +347,9 @@ class LineOwner:
                 delay = min(delay * 2, 2.0)
                 continue
             self.restore_tty(settings.path)
+            if self._open_delay_s:  # a modem that greets every open with OK spam: that is discarded
+                await self._clock.sleep(self._open_delay_s)
+                port.flush_input()
             return port
 
     async def port_for_hangup(
@@ -377,6 +390,22 @@ class LineOwner:
             if not self._tty_warned:
                 self._tty_warned = True
                 self._log.warning("port.ownership_failed", device=path, error=exc.strerror or str(exc))
+
+    def set_dtr(self, port: Port, high: bool) -> None:
+        """Raise or lower DTR on the open ``port``; a refusal (a vanished device) is logged, never raised."""
+        try:
+            port.lines.set_dtr(high)
+        except OSError as exc:
+            self._log.warning("port.dtr_failed", high=high, error=exc.strerror or str(exc))
+
+    def carrier(self, port: Port) -> bool | None:
+        """DCD of the open ``port`` (``None``: unknown; a failure is logged, and the machine then escapes when
+        its wait for DCD to fall is over, as without DCD)."""
+        try:
+            return port.lines.carrier()
+        except OSError as exc:
+            self._log.warning("port.dcd_failed", error=exc.strerror or str(exc))
+            return None
 
     # ------------------------------------------------------------------ waiting
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
@@ -59,7 +58,6 @@ from answerd.core import (
     cid_needs_rings,
     cid_switched_off,
 )
-from answerd.line.leftover import ProcessIdentity
 from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks, TtyOwnership
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
 from answerd.service.exitcodes import ExitCode
@@ -74,16 +72,14 @@ __all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon", "RunCall"]
 RunCall = Callable[[Answered, CallLine], Awaitable[CallEnd]]
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+#: The settings the line owner is made from: a reload that changes one makes a new owner.
+_OWNER_KEYS = ("device", "lock_dir", "locking", "port_owner", "port_group", "port_mode", "open_delay_ms")
 
 
 def _line_settings(name: str, settings: PortSettings) -> LineSettings:
-    return LineSettings(
-        path=settings.device_path(name),
-        speed=settings.speed,
-        rtscts=settings.flow_control == "rtscts",
-        modem_control=ModemControl(settings.modem_control),
-        close_timeout_s=settings.close_timeout_s,
-    )
+    return LineSettings(path=settings.device_path(name), speed=settings.speed,
+                        rtscts=settings.flow_control == "rtscts", modem_control=ModemControl(settings.modem_control),
+                        close_timeout_s=settings.close_timeout_s)  # fmt: skip
 
 
 class PortDaemon:
@@ -149,8 +145,8 @@ class PortDaemon:
     def _new_owner(self) -> LineOwner:
         s = self.settings
         return LineOwner(self._line.path, lock_dir=s.lock_dir, locking=s.locking, clock=self._clock, log=self._log,
-                         show=self._notifier.status, tty=TtyOwnership.named(s.port_owner, s.port_group, s.port_mode,
-                                                                            self._log))  # fmt: skip
+                         show=self._notifier.status, open_delay_s=s.open_delay_ms / 1000,
+                         tty=TtyOwnership.named(s.port_owner, s.port_group, s.port_mode, self._log))  # fmt: skip
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -173,8 +169,7 @@ class PortDaemon:
         self._state.start()
         self._watchdog.start()
         try:
-            if leftover is not None:
-                await self._owner.hang_up_leftover(leftover, grace_s=self.settings.stop_grace_s)
+            await self._owner.hang_up_leftover(leftover, grace_s=self.settings.stop_grace_s)
             # A start that has to wait for the line (a dial-out has it, no lock can be made) is still a start:
             # READY=1 now, with the status saying why no call is answered. Waiting for READY instead would
             # run into TimeoutStartSec= and restarts that cannot change anything (issue 10.3).
@@ -250,11 +245,9 @@ class PortDaemon:
             return
         old, self.settings = self.settings, new
         self._line = _line_settings(self.name, new)
-        if (new.device, new.lock_dir, new.locking) != (old.device, old.lock_dir, old.locking):
+        if any(getattr(new, key) != getattr(old, key) for key in _OWNER_KEYS):
             self._owner.release()
-            self._owner = self._new_owner()  # the next open takes the lock of the (new) line
-        else:
-            self._owner.tty = TtyOwnership.named(new.port_owner, new.port_group, new.port_mode, self._log)
+            self._owner = self._new_owner()  # the next open takes the lock of the (new) line, sets its ownership
         self._machine.set_profile(new.to_profile(), announce_ready=True)  # READY=1 after the next init
 
     # ------------------------------------------------------------------ the line: lock, open, close
@@ -283,9 +276,6 @@ class PortDaemon:
         except PortOpenError as exc:
             self._open_failed(exc)
             return False
-        if self.settings.open_delay_ms:
-            await self._clock.sleep(self.settings.open_delay_ms / 1000)
-            self._port.flush_input()
         return True
 
     def _open_failed(self, exc: PortOpenError) -> None:
@@ -418,23 +408,12 @@ class PortDaemon:
         self._rearm_timer()
 
     def _set_dtr(self, high: bool) -> None:
-        if self._port is None:
-            return
-        try:
-            self._port.lines.set_dtr(high)
-        except OSError as exc:
-            self._log.warning("port.dtr_failed", high=high, error=exc.strerror or str(exc))
+        if self._port is not None:
+            self._owner.set_dtr(self._port, high)
 
     def _check_carrier(self) -> None:
         """``CheckCarrier`` (the hang-up waits for DCD to fall): one read, told to the machine."""
-        if self._port is None:
-            return
-        try:
-            up = self._port.lines.carrier()
-        except OSError as exc:  # the machine then escapes when its wait is over, as without DCD
-            self._log.warning("port.dcd_failed", error=exc.strerror or str(exc))
-            return
-        if up is not None:
+        if self._port is not None and (up := self._owner.carrier(self._port)) is not None:
             self._apply(self._machine.carrier_changed(self._clock.now(), up=up))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -460,12 +439,10 @@ class PortDaemon:
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = None
-        self._timer_at = None
+        self._timer = self._timer_at = None
 
     def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
+        self._timer = self._timer_at = None
         self._apply(self._machine.handle_timer(self._clock.now()))
 
     # ------------------------------------------------------------------ a call
@@ -498,15 +475,9 @@ class PortDaemon:
         runner = CallRunner(
             port_name=self.name, device=self._line.path, settings=self.settings,
             port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
-            log=self._log, on_program=self._hand_line_to, clock=self._clock,
+            log=self._log, on_program=lambda pid: self._state.program(self._owner.hand_to(pid)), clock=self._clock,
         )  # fmt: skip
         return await runner.run()
-
-    def _hand_line_to(self, pid: int) -> None:
-        """The call's program holds the line now (answerd again when it is ``os.getpid()``): the lock says so,
-        and the state file names the program for a restart after a crash (:mod:`answerd.line.leftover`)."""
-        self._owner.hand_to(pid)
-        self._state.program(None if pid == os.getpid() else ProcessIdentity.of(pid))
 
     async def _screen(self, record: CallRecord) -> None:
         """Busy-out, caller filter, decision program: then tell the machine."""
@@ -514,11 +485,9 @@ class PortDaemon:
 
     def _decided(self, record: CallRecord, screening: Screening) -> None:
         """Hand the screening's verdict to the machine (it reports call.rejected / call.busy_out itself)."""
-        self._apply(
-            self._machine.decide(
-                self._clock.now(), record.call_id, screening.verdict, reason=screening.reason, chat=screening.chat
-            )
-        )
+        now = self._clock.now()
+        self._apply(self._machine.decide(now, record.call_id, screening.verdict, reason=screening.reason,
+                                         chat=screening.chat))  # fmt: skip
 
     def answer_now(self) -> None:
         """SIGUSR1: answer the ringing call now, or the next one at its first RING."""
