@@ -240,35 +240,31 @@ def _cpu_s(pid: int) -> float:
 
 
 class TestCaller:
-    def test_a_1_mib_flood_at_the_prompt_runs_no_program_in_bounded_memory(
-        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
-    ) -> None:
-        """1 MiB typed at the prompt without Enter, then a hang-up: no program, carrier lost, RSS grows < 4 MiB."""
+    @pytest.mark.parametrize(
+        ("typed", "login_timeout_s", "outcome"),
+        [(b"A" * (1024 * 1024), 20.0, "carrier-lost"), (b"", 0.5, "login-timeout")],
+        ids=["flood-1-MiB-then-hang-up", "nothing"],
+    )
+    def test_a_caller_who_floods_or_sends_nothing_at_the_prompt_runs_no_program(
+        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path, typed: bytes, login_timeout_s: float,
+        outcome: str,
+    ) -> None:  # fmt: skip
+        """1 MiB typed without Enter, then a hang-up: carrier-lost, RSS grows < 4 MiB. Nothing typed: the caller
+        is hung up at the login timeout. Either way no program runs and the line is ready again."""
         login = make_program(tmp_path / "bin", "login")
-        bench = make_bench(lock_dir=str(locks), login_program=[str(login), "--", "{user}"], login_timeout_s=20.0)
+        bench = make_bench(lock_dir=str(locks), login_program=[str(login), "--", "{user}"],
+                           login_timeout_s=login_timeout_s)  # fmt: skip
         before = vitals(bench, locks)
         mark = bench.mark()
         caller = bench.dial()
         caller.read_until(b"login: ")
-        caller.send(b"A" * (1024 * 1024))
-        caller.hang_up()
+        if typed:
+            caller.send(typed)
+            caller.hang_up()
+        else:
+            caller.wait_dropped()
         ended = bench.ended(mark, timeout=30)
-        assert ("carrier-lost", None) == (ended["outcome"], ended["user"])
-        assert not ran(login)
-        assert_recovered(bench, locks, before)
-
-    def test_a_caller_who_sends_nothing_is_dropped_at_the_login_timeout(
-        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
-    ) -> None:
-        """Nothing typed: login-timeout, the caller is hung up, no program, the line ready again."""
-        login = make_program(tmp_path / "bin", "login")
-        bench = make_bench(lock_dir=str(locks), login_program=[str(login), "--", "{user}"], login_timeout_s=0.5)
-        before = vitals(bench, locks)
-        mark = bench.mark()
-        caller = bench.dial()
-        caller.read_until(b"login: ")
-        caller.wait_dropped()
-        assert "login-timeout" == bench.ended(mark)["outcome"]
+        assert (outcome, None) == (ended["outcome"], ended["user"])
         assert not ran(login)
         assert_recovered(bench, locks, before)
 
