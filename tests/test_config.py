@@ -94,6 +94,11 @@ class TestErrors:
             ({"port": {}}, "port: unknown top-level key"),
             ({"log_level": "loud"}, "log_level: Input should be"),
             ({"ports": {"ttyS0": {"chat_timeout_s": -1}}}, "ports.ttyS0.chat_timeout_s: Input should be greater"),
+            ({"ports": {"ttyS0": {"port_owner": "nosuchuser"}}}, "ports.ttyS0.port_owner: no user 'nosuchuser'"),
+            ({"defaults": {"port_group": "nosuchgroup"}}, "defaults.port_group: no group 'nosuchgroup' on this"),
+            ({"ports": {"ttyS0": {"port_mode": 0o664}}}, "ports.ttyS0.port_mode: 0o664 gives others access"),
+            ({"ports": {"ttyS0": {"port_mode": 0o4660}}}, "ports.ttyS0.port_mode: Input should be less than"),
+            ({"ports": {"ttyS0": {"port_mode": "0660"}}}, "ports.ttyS0.port_mode: Input should be a valid integer"),
         ],
     )
     def test_each_problem_names_its_toml_path(self, data: dict[str, Any], expected: str) -> None:

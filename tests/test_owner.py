@@ -22,6 +22,7 @@ from answerd.line.owner import (
     LineOwner,
     Ours,
     PortCallbacks,
+    TtyOwnership,
     Unlockable,
 )
 from answerd.line.port import LineSettings, Port, PortFactory, PortOpenError
@@ -226,3 +227,56 @@ class TestOpenDevice:
 
         asyncio.run(scenario())
         assert 1 == len(calls)
+
+
+class TestTtyOwnership:
+    """The device's owner, group and mode come from the configuration, at every open and after each call."""
+
+    @staticmethod
+    def device_left_by_a_call(tmp_path: Path) -> Path:
+        """A stand-in device file as a call leaves it: mode 0600 (a crash mid-call leaves it so for good)."""
+        device = tmp_path / "ttyS9"
+        device.write_bytes(b"")
+        device.chmod(0o600)
+        return device
+
+    @staticmethod
+    def owner_of(tmp_path: Path, tty: TtyOwnership) -> LineOwner:
+        return LineOwner(str(tmp_path / "ttyS9"), lock_dir=str(tmp_path), locking=False, clock=ManualClock(),
+                         log=structlog.get_logger(), show=lambda status: None, tty=tty)  # fmt: skip
+
+    def test_every_open_sets_the_configured_ownership_not_what_the_first_open_found(self, tmp_path: Path) -> None:
+        """Found 0600 at the first open (a call cut short): set to the configured mode, and again after a call."""
+        device = self.device_left_by_a_call(tmp_path)
+        gid = os.getgid() ^ 1 if os.geteuid() == 0 else os.getgid()  # a group change only root may make
+        owner = self.owner_of(tmp_path, TtyOwnership(os.geteuid(), gid, 0o640))
+
+        async def scenario() -> None:
+            async def factory(settings: LineSettings, **_: object) -> Port:
+                return cast(Port, object())
+
+            callbacks = PortCallbacks(on_data=lambda data: None, on_lost=lambda exc: None, on_fallback=lambda why: None)
+            await owner.open_device(factory, LineSettings(path=str(device)), patience_s=0.0, callbacks=callbacks)
+
+        asyncio.run(scenario())
+        assert (0o640, os.geteuid(), gid) == (
+            device.stat().st_mode & 0o7777,
+            device.stat().st_uid,
+            device.stat().st_gid,
+        )
+        device.chmod(0o600)  # the call stage's chmod, and login's chown, during the next call
+        owner.restore_tty(str(device))
+        assert 0o640 == device.stat().st_mode & 0o7777
+
+    def test_a_name_this_host_does_not_know_leaves_that_part_alone(self, tmp_path: Path) -> None:
+        """The default group may not exist on a host (dialout is Debian's): warned, the owner and mode still set."""
+        with structlog.testing.capture_logs() as logs:
+            tty = TtyOwnership.named("root", "no-such-group-here", 0o660, structlog.get_logger())
+        assert TtyOwnership(0, None, 0o660) == tty
+        assert [("port.group_unknown", "warning")] == [(e["event"], e["log_level"]) for e in logs]
+        device = self.device_left_by_a_call(tmp_path)
+        before = device.stat().st_gid
+        with structlog.testing.capture_logs() as logs:
+            self.owner_of(tmp_path, TtyOwnership(None, None, 0o660)).restore_tty(str(device))
+        assert (0o660, before) == (device.stat().st_mode & 0o7777, device.stat().st_gid)
+        assert [] == logs

@@ -1,4 +1,5 @@
-"""How a call ended: the record handed back to the answer machine, and the judging of the program's exit.
+"""How a call ended: the record handed back to the answer machine, the judging of the program's exit, and the
+fields of the one ``call.ended`` log record every call gets.
 
 The exit status is judged against the rule's normal exit codes (pppd's 0, 5, 15, 16); a SIGHUP that answerd
 did not send means the carrier dropped.
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from answerd.call.session import SessionResult
-from answerd.core import DispatchRule, FailReason, LoginFailed, Outcome, classify_pppd_exit
+from answerd.core import CallRecord, DispatchRule, FailReason, LoginFailed, Outcome, classify_pppd_exit
 
-__all__ = ["CallEnd", "failed_dialog", "judge"]
+__all__ = ["CallEnd", "failed_dialog", "judge", "record_fields"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,3 +76,17 @@ def judge(rule: DispatchRule, result: SessionResult, *, lost_outcome: Outcome, *
         outcome = Outcome.CARRIER_LOST if is_pppd and code == 16 else Outcome.ANSWERED
         return CallEnd(outcome=outcome, detail=detail, **ended)
     return CallEnd(outcome=Outcome.PROGRAM_ERROR, detail=detail or f"exit status {code}", **ended)
+
+
+def record_fields(record: CallRecord) -> dict[str, Any]:
+    """The fields of the ``call.ended`` log record (the per-call audit line, mgetty's L_AUDIT) of ``record``."""
+    return {
+        "call_id": record.call_id, "outcome": record.outcome.value, "caller_id": record.caller_id,
+        "caller_name": record.caller_name, "called_id": record.called_id, "rings": record.rings,
+        "connect": record.connect, "line_rate": record.line_rate, "dte_rate": record.dte_rate,
+        "modulation": record.modulation, "protocol": record.protocol, "compression": record.compression,
+        "user": record.user, "program": record.program, "exit_status": record.exit_status,
+        "signal": signal.Signals(record.signal).name if record.signal else None,
+        "duration_s": round(record.duration_s, 3), "detail": record.detail,
+        "statistics": " | ".join(record.statistics) if record.statistics else None,
+    }  # fmt: skip

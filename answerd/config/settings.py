@@ -11,6 +11,8 @@ with the models, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import grp
+import pwd
 import re
 from typing import Annotated, Any, Literal
 
@@ -156,6 +158,12 @@ class PortSettings(BaseModel):
         default=None, description="debug: append every byte read from and written to the modem to this file "
         "(JSON lines, {port}: the port name); off by default"
     )  # fmt: skip
+    port_owner: AccountName = Field(default="root", description="the device's owner between calls, set at every "
+                                    "open and after each call (mgetty port-owner)")  # fmt: skip
+    port_group: AccountName = Field(default="dialout", description="the device's group between calls "
+                                    "(mgetty port-group)")  # fmt: skip
+    port_mode: int = Field(default=0o660, ge=0, le=0o770, description="the device's permission bits between "
+                           "calls, in octal (0o660; mgetty port-mode); none for others")  # fmt: skip
     # --- init
     init_chat: Chat = Field(
         default=list(core.DEFAULT_INIT_CHAT), description="expect/send chat that initialises the modem"
@@ -257,6 +265,34 @@ class PortSettings(BaseModel):
     stop_grace_s: Seconds = Field(
         default=3.0, description="ending a session: SIGHUP, then SIGTERM after this, then SIGKILL"
     )
+
+    @field_validator("port_owner")
+    @classmethod
+    def _owner_exists(cls, value: str) -> str:
+        # Given explicitly, a name must exist here (a typo would leave the device as login left it); the
+        # default is looked up at start, and a host without it keeps the device's owner, with a warning.
+        try:
+            pwd.getpwnam(value)
+        except KeyError:
+            raise ValueError(f"no user {value!r} on this host") from None
+        return value
+
+    @field_validator("port_group")
+    @classmethod
+    def _group_exists(cls, value: str) -> str:
+        try:
+            grp.getgrnam(value)
+        except KeyError:
+            raise ValueError(f"no group {value!r} on this host") from None
+        return value
+
+    @field_validator("port_mode")
+    @classmethod
+    def _mode_for_owner_and_group_only(cls, value: int) -> int:
+        if value & 0o007:
+            raise ValueError(f"0o{value:o} gives others access to the modem: every local user could read what "
+                             "callers type (passwords) or write to them; use 0o660 or 0o600")  # fmt: skip
+        return value
 
     @field_validator("result_guard_ms")
     @classmethod

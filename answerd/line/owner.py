@@ -24,13 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import grp
 import os
+import pwd
 import select
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from answerd.clock import Clock
+from answerd.line import leftover
 from answerd.line.lock import UNKNOWN_PID, LockError, UucpLock
 from answerd.line.port import LineSettings, Port, PortFactory, PortOpenError
 
@@ -38,6 +41,7 @@ __all__ = [
     "HANGUP_PATIENCE_S",
     "HOLDER_RECHECK_S",
     "LOCK_RECHECK_S",
+    "REOPEN_PATIENCE_S",
     "Claim",
     "DeviceGone",
     "HeldBy",
@@ -45,6 +49,7 @@ __all__ = [
     "LockClaim",
     "Ours",
     "PortCallbacks",
+    "TtyOwnership",
     "Unlockable",
 ]
 
@@ -54,6 +59,8 @@ LOCK_RECHECK_S: Final = 5.0
 HOLDER_RECHECK_S: Final = 60.0
 #: How long an open may keep failing with EIO (a tty finishing a hang-up) before it counts as a failure.
 HANGUP_PATIENCE_S: Final = 2.0
+#: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
+REOPEN_PATIENCE_S: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,33 @@ Claim = LockClaim | DeviceGone
 
 
 @dataclass(frozen=True, slots=True)
+class TtyOwnership:
+    """The device's owner, group and mode between calls (``port_owner``, ``port_group``, ``port_mode``).
+
+    Configured, never remembered: what the device looks like at an open may be what a call left (``login``
+    gives the tty to the caller's account, answerd makes it 0600), for ever after a crash mid-call.
+    """
+
+    uid: int | None  # None: a name this host does not know (a default): left as it is
+    gid: int | None
+    mode: int
+
+    @classmethod
+    def named(cls, owner: str, group: str, mode: int, log: Any) -> TtyOwnership:
+        """Look the names up now; one that does not exist is logged and its part of the ownership left alone."""
+        uid = gid = None
+        try:
+            uid = pwd.getpwnam(owner).pw_uid
+        except KeyError:
+            log.warning("port.owner_unknown", user=owner)
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            log.warning("port.group_unknown", group=group)
+        return cls(uid, gid, mode)
+
+
+@dataclass(frozen=True, slots=True)
 class PortCallbacks:
     """Where an open port's events go."""
 
@@ -121,12 +155,16 @@ class LineOwner:
         clock: Clock,
         log: Any,
         show: Callable[[str], None],
+        tty: TtyOwnership | None = None,
+        open_delay_s: float = 0.0,
         lock_recheck_s: float = LOCK_RECHECK_S,
         holder_recheck_s: float = HOLDER_RECHECK_S,
     ) -> None:
         """Describe the line's lock (nothing is touched yet); ``locking=False`` makes every claim succeed.
 
         Every change of hands is logged on ``log``; what the line waits for is passed to ``show`` (the status).
+        ``tty``: the device's ownership, set at every open and after each call (``None``: never touched);
+        ``open_delay_s``: after every open, wait this long and discard what the modem said (``open_delay_ms``).
         """
         self.device = device
         self._lock_dir = lock_dir
@@ -141,7 +179,9 @@ class LineOwner:
         self._wake: asyncio.Future[None] | None = None
         self._exited: set[int] = set()  # holders whose pidfd fired: if they still look alive, re-check them
         self._interrupted = False
-        self._tty_owner: tuple[int, int, int] | None = None
+        self.tty = tty
+        self._open_delay_s = open_delay_s
+        self._tty_warned = False
 
     @property
     def lock_path(self) -> str | None:
@@ -247,13 +287,35 @@ class LineOwner:
             except LockError as exc:
                 self._log.warning("lock.release_failed", error=str(exc))
 
-    def hand_to(self, pid: int) -> None:
-        """The call's program holds the line now (``pppd lock`` accepts it, as with mgetty's exec)."""
+    def hand_to(self, pid: int) -> leftover.ProcessIdentity | None:
+        """The call's program holds the line now (``pppd lock`` accepts it, as with mgetty's exec); answerd
+        again when ``pid`` is its own.
+
+        Returns:
+            The program's identity (``None`` for answerd's own pid): the state file names it, so that the next
+            answerd can hang its call up if this one is killed mid-call (:mod:`answerd.line.leftover`).
+        """
         if self._lock is not None:
             try:
                 self._lock.hand_over(pid)
             except LockError as exc:
                 self._log.warning("lock.hand_over_failed", pid=pid, error=str(exc))
+        return None if pid == os.getpid() else leftover.ProcessIdentity.of(pid)
+
+    async def hang_up_leftover(self, program: leftover.ProcessIdentity | None, *, grace_s: float) -> None:
+        """At start: hang up the call a killed answerd left on this line (:mod:`answerd.line.leftover`).
+
+        ``program`` is the dead daemon's call's program, proven by its state file (``None``: it names none);
+        the device itself is hung up only while nobody else holds the line's lock (the program's, or none).
+        """
+        if program is None or not program.running():
+            return
+        holder: int | None = UNKNOWN_PID
+        with contextlib.suppress(LockError):
+            holder = None if self._lock is None else self._lock.holder()
+        self._show(f"hanging up the call a previous answerd left on the line (pid {program.pid})")
+        device = self.device if holder in (None, program.pid) else None
+        await leftover.hang_up(program, device=device, grace_s=grace_s, clock=self._clock, log=self._log)
 
     # ------------------------------------------------------------------ the device
 
@@ -284,22 +346,73 @@ class LineOwner:
                 await self._clock.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            self._remember_tty(settings.path)
+            self.restore_tty(settings.path)
+            if self._open_delay_s:  # a modem that greets every open with OK spam: that is discarded
+                await self._clock.sleep(self._open_delay_s)
+                port.flush_input()
             return port
 
-    def _remember_tty(self, path: str) -> None:
-        if self._tty_owner is None:
-            with contextlib.suppress(OSError):
-                st = os.stat(path)
-                self._tty_owner = (st.st_mode & 0o7777, st.st_uid, st.st_gid)
+    async def port_for_hangup(
+        self,
+        port: Port,
+        factory: PortFactory,
+        settings: LineSettings,
+        *,
+        callbacks: PortCallbacks,
+        patience_s: float = REOPEN_PATIENCE_S,
+    ) -> Port:
+        """The port the hang-up after a call works on (lowering DTR, reading DCD, maybe escaping): ``port``, or
+        a fresh open of the device.
+
+        A tty hung up during the call (carrier loss, ``login``'s ``vhangup()``) refuses all three; closing it
+        drops DTR through HUPCL at once, and the fresh open (the lock is still ours) is lowered again by the
+        machine's first effect, so the modem sees DTR low from the close on, for the whole hold.
+
+        Raises:
+            PortOpenError: ``port`` is closed and the device did not come back within ``patience_s`` (a stopping
+                daemon gives 0: it does not wait for a device to come back).
+        """
+        if port.after_call():
+            return port
+        await port.close()
+        try:
+            return await self.open_device(factory, settings, patience_s=patience_s, callbacks=callbacks)
+        except PortOpenError:
+            self._log.warning("port.hangup_reopen_failed")
+            raise
 
     def restore_tty(self, path: str) -> None:
-        """After a call: the tty's owner and mode as they were before the first open (login changes them)."""
-        if self._tty_owner is not None:
-            mode, uid, gid = self._tty_owner
-            with contextlib.suppress(OSError):
-                os.chown(path, uid, gid)
-                os.chmod(path, mode)
+        """At every open and after each call: the device's owner, group and mode as configured.
+
+        A failure (answerd not root) is logged once, never raised; a missing device is the open's business.
+        """
+        if self.tty is None:
+            return
+        try:
+            os.chown(path, -1 if self.tty.uid is None else self.tty.uid, -1 if self.tty.gid is None else self.tty.gid)
+            os.chmod(path, self.tty.mode)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if not self._tty_warned:
+                self._tty_warned = True
+                self._log.warning("port.ownership_failed", device=path, error=exc.strerror or str(exc))
+
+    def set_dtr(self, port: Port, high: bool) -> None:
+        """Raise or lower DTR on the open ``port``; a refusal (a vanished device) is logged, never raised."""
+        try:
+            port.lines.set_dtr(high)
+        except OSError as exc:
+            self._log.warning("port.dtr_failed", high=high, error=exc.strerror or str(exc))
+
+    def carrier(self, port: Port) -> bool | None:
+        """DCD of the open ``port`` (``None``: unknown; a failure is logged, and the machine then escapes when
+        its wait for DCD to fall is over, as without DCD)."""
+        try:
+            return port.lines.carrier()
+        except OSError as exc:
+            self._log.warning("port.dcd_failed", error=exc.strerror or str(exc))
+            return None
 
     # ------------------------------------------------------------------ waiting
 

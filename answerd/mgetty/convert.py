@@ -12,7 +12,9 @@ mgetty's "send X", and an empty send string (mgetty sends a bare CR) becomes ``\
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +24,17 @@ from answerd.mgetty.errors import MgettyImportError
 from answerd.mgetty.keywords import Fate, Keyword
 from answerd.mgetty.syntax import parse_bool, parse_int, split_chat
 
-__all__ = ["STANDARD_SPEEDS", "Comment", "Context", "Line", "Setting", "Value", "convert", "to_answerd_chat"]
+__all__ = [
+    "STANDARD_SPEEDS",
+    "Comment",
+    "Context",
+    "FileMode",
+    "Line",
+    "Setting",
+    "Value",
+    "convert",
+    "to_answerd_chat",
+]
 
 #: Speeds termios can set (what answerd's speed key accepts).
 STANDARD_SPEEDS: Final = frozenset(
@@ -31,6 +43,14 @@ STANDARD_SPEEDS: Final = frozenset(
 _SHELL_CHARS: Final = re.compile(r"""[;&|<>$`'"\\*?()\[\]{}~#!\n]""")
 _TERM: Final = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
 _ANSWER_TAIL: Final = frozenset({"", "\\c", "\n", "\r"})
+
+
+class FileMode(int):
+    """Permission bits, written in octal in the TOML (``0o660``), as mgetty's file has them (``0660``)."""
+
+    def __repr__(self) -> str:
+        return f"0o{int(self):o}"
+
 
 Value = bool | int | float | str | list[str]
 
@@ -322,12 +342,48 @@ def _term(line: Line) -> list[Item]:
     return [Setting("term", line.value, line.origin)]
 
 
+def _account(key: str, kind: str) -> Callable[[Line], list[Item]]:
+    """port-owner / port-group: a name, or a number that this host's name for it replaces (answerd takes names)."""
+
+    def convert_account(line: Line) -> list[Item]:
+        name = line.value
+        if name.isdigit():
+            try:
+                name = pwd.getpwuid(int(name)).pw_name if kind == "user" else grp.getgrgid(int(name)).gr_name
+            except (KeyError, OverflowError):
+                raise _Unconvertible(f"no {kind} with id {line.value} on this host") from None
+        elif not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", name):
+            raise _Unconvertible(f"{name!r} is not a {kind} name answerd accepts")
+        try:
+            pwd.getpwnam(name) if kind == "user" else grp.getgrnam(name)
+        except KeyError:
+            raise _Unconvertible(f"no {kind} {name!r} on this host (answerd would refuse the file)") from None
+        return [Setting(key, name, line.origin)]
+
+    return convert_account
+
+
+def _port_mode(line: Line) -> list[Item]:
+    mode = _number(line)  # strtol(value, NULL, 0), as mgetty reads it: "0660" is octal
+    if not 0 <= mode <= 0o777:
+        raise _Unconvertible(f"{line.value} is not a set of permission bits")
+    if mode & 0o007:
+        kept = mode & 0o770
+        note = f"mgetty's 0{mode:o} gave others access to the modem; answerd refuses that: 0{kept:o}"
+        line.warn(f"{line.origin}: {note}")
+        return [Setting("port_mode", FileMode(kept), line.origin, note)]
+    return [Setting("port_mode", FileMode(mode), line.origin)]
+
+
 def _login_conf(line: Line) -> list[Item]:
     return [Comment(line.origin, "its rules are the dispatch table below")]
 
 
 _CONVERTERS: Final[dict[str, Callable[[Line], list[Item]]]] = {
     "speed": _speed,
+    "port-owner": _account("port_owner", "user"),
+    "port-group": _account("port_group", "group"),
+    "port-mode": _port_mode,
     "toggle-dtr": _bool_key("toggle_dtr"),
     "toggle-dtr-waittime": _dtr_wait,
     "open-delay": _open_delay,

@@ -29,6 +29,7 @@ from typing import Any, cast
 import structlog
 
 from answerd import __version__
+from answerd.call.outcome import record_fields
 from answerd.call.runner import CallEnd, CallLine, CallRunner
 from answerd.call.screening import Screening, nologin_path, screen_call, screen_now
 from answerd.clock import Clock, LoopClock, TimerHandle
@@ -58,7 +59,7 @@ from answerd.core import (
     cid_needs_rings,
     cid_switched_off,
 )
-from answerd.line.owner import LineOwner, Ours, PortCallbacks
+from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks, TtyOwnership
 from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
 from answerd.line.trace import line_trace, traced_factory
 from answerd.service.exitcodes import ExitCode
@@ -72,20 +73,15 @@ __all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon", "RunCall"]
 #: Runs one connected call to its end: the default builds a :class:`CallRunner`; tests pass a stand-in.
 RunCall = Callable[[Answered, CallLine], Awaitable[CallEnd]]
 
-
-#: How long the port may stay missing after a call (USB re-enumeration) before answerd gives up.
-REOPEN_PATIENCE_S = 15.0
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+#: The settings the line owner is made from: a reload that changes one makes a new owner.
+_OWNER_KEYS = ("device", "lock_dir", "locking", "port_owner", "port_group", "port_mode", "open_delay_ms")
 
 
 def _line_settings(name: str, settings: PortSettings) -> LineSettings:
-    return LineSettings(
-        path=settings.device_path(name),
-        speed=settings.speed,
-        rtscts=settings.flow_control == "rtscts",
-        modem_control=ModemControl(settings.modem_control),
-        close_timeout_s=settings.close_timeout_s,
-    )
+    return LineSettings(path=settings.device_path(name), speed=settings.speed,
+                        rtscts=settings.flow_control == "rtscts", modem_control=ModemControl(settings.modem_control),
+                        close_timeout_s=settings.close_timeout_s)  # fmt: skip
 
 
 class PortDaemon:
@@ -134,6 +130,7 @@ class PortDaemon:
             directory = verdict_dir or runtime_dir()
             self._reloader = ConfigReloader(name, config_path, directory=directory, notifier=self._state, log=self._log)
         self._port: Port | None = None
+        self._callbacks = PortCallbacks(on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback)
         self._released = False  # ReleaseLine carried out: idle, lock given back, port not read
         self._timer: TimerHandle | None = None
         self._timer_at: float | None = None
@@ -149,8 +146,10 @@ class PortDaemon:
         self._fallback_warned = False
 
     def _new_owner(self) -> LineOwner:
-        return LineOwner(self._line.path, lock_dir=self.settings.lock_dir, locking=self.settings.locking,
-                         clock=self._clock, log=self._log, show=self._notifier.status)  # fmt: skip
+        s = self.settings
+        return LineOwner(self._line.path, lock_dir=s.lock_dir, locking=s.locking, clock=self._clock, log=self._log,
+                         show=self._notifier.status, open_delay_s=s.open_delay_ms / 1000,
+                         tty=TtyOwnership.named(s.port_owner, s.port_group, s.port_mode, self._log))  # fmt: skip
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -169,9 +168,11 @@ class PortDaemon:
             self._log.warning("config.caller_id_off", warning=warning)
         if self._reloader is not None:
             self._reloader.publish_start()
+        leftover = self._state.left_behind()  # read before start() replaces the dead daemon's file
         self._state.start()
         self._watchdog.start()
         try:
+            await self._owner.hang_up_leftover(leftover, grace_s=self.settings.stop_grace_s)
             # A start that has to wait for the line (a dial-out has it, no lock can be made) is still a start:
             # READY=1 now, with the status saying why no call is answered. Waiting for READY instead would
             # run into TimeoutStartSec= and restarts that cannot change anything (issue 10.3).
@@ -255,9 +256,9 @@ class PortDaemon:
             return
         old, self.settings = self.settings, new
         self._line = _line_settings(self.name, new)
-        if (new.device, new.lock_dir, new.locking) != (old.device, old.lock_dir, old.locking):
+        if any(getattr(new, key) != getattr(old, key) for key in _OWNER_KEYS):
             self._owner.release()
-            self._owner = self._new_owner()  # the next open takes the lock of the (new) line
+            self._owner = self._new_owner()  # the next open takes the lock of the (new) line, sets its ownership
         self._machine.set_profile(new.to_profile(), announce_ready=True)  # READY=1 after the next init
 
     # ------------------------------------------------------------------ the line: lock, open, close
@@ -279,24 +280,23 @@ class PortDaemon:
 
     async def _open_port(self, patience_s: float) -> bool:
         """Open the device (waiting ``patience_s`` for it to appear); a failure ends the daemon, logged."""
-        callbacks = PortCallbacks(on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback)
         try:
             self._port = await self._owner.open_device(
-                self._open_port_with, self._line, patience_s=patience_s, callbacks=callbacks
+                self._open_port_with, self._line, patience_s=patience_s, callbacks=self._callbacks
             )
         except PortOpenError as exc:
-            if self._stopping:
-                return False
-            code = {errno.EBUSY: ExitCode.TEMPFAIL, errno.EACCES: ExitCode.NOPERM,
-                    errno.EPERM: ExitCode.NOPERM}.get(exc.errno or 0, ExitCode.UNAVAILABLE)  # fmt: skip
-            self._log.error("port.open_failed", error=str(exc), exit_code=code)
-            self._notifier.status(f"cannot open {self._line.path}: {exc}")
-            self._fail(code, f"cannot open {self._line.path}: {exc}")
+            self._open_failed(exc)
             return False
-        if self.settings.open_delay_ms:
-            await self._clock.sleep(self.settings.open_delay_ms / 1000)
-            self._port.flush_input()
         return True
+
+    def _open_failed(self, exc: PortOpenError) -> None:
+        if self._stopping:
+            return
+        code = {errno.EBUSY: ExitCode.TEMPFAIL, errno.EACCES: ExitCode.NOPERM,
+                errno.EPERM: ExitCode.NOPERM}.get(exc.errno or 0, ExitCode.UNAVAILABLE)  # fmt: skip
+        self._log.error("port.open_failed", error=str(exc), exit_code=code)
+        self._notifier.status(f"cannot open {self._line.path}: {exc}")
+        self._fail(code, f"cannot open {self._line.path}: {exc}")
 
     async def _close_port(self) -> None:
         port, self._port = self._port, None
@@ -410,7 +410,7 @@ class PortDaemon:
                     lines = self._port.lines.kind if self._port else None
                     self._log.info("port.ready", device=self._line.path, lines=lines)
                 case CallEnded(record=record):
-                    self._log_call(record)
+                    self._log.info("call.ended", **record_fields(record))
                     self._state.call_ended(record.outcome.value, record.caller_id, record.detail)
                 case Fatal(reason=reason, detail=detail):
                     self._log.error("modem.failed", reason=reason.value, detail=detail)
@@ -419,23 +419,12 @@ class PortDaemon:
         self._rearm_timer()
 
     def _set_dtr(self, high: bool) -> None:
-        if self._port is None:
-            return
-        try:
-            self._port.lines.set_dtr(high)
-        except OSError as exc:
-            self._log.warning("port.dtr_failed", high=high, error=exc.strerror or str(exc))
+        if self._port is not None:
+            self._owner.set_dtr(self._port, high)
 
     def _check_carrier(self) -> None:
         """``CheckCarrier`` (the hang-up waits for DCD to fall): one read, told to the machine."""
-        if self._port is None:
-            return
-        try:
-            up = self._port.lines.carrier()
-        except OSError as exc:  # the machine then escapes when its wait is over, as without DCD
-            self._log.warning("port.dcd_failed", error=exc.strerror or str(exc))
-            return
-        if up is not None:
+        if self._port is not None and (up := self._owner.carrier(self._port)) is not None:
             self._apply(self._machine.carrier_changed(self._clock.now(), up=up))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -461,25 +450,11 @@ class PortDaemon:
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = None
-        self._timer_at = None
+        self._timer = self._timer_at = None
 
     def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
+        self._timer = self._timer_at = None
         self._apply(self._machine.handle_timer(self._clock.now()))
-
-    def _log_call(self, record: CallRecord) -> None:
-        self._log.info(
-            "call.ended", call_id=record.call_id, outcome=record.outcome.value, caller_id=record.caller_id,
-            caller_name=record.caller_name, called_id=record.called_id, rings=record.rings,
-            connect=record.connect, line_rate=record.line_rate, dte_rate=record.dte_rate,
-            modulation=record.modulation, protocol=record.protocol, compression=record.compression,
-            user=record.user, program=record.program, exit_status=record.exit_status,
-            signal=signal.Signals(record.signal).name if record.signal else None,
-            duration_s=round(record.duration_s, 3), detail=record.detail,
-            statistics=" | ".join(record.statistics) if record.statistics else None,
-        )  # fmt: skip
 
     # ------------------------------------------------------------------ a call
 
@@ -496,8 +471,15 @@ class PortDaemon:
             self._call = None
             self._owner.restore_tty(self._line.path)
             structlog.contextvars.unbind_contextvars("call_id")
-            if self.settings.hangup_dtr_ms:
-                await self._port_for_hangup()
+            if self.settings.hangup_dtr_ms:  # stopping too: a modem that ignores DTR must not stay online
+                port, self._port = self._port, None  # nothing uses the port while it may be reopened
+                patience_s = 0.0 if self._stopping else REOPEN_PATIENCE_S  # a stop does not wait for a device
+                try:
+                    self._port = await self._owner.port_for_hangup(
+                        port, self._open_port_with, self._line, patience_s=patience_s, callbacks=self._callbacks
+                    )
+                except PortOpenError as exc:
+                    self._open_failed(exc)
             self._apply(self._machine.call_finished(self._clock.now(), **end.fields()))
             if self._stopping:
                 self._done_after_hangup()
@@ -506,22 +488,9 @@ class PortDaemon:
         runner = CallRunner(
             port_name=self.name, device=self._line.path, settings=self.settings,
             port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
-            log=self._log, on_program=self._owner.hand_to, clock=self._clock,
+            log=self._log, on_program=lambda pid: self._state.program(self._owner.hand_to(pid)), clock=self._clock,
         )  # fmt: skip
         return await runner.run()
-
-    async def _port_for_hangup(self) -> None:
-        """The hang-up after the call lowers DTR, reads DCD and may escape: on this port, or a fresh open.
-
-        A tty hung up during the call (carrier loss, ``login``'s ``vhangup()``) refuses all three; closing it
-        drops DTR through HUPCL at once, and the fresh open (the lock is still ours) is lowered again by the
-        machine's first effect, so the modem sees DTR low from the close on, for the whole hold.
-        """
-        if self._port is not None and self._port.after_call():
-            return
-        await self._close_port()
-        if not await self._open_port(0.0 if self._stopping else REOPEN_PATIENCE_S):
-            self._log.warning("port.hangup_reopen_failed")
 
     async def _screen(self, record: CallRecord) -> None:
         """Busy-out, caller filter, decision program: then tell the machine."""
@@ -529,11 +498,9 @@ class PortDaemon:
 
     def _decided(self, record: CallRecord, screening: Screening) -> None:
         """Hand the screening's verdict to the machine (it reports call.rejected / call.busy_out itself)."""
-        self._apply(
-            self._machine.decide(
-                self._clock.now(), record.call_id, screening.verdict, reason=screening.reason, chat=screening.chat
-            )
-        )
+        now = self._clock.now()
+        self._apply(self._machine.decide(now, record.call_id, screening.verdict, reason=screening.reason,
+                                         chat=screening.chat))  # fmt: skip
 
     def answer_now(self) -> None:
         """SIGUSR1: answer the ringing call now, or the next one at its first RING."""

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from answerd.line.leftover import ProcessIdentity
 from answerd.service.notify import Notifier
 
 __all__ = [
@@ -141,6 +142,7 @@ class StateKeeper:
         self._counts: dict[str, int] = {}
         self._last: dict[str, Any] | None = None
         self._exit: dict[str, Any] | None = None
+        self._program: ProcessIdentity | None = None
 
     # ------------------------------------------------------------------ Notifier (passed through)
 
@@ -186,6 +188,14 @@ class StateKeeper:
 
     # ------------------------------------------------------------------ the facts
 
+    def left_behind(self) -> ProcessIdentity | None:
+        """The call's program a dead daemon's file names: still on the line if it runs (before :meth:`start`).
+
+        ``None`` when the file is locked: its daemon is alive (a second answerd on the port touches nothing).
+        """
+        view = read_port(os.path.dirname(self.path), self._port)
+        return None if view.alive else ProcessIdentity.from_json(view.data.get("program_process"))
+
     def start(self) -> None:
         """The daemon starts: the first file, locked for the life of this process."""
         self._started_at = self._since = self._wall()
@@ -200,6 +210,11 @@ class StateKeeper:
         """CONNECT: the rate the modem reported and, when it said, the line's own (``CARRIER``) rate."""
         line_rate = next((value for key, value in carrier if key.upper() == "CARRIER"), None)
         self._call.update(connect=printable(connect), connect_rate=rate, line_rate=printable(line_rate, 20))
+        self._write()
+
+    def program(self, identity: ProcessIdentity | None) -> None:
+        """The call's program started (``None``: it ended): the file names it, for a restart after a crash."""
+        self._program = identity
         self._write()
 
     def call_ended(self, outcome: str, caller: str | None, detail: str | None) -> None:
@@ -219,7 +234,7 @@ class StateKeeper:
         state = "stopped" if exit_code == 0 else "failed"
         text = "stopped" if exit_code == 0 else f"failed (exit {exit_code}): {why or 'see the journal'}"
         self._exit = {"code": exit_code, "reason": printable(why)}
-        self._call = {}
+        self._call, self._program = {}, None
         self._notifier.status(text)
         self._set(state, text)
         self.close()
@@ -251,6 +266,7 @@ class StateKeeper:
             "line_rate": self._call.get("line_rate"), "user": self._call.get("user"),
             "program": self._call.get("program"), "calls": dict(self._counts), "last_call": self._last,
             "exit": self._exit, "busy_file": self._busy_file(),
+            "program_process": None if self._program is None else self._program.to_json(),
         }  # fmt: skip
 
     def _write(self) -> None:
@@ -332,6 +348,8 @@ def _clean(raw: object) -> dict[str, Any]:
         "caller": printable(last.get("caller")) if isinstance(last.get("caller"), str) else None,
         "detail": printable(last.get("detail")) if isinstance(last.get("detail"), str) else None,
     }  # fmt: skip
+    program = ProcessIdentity.from_json(raw.get("program_process"))
+    data["program_process"] = None if program is None else program.to_json()
     end = raw.get("exit")
     data["exit"] = None if not isinstance(end, dict) else {
         "code": _number(end.get("code")),

@@ -9,8 +9,10 @@ Faults that already had a test elsewhere are not repeated here; the matrix point
 from __future__ import annotations
 
 import asyncio
+import grp
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -238,35 +240,31 @@ def _cpu_s(pid: int) -> float:
 
 
 class TestCaller:
-    def test_a_1_mib_flood_at_the_prompt_runs_no_program_in_bounded_memory(
-        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
-    ) -> None:
-        """1 MiB typed at the prompt without Enter, then a hang-up: no program, carrier lost, RSS grows < 4 MiB."""
+    @pytest.mark.parametrize(
+        ("typed", "login_timeout_s", "outcome"),
+        [(b"A" * (1024 * 1024), 20.0, "carrier-lost"), (b"", 0.5, "login-timeout")],
+        ids=["flood-1-MiB-then-hang-up", "nothing"],
+    )
+    def test_a_caller_who_floods_or_sends_nothing_at_the_prompt_runs_no_program(
+        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path, typed: bytes, login_timeout_s: float,
+        outcome: str,
+    ) -> None:  # fmt: skip
+        """1 MiB typed without Enter, then a hang-up: carrier-lost, RSS grows < 4 MiB. Nothing typed: the caller
+        is hung up at the login timeout. Either way no program runs and the line is ready again."""
         login = make_program(tmp_path / "bin", "login")
-        bench = make_bench(lock_dir=str(locks), login_program=[str(login), "--", "{user}"], login_timeout_s=20.0)
+        bench = make_bench(lock_dir=str(locks), login_program=[str(login), "--", "{user}"],
+                           login_timeout_s=login_timeout_s)  # fmt: skip
         before = vitals(bench, locks)
         mark = bench.mark()
         caller = bench.dial()
         caller.read_until(b"login: ")
-        caller.send(b"A" * (1024 * 1024))
-        caller.hang_up()
+        if typed:
+            caller.send(typed)
+            caller.hang_up()
+        else:
+            caller.wait_dropped()
         ended = bench.ended(mark, timeout=30)
-        assert ("carrier-lost", None) == (ended["outcome"], ended["user"])
-        assert not ran(login)
-        assert_recovered(bench, locks, before)
-
-    def test_a_caller_who_sends_nothing_is_dropped_at_the_login_timeout(
-        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
-    ) -> None:
-        """Nothing typed: login-timeout, the caller is hung up, no program, the line ready again."""
-        login = make_program(tmp_path / "bin", "login")
-        bench = make_bench(lock_dir=str(locks), login_program=[str(login), "--", "{user}"], login_timeout_s=0.5)
-        before = vitals(bench, locks)
-        mark = bench.mark()
-        caller = bench.dial()
-        caller.read_until(b"login: ")
-        caller.wait_dropped()
-        assert "login-timeout" == bench.ended(mark)["outcome"]
+        assert (outcome, None) == (ended["outcome"], ended["user"])
         assert not ran(login)
         assert_recovered(bench, locks, before)
 
@@ -395,39 +393,69 @@ def killed_mid_call_and_restarted(
 
 
 class TestDaemonKilledMidCall:
-    def test_the_restarted_daemon_takes_the_line_back_when_the_leftover_session_ends(
+    def test_the_restarted_daemon_hangs_up_the_leftover_session(
         self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
     ) -> None:
-        """Restarted under a lock naming the old call's live program: it waits, and answers once that call ends."""
+        """The killed answerd's call's program still holds the tty: the restart hangs it up, reclaims the stale
+        lock, sets the device's owner and mode from the configuration and answers the next call."""
         bench, caller, leftover = killed_mid_call_and_restarted(make_bench, tmp_path, locks)
-        bench.wait_event("port.line_in_use", holder=leftover)
-        caller.hang_up()  # the carrier drops: the pty is hung up under the leftover program, which exits
+        try:
+            _, record = bench.wait_event("port.leftover_session_hung_up", pid=leftover, timeout=20)
+        finally:
+            if alive(leftover):
+                os.kill(leftover, signal.SIGKILL)
+        assert (False, False) == (record["killed"], alive(leftover))  # SIGHUP was enough, no SIGKILL needed
+        assert "done" == record["vhangup"]  # root, as the unit runs it
+        assert [] == bench.events("port.line_in_use")  # never waited for as a dial-out
+        caller.wait_dropped(timeout=30)  # the re-initialisation hangs the modem up
+        bench.wait_event("port.status", status="waiting for RING", timeout=30)
+        device = os.stat(os.path.realpath(bench.link))
+        assert (0o660, 0, grp.getgrnam("dialout").gr_gid) == (device.st_mode & 0o7777, device.st_uid, device.st_gid)
+        second = bench.dial()
+        second.read_until(b"RECORDED")
+        second.hang_up()
+        bench.wait_event("call.ended")
+        after = vitals(bench, locks)
+        assert ((), ()) == (after.locks, after.children)
+
+    def test_a_dial_out_holding_the_line_at_restart_is_waited_for_not_hung_up(
+        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
+    ) -> None:
+        """The killed answerd's call ended by itself and a dial-out (cu) took the line before the restart: its
+        lock is honoured, although the dead daemon's state file still names the call's program."""
+        bench, program = holding_bench(make_bench, tmp_path, locks)
+        assert bench.daemon is not None
+        assert bench.notify is not None
+        caller = bench.dial()
+        caller.read_until(b"RECORDED")
+        leftover = record_of(program)["pid"]
+        bench.daemon.kill()
+        bench.daemon.wait()
+        caller.hang_up()  # the carrier drops: the leftover session ends by itself
         wait_until(lambda: not alive(leftover), 15, "the leftover session to end")
+        device = os.path.realpath(bench.link)
+        with open(device, "rb", buffering=0) as _dialout_tty:  # a cu: the tty open, its lock written
+            dialout = subprocess.Popen(["sleep", "600"])
+            try:
+                lock = locks / f"LCK..{Path(device).name}"
+                lock.write_text(f"{dialout.pid:10d}\n")
+                bench.notify.close()
+                bench.notify.path.unlink()
+                bench.start_daemon()
+                bench.wait_event("port.line_in_use", holder=dialout.pid, timeout=20)
+                bench.notify.wait_for(f"STATUS=line in use by pid {dialout.pid} (dial-out), waiting", 10)
+                assert alive(dialout.pid)
+                assert [] == bench.events("port.leftover_session_hung_up")
+                assert [] == bench.events("modem.send")  # the modem is the dial-out's
+            finally:
+                dialout.kill()
+                dialout.wait()
+        lock.unlink(missing_ok=True)  # cu removes its lock on the way out
         bench.wait_event("modem.init.ok", timeout=30)
         second = bench.dial()
         second.read_until(b"RECORDED")
         second.hang_up()
         bench.wait_event("call.ended")
-        bench.wait_event("port.status", start=bench.mark() - 1, status="waiting for RING")
-        after = vitals(bench, locks)
-        assert ((), ()) == (after.locks, after.children)
-
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="not done: the lock names the old call's live program, so the restarted answerd waits for it "
-        "as for a dial-out instead of hanging the leftover session up; see docs/reliability.md",
-    )
-    def test_the_restarted_daemon_hangs_up_the_leftover_session(
-        self, make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
-    ) -> None:
-        """The program of the call the killed answerd left behind still holds the tty: the restart hangs it up."""
-        _, _, leftover = killed_mid_call_and_restarted(make_bench, tmp_path, locks)
-        try:
-            wait_until(lambda: not alive(leftover), 10, "the leftover session to be hung up")
-        finally:
-            if alive(leftover):
-                os.kill(leftover, signal.SIGKILL)
 
 
 # ------------------------------------------------------------------------------------ in-process, clock jumped

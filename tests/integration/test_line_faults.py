@@ -1,7 +1,8 @@
 """The line going wrong under a running `answerd run` (issue 10, defects 3, 8, 9), on the simulated modem.
 
 3: a lock directory that cannot be written (read-only, or a full tmpfs, in a mount namespace of the
-daemon's own); 8: the device link removed while idle; 9: SIGTERM while the device vanishes.
+daemon's own); 8: the device link removed while idle; 9: SIGTERM while the device vanishes. Issue 14's fault
+matrix: ``/run/utmp`` missing or unwritable (the same way: ``/run`` replaced in the daemon's namespace).
 """
 
 from __future__ import annotations
@@ -114,6 +115,48 @@ class TestUnwritableLockDir:
         taken_at, _ = bench.wait_event("lock.usable")
         ring_at, _ = bench.wait_event("call.ring")
         assert unusable_at < taken_at < ring_at
+
+
+class TestUtmpUnusable:
+    """Accounting never takes a call down: /run/utmp missing or on a read-only file system costs a warning."""
+
+    @pytest.mark.parametrize(
+        ("breakage", "files", "reason"),
+        [("empty", [], "No such file or directory"), ("empty-read-only", ["utmp="], "Read-only file system")],
+        ids=["missing", "unwritable"],
+    )
+    def test_calls_are_answered_with_one_warning_per_record_and_no_file_made(
+        self, make_bench: Callable[..., Bench], tmp_path: Path, needs_namespaces: None, breakage: str,
+        files: list[str], reason: str,
+    ) -> None:  # fmt: skip
+        """Two calls answered; each record it cannot write (login, logout) is one utmp.write_failed warning
+        naming the file and why; no traceback, no error, and a missing utmp is not created."""
+        locks = tmp_path / "locks"
+        locks.mkdir()
+        bench = make_bench(start=False, lock_dir=str(locks), mode="direct", direct_program=["/bin/true"], rings=1)
+        bench.daemon_wrapper = in_broken_namespace(breakage, Path("/run"), *files)
+        bench.start_sim()
+        bench.start_daemon()
+        assert bench.notify is not None
+        bench.notify.wait_for("READY=1", 20)
+        for call_id in (1, 2):
+            mark = bench.mark()
+            caller = bench.dial()
+            _, ended = bench.wait_event("call.ended", call_id=call_id, start=mark, timeout=20)
+            caller.hang_up()
+            assert "answered" == ended["outcome"]
+            bench.wait_event("port.status", start=mark, status="waiting for RING")
+        assert bench.daemon is not None
+        assert bench.daemon.poll() is None
+        warnings = bench.events("utmp.write_failed")
+        assert 4 == len(warnings), warnings  # the login and the logout record of each call
+        assert all(w["level"] == "warning" and "/run/utmp" in w["error"] and reason in w["error"] for w in warnings)
+        assert bench.log is not None
+        assert [] == [r["event"] for r in bench.log.items if r.get("level") == "error"]
+        assert not any("Traceback" in line for line in bench.log.raw)
+        in_namespace = ["nsenter", "--target", str(bench.daemon.pid), "--mount", "--", "stat", "/run/utmp"]
+        there = subprocess.run(in_namespace, check=False, capture_output=True).returncode == 0
+        assert (breakage == "empty-read-only") == there  # a missing utmp is not created
 
 
 class TestDeviceLinkRemoved:

@@ -45,11 +45,12 @@ def test_seed_dialup_server(setup_dir: Callable[[str], Path]) -> None:
     config, result = run_import(setup_dir("seed-dialup-server"), args="ExecStart=/sbin/mgetty /dev/ttyUSB0")
     assert "debug" == config["log_level"]
     assert {} == _only(config, "defaults")
-    assert {"ignore_carrier": False, "toggle_dtr": True, "dtr_drop_ms": 500, "rings": 2, "speed": 9600} == config[
-        "ports"
-    ]["ttyUSB0"]
-    for keyword in ("port-owner root", "port-group dialout", "port-mode 0660", "data-only yes"):
-        assert re.search(rf"^# .*mgetty\.config:\d+ {keyword}: not applicable: ", result.text, re.M), keyword
+    assert {
+        "port_owner": "root", "port_group": "dialout", "port_mode": 0o660, "ignore_carrier": False,
+        "toggle_dtr": True, "dtr_drop_ms": 500, "rings": 2, "speed": 9600,
+    } == config["ports"]["ttyUSB0"]  # fmt: skip
+    assert re.search(r"^port_mode = 0o660  # .*mgetty\.config:\d+ port-mode 0660$", result.text, re.M)
+    assert re.search(r"^# .*mgetty\.config:\d+ data-only yes: not applicable: ", result.text, re.M)
 
 
 def test_seed_voip_usr_command_line_overrides_the_section(setup_dir: Callable[[str], Path]) -> None:
@@ -98,6 +99,27 @@ def test_modem_check_time_has_mgettys_900_second_floor(
     assert expected == config["defaults"]["health_check_s"]
     if note is not None:
         assert note in result.text
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected", "said"),
+    [
+        ("port-owner 0\nport-group 0\n", {"port_owner": "root", "port_group": "root"}, None),
+        ("port-mode 0600\n", {"port_mode": 0o600}, None),
+        ("port-mode 0666\n", {"port_mode": 0o660}, "mgetty's 0666 gave others access to the modem"),
+        ("port-owner no-such-user-here\n", {}, "no user 'no-such-user-here' on this host"),
+        ("port-group 4000000000\n", {}, "no group with id 4000000000 on this host"),
+    ],
+)
+def test_port_owner_group_and_mode_become_answerd_keys(
+    tmp_path: Path, lines: str, expected: dict[str, Any], said: str | None
+) -> None:
+    """port-owner/-group as names (a number becomes this host's name), port-mode octal and never for others."""
+    config, result = run_import(write_setup(tmp_path, {"mgetty.config": lines}))
+    assert expected == _only(config, "defaults")
+    if said is not None:
+        assert any(said in warning for warning in result.warnings), result.warnings
+        assert said in result.text
 
 
 def test_unknown_keyword_is_a_comment_and_a_warning(tmp_path: Path) -> None:
