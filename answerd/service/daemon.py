@@ -119,7 +119,8 @@ class PortDaemon:
         # outside the run() task's context and must still say which port they are about.
         self._log = structlog.get_logger("answerd").bind(port=name)
         # Every STATUS= passes through the state file's keeper, so `answerd status` says what systemd says.
-        self._state = StateKeeper(name, notifier, directory=verdict_dir or runtime_dir(), log=self._log,
+        self._runtime_dir = verdict_dir or runtime_dir()
+        self._state = StateKeeper(name, notifier, directory=self._runtime_dir, log=self._log,
                                   phase=lambda: self._machine.phase.value,
                                   busy_file=lambda: nologin_path(self.settings, self.name))  # fmt: skip
         self._notifier: Notifier = self._state
@@ -495,7 +496,7 @@ class PortDaemon:
         runner = CallRunner(
             port_name=self.name, device=self._line.path, settings=self.settings,
             port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
-            log=self._log, on_program=self._owner.hand_to, clock=self._clock,
+            log=self._log, on_program=self._owner.hand_to, clock=self._clock, runtime_dir=self._runtime_dir,
         )  # fmt: skip
         return await runner.run()
 
