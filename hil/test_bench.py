@@ -105,15 +105,6 @@ def test_callers_number_reaches_the_call_record_and_journal_fields(
     assert bench.expected_caller_id == fields["CALLER_ID"]
 
 
-def test_ppp_link_carries_a_ping(bench: Bench) -> None:
-    """With PPP on the bench, pppd on the calling side gets a link through answerd's AutoPPP and a ping crosses it."""
-    if bench.simulated:
-        pytest.skip("simulated bench: this host's kernel has no PPP (no ppp_generic, no loadable modules)")
-    if not bench.ppp:
-        pytest.skip("the bench description says ppp = false")
-    pytest.skip("not written yet: PPP over the bench (see hil/README.md, 'What is left')")
-
-
 def test_calls_in_a_row_without_a_failure(
     bench: Bench, daemon: Daemon, caller: CallingModem, results: list[CallResult], record: Recorder
 ) -> None:
