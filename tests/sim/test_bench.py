@@ -158,6 +158,7 @@ def test_help_describes_the_bench_file(capsys: pytest.CaptureFixture[str]) -> No
     assert 0 == main(["--help"])
     out = capsys.readouterr().out
     assert "[[line]]" in out
+    assert 'A line may say serve = "/dev/ttyGS0" instead of link' in out
     assert "shipped profiles: agere, default, generic, huawei, multitech, rockwell, usr, xecom" in out
 
 
