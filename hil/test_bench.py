@@ -42,7 +42,9 @@ def log_in_and_run_a_command(bench: Bench, caller: CallingModem) -> None:
     caller.expect(b"$ ", b"# ", timeout=60)
     token = f"hil-{secrets.token_hex(4)}"
     caller.send(f"echo {token}\r")
-    caller.expect(f"\n{token}".encode(), timeout=30)
+    # The output starts a line; bash may put its bracketed-paste reset (ESC [?2004l CR) before it, so the token
+    # follows a CR rather than the LF, and the echoed command line has it after "echo ".
+    caller.expect(f"\n{token}".encode(), f"\r{token}".encode(), timeout=30)
     caller.send("exit\r")
 
 
