@@ -122,5 +122,5 @@ def scenario_hil_suite() -> str:
         raise Failed(f"pytest hil exit {done.returncode}: {summary}; see hil-console.txt:\n{text[-1500:]}")
     if not re.search(r"test_ppp_link_carries_a_ping\[.*\] PASSED", text):
         raise Failed(f"the PPP test did not pass (skipped?): {summary}\n{text[-1500:]}")
-    rows = [line for line in text.splitlines() if line.startswith(f"hil-bench {HIL_FAMILY}")]
+    rows = [line for line in text.splitlines() if line.split()[:2] == ["hil-bench", HIL_FAMILY]]
     return f"{summary.strip('= ')}; calls: {len(rows)} rows, " + " | ".join(" ".join(r.split()[2:5]) for r in rows)
