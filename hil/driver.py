@@ -28,10 +28,13 @@ import serial
 
 from hil.bench import CALLER_ID_ON, Bench
 
-__all__ = ["CallResult", "CallingModem", "Daemon", "login_program"]
+__all__ = ["PPPD", "PPP_ANSWER_ADDRESS", "PPP_CALLER_ADDRESS", "CallResult", "CallingModem", "Daemon", "login_program"]
 
 STANDIN = Path(__file__).with_name("login_standin.py")
 PORT_NAME = "hil0"
+PPPD = "/usr/sbin/pppd"
+#: The PPP link's two ends (config.example.toml's): answerd's pppd and the calling side's.
+PPP_ANSWER_ADDRESS, PPP_CALLER_ADDRESS = "192.168.32.1", "192.168.32.105"
 
 
 def _toml(value: object) -> str:
@@ -71,7 +74,13 @@ class Daemon:
         }
         config = workdir / "answerd.toml"
         body = "\n".join(f"{key} = {_toml(value)}" for key, value in settings.items())
-        config.write_text(f'log_level = "debug"\n\n[ports.{PORT_NAME}]\n{body}\n')
+        self.pppd_log = workdir / "answering-pppd.log"
+        ppp_rule = ""
+        if bench.ppp:  # config.example.toml's PPP server: AutoPPP hands the line to pppd, PAP against the system
+            argv = [PPPD, *([] if bench.simulated else ["modem", "crtscts"]), "auth", "+pap", "login",
+                    f"{PPP_ANSWER_ADDRESS}:{PPP_CALLER_ADDRESS}", "debug", "logfile", str(self.pppd_log)]  # fmt: skip
+            ppp_rule = f'\n[[ports.{PORT_NAME}.dispatch]]\nmatch = "/AutoPPP/"\nprogram = {_toml(argv)}\n'
+        config.write_text(f'log_level = "debug"\n\n[ports.{PORT_NAME}]\n{body}\n{ppp_rule}')
         self.notify_path = workdir / "notify.sock"
         self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._notify.bind(str(self.notify_path))
@@ -236,6 +245,15 @@ class CallingModem:
         if text.endswith(b"CONNECT"):
             text += self.expect(b"\r\n", timeout=5)
         return text.strip().splitlines()[-1], elapsed
+
+    @property
+    def has_modem_lines(self) -> bool:
+        """Whether the calling port has modem-control lines (a serial port or USB modem; a pty has none)."""
+        try:
+            fcntl.ioctl(self.port.fd, termios.TIOCMGET, b"\0\0\0\0")
+        except OSError:
+            return False
+        return True
 
     def hang_up(self) -> None:
         """Drop DTR (the modem's &D2 hangs up); on a pty, which has no DTR, set the speed to B0 as a DTE does."""

@@ -31,14 +31,20 @@ def call_in(bench: Bench, daemon: Daemon, caller: CallingModem) -> tuple[int, by
 
 
 def log_in_and_run_a_command(bench: Bench, caller: CallingModem) -> None:
-    """At the prompt: the test account's name and password, then ``echo`` of a fresh token comes back."""
+    """At the prompt: the test account's name and password, the shell's prompt, then ``echo`` of a fresh token
+    comes back."""
     caller.expect(b"login: ", timeout=30)
     caller.send(bench.user + "\r")
     caller.expect(b"assword:", timeout=30)
     caller.send(bench.password + "\r")
+    # Wait for the shell's prompt before typing: the real login flushes what was typed before the session
+    # started (seen in vbench, the first run of this test against /bin/login), the stand-in does not.
+    caller.expect(b"$ ", b"# ", timeout=60)
     token = f"hil-{secrets.token_hex(4)}"
     caller.send(f"echo {token}\r")
-    caller.expect(f"\n{token}".encode(), timeout=30)
+    # The output starts a line; bash may put its bracketed-paste reset (ESC [?2004l CR) before it, so the token
+    # follows a CR rather than the LF, and the echoed command line has it after "echo ".
+    caller.expect(f"\n{token}".encode(), f"\r{token}".encode(), timeout=30)
     caller.send("exit\r")
 
 
@@ -103,15 +109,6 @@ def test_callers_number_reaches_the_call_record_and_journal_fields(
     assert bench.expected_caller_id == ended["caller_id"]
     fields = to_journal_fields(None, "info", dict(ended))
     assert bench.expected_caller_id == fields["CALLER_ID"]
-
-
-def test_ppp_link_carries_a_ping(bench: Bench) -> None:
-    """With PPP on the bench, pppd on the calling side gets a link through answerd's AutoPPP and a ping crosses it."""
-    if bench.simulated:
-        pytest.skip("simulated bench: this host's kernel has no PPP (no ppp_generic, no loadable modules)")
-    if not bench.ppp:
-        pytest.skip("the bench description says ppp = false")
-    pytest.skip("not written yet: PPP over the bench (see hil/README.md, 'What is left')")
 
 
 def test_calls_in_a_row_without_a_failure(

@@ -169,8 +169,9 @@ class FakeModem:
     """A modem on real control lines, as far as the DCD test sees it: &C0 forces DCD on, &C1 lets it follow
     the carrier (none while idle); ``wired=False`` is a cable that does not carry DCD (always low)."""
 
-    def __init__(self, *, wired: bool = True, dsr: bool = True, cts: bool = True) -> None:
+    def __init__(self, *, wired: bool = True, dsr: bool = True, cts: bool = True, held_high: bool = False) -> None:
         self.wired = wired
+        self.held_high = held_high
         self.dcd_forced = False
         self.static = (termios.TIOCM_DSR if dsr else 0) | (termios.TIOCM_CTS if cts else 0)
 
@@ -179,7 +180,7 @@ class FakeModem:
         return [], "OK"
 
     def bits(self) -> int:
-        return self.static | (termios.TIOCM_CAR if self.wired and self.dcd_forced else 0)
+        return self.static | (termios.TIOCM_CAR if self.wired and (self.dcd_forced or self.held_high) else 0)
 
 
 class TestControlLines:
@@ -201,3 +202,14 @@ class TestControlLines:
         assert (True, False) == (report.modem_lines, report.dcd_works)
         assert 'carrier = "modem-text"' in render_snippet(report, "ttyS0")
         assert "low: use flow_control" in next(line.verdict for line in report.lines if line.name == "CTS")
+
+    def test_dcd_held_high_is_not_blamed_on_the_cable(self) -> None:
+        """DCD on even with &C1 (vbench's cdc_acm gadget, a USB modem or a DIP switch holding it high): the
+        report says it stays on, not that the cable does not carry it; the table still says modem-text."""
+        modem, report = FakeModem(held_high=True), ProbeReport(device="/dev/ttyACM0", speed=115200)
+        read_control_lines(modem.bits, modem, report)
+        dcd = next(line for line in report.lines if line.name == "DCD")
+        assert (True, False, True) == (report.modem_lines, report.dcd_works, dcd.state)
+        assert dcd.verdict.startswith("stays on with &C1")
+        assert "cable" not in dcd.verdict
+        assert '"modem-text"             # DCD stays high:' in render_snippet(report, "ttyACM0")

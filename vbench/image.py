@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from vbench.steps import BenchError, run_step, say
@@ -78,7 +79,13 @@ INSTALL_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("install -m 644 units/99-answerd.rules /etc/udev/rules.d/",
      ("install", "-m", "644", "{src}/units/99-answerd.rules", "/etc/udev/rules.d/")),
     ("apt-get install ppp", ("apt-get", "install", "-y", "--no-download", "ppp")),
+    ("ln -s /opt/answerd/bin/answerd-ppp-peer /etc/ppp/ip-up.d/answerd",
+     ("ln", "-s", "/opt/answerd/bin/answerd-ppp-peer", "/etc/ppp/ip-up.d/answerd")),
 )  # fmt: skip
+#: The HIL suite (hil/) runs in the guest from a venv of its own (answerd and pytest, from the same offline
+#: wheels), so that answerd's own install stays exactly what docs/install.md makes.
+HIL_VENV = "/opt/vbench-hil"
+HIL_PACKAGES = ("pytest", "pytest-timeout")
 #: Where the config goes between `install -d /etc/answerd` and check-config (docs: copy the example, edit).
 _CONFIG_AFTER = "install -d /etc/answerd"
 
@@ -135,6 +142,10 @@ def ensure_image(cache: Path, python: str) -> Image:
     run_step("fetching or building the wheels of answerd's PyPI dependencies (host pip cache)",
              [python, "-m", "pip", "wheel", "-q", "-w", str(wheels), "--find-links", str(wheels), str(wheel)],
              log=log, timeout_s=600)  # fmt: skip
+    pins = [f"{name}=={metadata.version(name)}" for name in HIL_PACKAGES]  # the host venv's, as tested there
+    run_step(f"fetching the HIL suite's wheels ({', '.join(pins)})",
+             [python, "-m", "pip", "wheel", "-q", "-w", str(wheels), "--find-links", str(wheels), *pins],
+             log=log, timeout_s=600)  # fmt: skip
     src = root / "tmp/answerd-src"
     _copy_source(src, root)
     _install(root, log)
@@ -159,6 +170,7 @@ _INPUTS = (
     REPO / "README.md",
     REPO / "units",
     REPO / "docs/install.md",
+    REPO / "hil",
     *sorted(Path(__file__).resolve().parent.glob("*.py")),
     GUEST,
 )
@@ -262,6 +274,11 @@ def _install(root: Path, log: Path) -> None:
                                                TEST_USER], log=log, timeout_s=60)  # fmt: skip
         run_step("setting its password", ["chroot", str(root), *env, "chpasswd"], log=log, timeout_s=60,
                  stdin=f"{TEST_USER}:{TEST_PASSWORD}\n".encode())  # fmt: skip
+        run_step("the HIL suite's venv", ["chroot", str(root), *env, "python3", "-m", "venv", HIL_VENV], log=log,
+                 timeout_s=300)  # fmt: skip
+        run_step("the HIL suite's venv: answerd and pytest, offline",
+                 ["chroot", str(root), *env, f"{HIL_VENV}/bin/pip", "install", "-q", "--no-index", "--find-links",
+                  "/tmp/answerd-wheels", "answerd", *HIL_PACKAGES], log=log, timeout_s=600)  # fmt: skip
 
 
 def _set_up_guest(root: Path) -> None:
@@ -271,6 +288,10 @@ def _set_up_guest(root: Path) -> None:
     for file in GUEST.iterdir():
         if file.is_file():
             shutil.copy2(file, lib / file.name)
+    # The HIL suite, run from here with `python -m pytest hil` (pyproject.toml holds its pytest settings).
+    suite = lib / "suite"
+    shutil.copytree(REPO / "hil", suite / "hil", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy2(REPO / "pyproject.toml", suite / "pyproject.toml")
     shutil.copy2(GUEST / "vbench.service", root / "etc/systemd/system/vbench.service")
     wants = root / "etc/systemd/system/multi-user.target.wants"
     wants.mkdir(parents=True, exist_ok=True)

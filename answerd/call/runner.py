@@ -44,6 +44,7 @@ from answerd.call.dispatch import call_values, choose_rule, dispatch_rules
 from answerd.call.environment import call_environment
 from answerd.call.limits import enforce_limits, tty_activity
 from answerd.call.outcome import CallEnd, failed_dialog, judge
+from answerd.call.ppp_peer import clear_peer, read_peer
 from answerd.call.program import DRAIN_TIMEOUT_S, drain_output, open_for_program, supervise
 from answerd.call.relay import Relay, open_pty_pair
 from answerd.call.session import Session, SessionResult, SpawnError
@@ -86,15 +87,19 @@ class CallRunner:
         log: Any,
         on_program: Callable[[int], None] | None = None,
         clock: Clock | None = None,
+        runtime_dir: str | None = None,
     ) -> None:
         """Prepare the call.
 
         Args:
             clock: the daemon's clock (the session limits' time line).
+            runtime_dir: where pppd's ip-up hook leaves the PPP peer's name (:mod:`~answerd.call.ppp_peer`);
+                ``None``: a PPP call's record keeps ``/AutoPPP/`` as its user.
             on_program: called with the program's pid when it starts, and with answerd's own pid when it has
                 ended (the daemon hands the line's UUCP lock over and takes it back).
         """
         self._on_program = on_program or (lambda _pid: None)
+        self._runtime_dir = runtime_dir
         self._clock = clock or LoopClock()
         self._name = port_name
         self._device = device
@@ -270,6 +275,8 @@ class CallRunner:
             self._log.error("call.program_failed", program=program, error=f"cannot open the tty: {exc}")
             return CallEnd(outcome=Outcome.PROGRAM_FAILED, detail=f"cannot open the tty: {exc}", **base)
         relay = None if master is None else self._relay(master)
+        if ppp and self._runtime_dir is not None:
+            clear_peer(self._runtime_dir, self._device)
         try:
             session = await Session.start(argv, tty_fd=tty, env=env, user=rule.user)
         except SpawnError as exc:
@@ -286,6 +293,11 @@ class CallRunner:
         finally:
             if relay is not None:
                 relay.close()
+        if ppp and self._runtime_dir is not None:
+            peer = read_peer(self._runtime_dir, self._device)
+            if peer is not None:
+                self._log.info("call.ppp_peer", peer=peer)
+                base["user"] = peer  # who authenticated, rather than /AutoPPP/ (what the dialog matched)
         return judge(rule, result, lost_outcome=self._line.lost_outcome, **base)
 
     async def _supervised(

@@ -118,7 +118,8 @@ class PortDaemon:
         trace = line_trace(settings.trace_line, port=name, now=self._clock.now, warn=self._log.warning)
         self._open_port_with = traced_factory(port_factory, trace)  # trace_line: read at start, not on reload
         # Every STATUS= passes through the state file's keeper, so `answerd status` says what systemd says.
-        self._state = StateKeeper(name, notifier, directory=verdict_dir or runtime_dir(), log=self._log,
+        self._runtime_dir = verdict_dir or runtime_dir()
+        self._state = StateKeeper(name, notifier, directory=self._runtime_dir, log=self._log,
                                   phase=lambda: self._machine.phase.value,
                                   busy_file=lambda: nologin_path(self.settings, self.name))  # fmt: skip
         self._notifier: Notifier = self._state
@@ -489,6 +490,7 @@ class PortDaemon:
             port_name=self.name, device=self._line.path, settings=self.settings,
             port=cast(SerialPort, self._port), answered=answered, line=line, notifier=self._notifier,
             log=self._log, on_program=lambda pid: self._state.program(self._owner.hand_to(pid)), clock=self._clock,
+            runtime_dir=self._runtime_dir,
         )  # fmt: skip
         return await runner.run()
 

@@ -285,8 +285,15 @@ def read_control_lines(read_bits: Callable[[], int | None], modem: _Commands, re
         forced_on = modem.command("AT&C0")[1] == "OK" and dcd() is True
         follows = modem.command("AT&C1")[1] == "OK" and dcd() is False
         report.dcd_works = forced_on and follows
-        dcd_verdict = "follows &C (on with &C0, off with &C1 while idle)" if report.dcd_works else (
-            "does not follow &C: the cable or adapter does not carry it")  # fmt: skip
+        if report.dcd_works:
+            dcd_verdict = "follows &C (on with &C0, off with &C1 while idle)"
+        elif forced_on:
+            # Carried, but held high: a DIP switch or adapter forcing it, or a USB modem (cdc_acm) reporting it
+            # whenever the port is open. Blaming the cable here sent people looking for a wire that is fine.
+            dcd_verdict = ("stays on with &C1 (held high: a DIP switch, the adapter, or a USB modem that reports it "
+                           "whenever the port is open): it cannot show the carrier dropping")  # fmt: skip
+        else:
+            dcd_verdict = "does not follow &C: the cable or adapter does not carry it"
         report.lines = [
             LineTest("DCD", True, bool(bits & termios.TIOCM_CAR), dcd_verdict),
             LineTest("DSR", True, bool(bits & termios.TIOCM_DSR), "modem ready" if bits & termios.TIOCM_DSR else
@@ -357,7 +364,8 @@ def render_snippet(report: ProbeReport, name: str) -> str:
         out.append('modem_control = "none"             # no modem-control lines: DTR is dropped by speed B0')
         out.append('flow_control = "none"')
     if not report.dcd_works:
-        out.append('carrier = "modem-text"             # DCD cannot be read: the modem\'s NO CARRIER ends a call')
+        why = "DCD stays high" if report.modem_lines and _dcd_on(report) else "DCD cannot be read"
+        out.append(f'carrier = "modem-text"             # {why}: the modem\'s NO CARRIER ends a call')
     out.append(f"init_chat = [{', '.join(_toml_str(step) for step in DEFAULT_INIT_CHAT)}]")
     out.append("hangup_dtr_ms = 500")
     try:
@@ -366,6 +374,10 @@ def render_snippet(report: ProbeReport, name: str) -> str:
     except SpeedCapUnsupported as exc:
         out.append(f"# no VoIP speed cap: {exc}")
     return "\n".join(out) + "\n"
+
+
+def _dcd_on(report: ProbeReport) -> bool:
+    return any(line.name == "DCD" and line.state for line in report.lines)
 
 
 def _toml_str(text: str) -> str:

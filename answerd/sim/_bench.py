@@ -13,7 +13,12 @@ The bench file is TOML, one ``[[line]]`` table per modem::
     profile = "rockwell"
     timings = { ring_interval_s = 1.0, answer_delay_s = 0.2 }   # optional: the profile's [timings], changed
 
-A relative ``link`` or profile path is taken from the bench file's directory. The exchange itself is the
+A line may give ``serve = "/dev/ttyGS0"`` instead of ``link``: that modem then serves an existing tty (the
+gadget side of a USB ACM gadget) as ``answerd sim --serve`` does (:mod:`answerd.sim._serve`: carrier loss
+closes the tty, DTR is not seen), while the other lines stay on ptys. That is how the virtual bench puts
+answerd's real tty (``/dev/ttyACM0``) on the answering side of a simulated bench.
+
+A relative ``link``, ``serve`` or profile path is taken from the bench file's directory. The exchange itself is the
 sans-IO :class:`~answerd.sim.Exchange`; this module is its asyncio shell: one
 :class:`~answerd.sim._pty.PtyLine` per line, and one timer re-armed from the exchange after every input.
 """
@@ -32,6 +37,7 @@ from answerd.sim._exchange import Exchange, LineAction
 from answerd.sim._profile import ModemProfile, ProfileError, Timings, build_table
 from answerd.sim._profile_file import MAX_PROFILE_BYTES, find_profile, load_profile
 from answerd.sim._pty import PtyLine, SimError, escape_bytes
+from answerd.sim._serve import TtyLine
 from answerd.sim._server import log_dce
 from answerd.sim._types import CarrierLost, Log, ModemMode, ToDte
 
@@ -42,11 +48,14 @@ _MAX_LINES = 16
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BenchLine:
-    """One modem of the simulated bench: where its pty is published, its number, and how it behaves."""
+    """One modem of the simulated bench: where its pty is published (or the tty it serves), its number, and how
+    it behaves."""
 
     link: Path
     number: str
     profile: ModemProfile
+    #: ``link`` is an existing tty this modem serves (``serve =`` in the file), not a pty link to publish.
+    serve: bool = False
 
 
 def load_bench(path: Path) -> list[BenchLine]:
@@ -77,9 +86,12 @@ def load_bench(path: Path) -> list[BenchLine]:
         if not isinstance(table, dict):
             raise ProfileError(f"{where}: must be a table")
         for key in table:
-            if key not in ("link", "number", "profile", "timings"):
-                raise ProfileError(f"{where}.{key}: unknown key (known: link, number, profile, timings)")
-        for key in ("link", "number"):
+            if key not in ("link", "serve", "number", "profile", "timings"):
+                raise ProfileError(f"{where}.{key}: unknown key (known: link, serve, number, profile, timings)")
+        if ("link" in table) == ("serve" in table):
+            raise ProfileError(f"{where}: needs exactly one of link (a pty to publish) and serve (a tty to serve)")
+        place = "serve" if "serve" in table else "link"
+        for key in (place, "number"):
             if not isinstance(table.get(key), str) or not table[key]:
                 raise ProfileError(f"{where}.{key}: missing, or not a non-empty string")
         profile_name = table.get("profile", "default")
@@ -97,9 +109,14 @@ def load_bench(path: Path) -> list[BenchLine]:
                 profile = replace(profile, timings=build_table(Timings, {**asdict(profile.timings), **changed}, ""))
             except ProfileError as exc:
                 raise ProfileError(f"{where}.timings.{str(exc).lstrip('.')}") from None
-        link = Path(table["link"])
+        link = Path(table[place])
         lines.append(
-            BenchLine(link=link if link.is_absolute() else path.parent / link, number=table["number"], profile=profile)
+            BenchLine(
+                link=link if link.is_absolute() else path.parent / link,
+                number=table["number"],
+                profile=profile,
+                serve=place == "serve",
+            )
         )
     if len({line.number for line in lines}) != len(lines) or len({line.link for line in lines}) != len(lines):
         raise ProfileError(f"{path}: line: every line needs its own number and its own link")
@@ -131,16 +148,14 @@ class BenchServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        self._ptys = {
-            line.number: PtyLine(
-                line.link,
-                poll_interval=poll_interval,
-                on_data=self._on_data(line.number),
-                on_dtr=self._on_dtr(line.number),
-                log=self._logger(line.number),
+        self._ptys: dict[str, PtyLine] = {}
+        for line in lines:
+            on_data, on_dtr, log_line = self._on_data(line.number), self._on_dtr(line.number), self._logger(line.number)
+            self._ptys[line.number] = (
+                TtyLine(line.link, on_data=on_data, on_dtr=on_dtr, log=log_line)
+                if line.serve
+                else PtyLine(line.link, poll_interval=poll_interval, on_data=on_data, on_dtr=on_dtr, log=log_line)
             )
-            for line in lines
-        }
 
     async def __aenter__(self) -> BenchServer:
         self._loop = asyncio.get_running_loop()
@@ -153,7 +168,8 @@ class BenchServer:
             self.close()
             raise
         for number, pty in self._ptys.items():
-            self._logger(number)(f"pty {pty.slave_path} at {pty.link}")
+            where = f"serving {pty.link}" if isinstance(pty, TtyLine) else f"pty {pty.slave_path} at {pty.link}"
+            self._logger(number)(where)
             pty.start()
         return self
 
@@ -175,7 +191,8 @@ class BenchServer:
 
     @property
     def ready_line(self) -> str:
-        """``answerd-sim: ready bench 881=<link> 882=<link>``: each line's number and published link."""
+        """``answerd-sim: ready bench 881=<link> 882=<link>``: each line's number and published link (or the tty
+        it serves)."""
         return "answerd-sim: ready bench " + " ".join(f"{n}={pty.link}" for n, pty in self._ptys.items())
 
     def toggle_silent(self) -> None:

@@ -23,14 +23,15 @@ import signal
 import termios
 import tty
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from answerd.sim._profile import ModemProfile
 from answerd.sim._pty import PtyLine, SimError
 from answerd.sim._server import ServerConfig, SimServer
 
-__all__ = ["REOPEN_DELAY_S", "TtyLine", "TtyServer", "serve_tty"]
+__all__ = ["REOPEN_DELAY_S", "Servable", "TtyLine", "TtyServer", "run_until_stopped", "serve_tty"]
 
 #: How long the tty stays closed after a carrier loss: long enough for the far side to see DCD fall.
 REOPEN_DELAY_S = 0.5
@@ -187,11 +188,23 @@ class TtyServer(SimServer):
         return f"answerd-sim: ready serve={self._pty.link} listen={self._format_address()}"
 
 
-async def serve_tty(settings: ModemProfile, config: ServerConfig, tty_path: Path) -> None:
-    """Run ``answerd sim --serve TTY`` until SIGTERM/SIGINT (SIGUSR1 toggles a silent modem)."""
+class Servable(Protocol):
+    """What :func:`run_until_stopped` runs: a started sim (single modem, served tty or bench)."""
+
+    @property
+    def ready_line(self) -> str: ...
+
+    def toggle_silent(self) -> object: ...
+
+
+async def run_until_stopped(server: AbstractAsyncContextManager[Servable]) -> None:
+    """Enter ``server``, print its ready line, run until SIGTERM/SIGINT (SIGUSR1 toggles a silent modem).
+
+    The one loop behind ``answerd sim``, ``--serve`` and ``--bench``, so that they stop, print and toggle alike.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    async with TtyServer(settings, config, tty_path) as sim:
+    async with server as sim:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGUSR1, sim.toggle_silent)
@@ -202,3 +215,8 @@ async def serve_tty(settings: ModemProfile, config: ServerConfig, tty_path: Path
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
+
+
+async def serve_tty(settings: ModemProfile, config: ServerConfig, tty_path: Path) -> None:
+    """Run ``answerd sim --serve TTY`` until SIGTERM/SIGINT (SIGUSR1 toggles a silent modem)."""
+    await run_until_stopped(TtyServer(settings, config, tty_path))

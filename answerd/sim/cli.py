@@ -13,9 +13,10 @@ status 2, never a traceback.
 SIGUSR1 toggles ``--silent`` while the sim runs: the modem goes dead (answers nothing, reports no RING) and
 comes back at the next SIGUSR1, so answerd's idle health check and its recovery can be tried.
 
-``--bench FILE.toml`` runs a simulated bench instead: several modems on ptys joined by a simulated exchange
-(:mod:`answerd.sim._bench`), so ``ATDT881`` on one rings the modem numbered 881, with the caller's number as
-caller ID. It prints ``answerd-sim: ready bench 881=<link> 882=<link>`` once every link is up.
+``--bench FILE.toml`` runs a simulated bench instead: several modems on ptys (or one on an existing tty,
+``serve =``) joined by a simulated exchange (:mod:`answerd.sim._bench`), so ``ATDT881`` on one rings the
+modem numbered 881, with the caller's number as caller ID. It prints
+``answerd-sim: ready bench 881=<link> 882=<link>`` once every link is up.
 
 How the modem behaves is a modem profile (:class:`~answerd.sim.ModemProfile`): the built-in default modem,
 or ``--profile FILE.toml`` (``answerd/sim/profiles/default.toml`` spells out every key). The other modem
@@ -26,19 +27,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from answerd.sim._bench import BenchLine, BenchServer, load_bench
+from answerd.sim._bench import BenchServer, load_bench
 from answerd.sim._caller_id import CidFormat
 from answerd.sim._profile import CRING_TYPES, ModemProfile, ProfileError
 from answerd.sim._profile_file import DEFAULT_PROFILE, find_profile, load_profile, profile_names
-from answerd.sim._serve import serve_tty
+from answerd.sim._serve import TtyServer, run_until_stopped
 from answerd.sim._server import ServerConfig, SimError, SimServer
 
 __all__ = ["build_parser", "build_profile", "main"]
@@ -143,6 +142,9 @@ simulated bench (--bench FILE.toml): modems on ptys joined by a simulated exchan
     number = "881"          # another line's ATDT881 rings it, with the caller's number as caller ID
     profile = "usr"         # a shipped profile's name, or a TOML file (relative: from the file's directory)
     timings = {{ ring_interval_s = 1.0 }}   # optional: change keys of the profile's [timings]
+  A line may say serve = "/dev/ttyGS0" instead of link: that modem serves an existing tty as --serve does
+  (the gadget side of a USB ACM gadget: carrier loss closes the tty, DTR is not seen), e.g. the answering
+  modem on /dev/ttyGS0 (answerd on /dev/ttyACM0) and the calling one on a pty.
   ATA on the rung line connects both (each side's CONNECT is its own profile's); data flows both ways; a
   hang-up on either side (ATH, DTR drop, +++ then ATH) drops the other's carrier with NO CARRIER. A number
   in a call is BUSY (NO CARRIER below X3); no carrier within S7 seconds is NO CARRIER (NO ANSWER for ATD...@
@@ -350,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = ServerConfig(link=args.link or _DEFAULT_LINK, host=host, port=port, verbose=args.verbose)
     try:
-        asyncio.run(_serve(profile, config) if args.serve is None else serve_tty(profile, config, args.serve))
+        server = SimServer(profile, config) if args.serve is None else TtyServer(profile, config, args.serve)
+        asyncio.run(run_until_stopped(server))
     except SimError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -374,7 +377,7 @@ def _run_bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     started = time.localtime()  # caller ID's date and time where a profile leaves them out, as without --bench
     lines = [replace(line, profile=_dated(line.profile, started)) for line in lines]
     try:
-        asyncio.run(_serve_bench(lines, verbose=args.verbose))
+        asyncio.run(run_until_stopped(BenchServer(lines, verbose=args.verbose)))
     except SimError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -388,35 +391,3 @@ def _dated(profile: ModemProfile, started: time.struct_time) -> ModemProfile:
     return profile.override(
         cid_date=cid.date or time.strftime("%m%d", started), cid_time=cid.time or time.strftime("%H%M", started)
     )
-
-
-async def _serve_bench(lines: list[BenchLine], *, verbose: bool) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    async with BenchServer(lines, verbose=verbose) as bench:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGUSR1, bench.toggle_silent)
-        try:
-            with contextlib.suppress(BrokenPipeError):
-                print(bench.ready_line, flush=True)
-            await stop.wait()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-                loop.remove_signal_handler(sig)
-
-
-async def _serve(settings: ModemProfile, config: ServerConfig) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    async with SimServer(settings, config) as sim:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGUSR1, sim.toggle_silent)
-        try:
-            with contextlib.suppress(BrokenPipeError):
-                print(sim.ready_line, flush=True)
-            await stop.wait()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-                loop.remove_signal_handler(sig)

@@ -7,6 +7,7 @@ import os
 import re
 import select
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -213,6 +214,30 @@ class TestAutoPpp:
         assert b"" == caller.wait_dropped()  # the frame is not echoed, and pppd (the stand-in) says nothing
         assert 1 == len(bench.events("call.ppp_detected"))
         assert ([str(pppd)], "answered", "/AutoPPP/") == (record_of(pppd)["argv"], ended["outcome"], ended["user"])
+
+    def test_the_ppp_peers_name_from_the_ip_up_hook_is_the_records_user(
+        self, make_bench: Callable[..., Bench], tmp_path: Path
+    ) -> None:
+        """A PPP call's record names who authenticated: the peer name pppd's ip-up hook (answerd-ppp-peer) left
+        for the line replaces /AutoPPP/ as the record's user; the file is removed once read."""
+        pppd = tmp_path / "bin" / "pppd"
+        pppd.parent.mkdir()
+        # Plays pppd: the peer authenticates as "caro", and pppd runs its ip-up scripts with PEERNAME and DEVICE
+        # (the line: pppd without a device name uses its stdin) -- here answerd's hook, called as pppd would.
+        pppd.write_text(
+            f"#!{sys.executable}\nimport os\nfrom answerd.call.ppp_peer import hook_main\n"
+            f"hook_main({{'PEERNAME': 'caro', 'DEVICE': os.ttyname(0)}}, directory={str(tmp_path)!r})\n"
+        )
+        pppd.chmod(0o755)
+        bench = make_bench(tables=[rule("/AutoPPP/", [str(pppd)], utmp=False)], ppp_wait_ms=0)
+        mark = bench.mark()
+        caller = bench.dial()
+        caller.read_until(b"login: ")
+        caller.send(LCP_CONFIGURE_REQUEST)
+        ended = bench.ended(mark)
+        caller.wait_dropped()
+        assert ("answered", "caro") == (ended["outcome"], ended["user"])
+        assert [] == list(tmp_path.glob("*.ppp-peer"))
 
     def test_ppp_caller_on_a_port_without_a_ppp_rule_ends_as_no_ppp_rule(
         self, make_bench: Callable[..., Bench], tmp_path: Path

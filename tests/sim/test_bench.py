@@ -158,4 +158,67 @@ def test_help_describes_the_bench_file(capsys: pytest.CaptureFixture[str]) -> No
     assert 0 == main(["--help"])
     out = capsys.readouterr().out
     assert "[[line]]" in out
+    assert 'A line may say serve = "/dev/ttyGS0" instead of link' in out
     assert "shipped profiles: agere, default, generic, huawei, multitech, rockwell, usr, xecom" in out
+
+
+class ServedTty(Port):
+    """The computer's end of a tty the bench serves: a pty master, which reads EIO while the sim has the slave
+    closed (what a gadget's host side sees as DCD low and a hang-up)."""
+
+    def __init__(self, master: int) -> None:
+        self.fd, self.seen, self.closed_seen = master, b"", False
+
+    def expect(self, needle: bytes) -> bytes:
+        deadline = time.monotonic() + PATIENCE
+        while needle not in self.seen:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no {needle!r}; got {self.seen!r}"
+            if select.select([self.fd], [], [], remaining)[0]:
+                try:
+                    self.seen += os.read(self.fd, 4096)
+                except OSError:  # EIO: nobody holds the slave open; the sim reopens it shortly
+                    self.closed_seen = True
+                    select.select([], [], [], 0.05)
+        head, _, self.seen = self.seen.partition(needle)
+        return head + needle
+
+
+def test_a_line_serves_an_existing_tty_and_carrier_loss_closes_it(tmp_path: Path) -> None:
+    """``serve = TTY`` puts one side of the bench on an existing tty (a pty slave stands in for ttyGS0 here):
+    the caller's ATDT rings it, ATA connects both, and the caller's hang-up closes the served tty (DCD falls
+    on a gadget), after which the modem tells the computer NO CARRIER."""
+    master, slave = os.openpty()
+    served = os.ttyname(slave)
+    os.close(slave)
+    (tmp_path / "bench.toml").write_text(
+        BENCH.replace('link = "ttyANSWER"', f'serve = "{served}"').replace(", answer_delay_s = 0.05", "")
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "answerd", "sim", "--bench", str(tmp_path / "bench.toml")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == f"answerd-sim: ready bench 881={served} 882={tmp_path}/ttyCALLER\n"
+        answer, caller = ServedTty(master), Port(tmp_path / "ttyCALLER")
+        connect(answer, caller)
+        caller.hang_up()
+        answer.expect(b"\r\nNO CARRIER\r\n")
+        assert answer.closed_seen, "the served tty was never closed (no EIO on its master) at the carrier loss"
+        caller.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(PATIENCE) == 0
+        os.close(master)
+
+
+def test_a_line_needs_either_a_link_or_a_served_tty(tmp_path: Path) -> None:
+    """A [[line]] with both link and serve (or neither) is refused, naming the line."""
+    path = tmp_path / "bench.toml"
+    path.write_text('[[line]]\nlink = "a"\nserve = "/dev/ttyGS0"\nnumber = "1"\n')
+    with pytest.raises(ProfileError, match=r"line\[0\]: needs exactly one of link"):
+        load_bench(path)
+    path.write_text('[[line]]\nserve = "/dev/ttyGS0"\nnumber = "1"\n')
+    assert load_bench(path)[0].serve

@@ -9,7 +9,6 @@ as ``VBENCH {json}`` lines (the host prints them live); the results, the sim's t
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -24,106 +23,30 @@ from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import (
-    OUT,
-    UNIT,
-    Caller,
-    Failed,
-    Gadget,
-    Sim,
-    calls_ended,
-    journal,
-    run,
-    tiocm,
-    unit,
-    wait_unit,
-    wait_until,
+from line import (
+    CONFIG,
+    GADGET,
+    PASSWORD,
+    SIM,
+    USER,
+    answered_call,
+    emit,
+    line_ready,
+    logged_in_call,
+    main_pid,
+    new_record,
+    status,
+    wait_active,
 )
+from scenarios_more import HIL_BUDGET_S, scenario_hil_suite, scenario_probe_tty
 
-PARAMS = json.loads((Path(__file__).resolve().parent / "params.json").read_text())
-USER, PASSWORD = PARAMS["user"], PARAMS["password"]
-GADGET = Gadget(*PARAMS["gadget"])
-SIM = Sim()
-CONFIG = Path("/etc/answerd/answerd.toml")
+from bench import OUT, UNIT, Caller, Failed, calls_ended, journal, run, tiocm, unit, wait_unit, wait_until
+
 RESULTS_DISK = "/dev/vdb"
 #: Each scenario's budget (seconds); past it the scenario fails with "over budget".
 BUDGET_S = 240
-
-
-def emit(event: str, **fields: object) -> None:
-    """One ``VBENCH {json}`` line on the console (for the host) and in results.jsonl."""
-    line = json.dumps({"event": event, "uptime": round(time.clock_gettime(time.CLOCK_BOOTTIME), 1), **fields})
-    print(f"VBENCH {line}", flush=True)
-    with open(OUT / "results.jsonl", "a") as out:
-        out.write(line + "\n")
-
-
-def note(text: str) -> None:
-    """A progress line for the console."""
-    emit("note", text=text)
-
-
-# --- getting the bench into the state a scenario needs ------------------------------------------------
-
-
-def status() -> str:
-    """The unit's STATUS= text (what `systemctl status` shows as Status:)."""
-    return unit("StatusText")["StatusText"]
-
-
-def main_pid() -> int:
-    """The service's main PID (0 when not running)."""
-    return int(unit("MainPID")["MainPID"])
-
-
-def wait_active(timeout_s: float = 120) -> None:
-    """Wait until answerd@ttyACM0 is active and waiting for a call."""
-    wait_unit(
-        f"{UNIT} active and waiting for RING",
-        # Idle: "waiting for RING", or a refused reload's message that stays until the next change.
-        lambda p: p["ActiveState"] == "active" and p["StatusText"].startswith(("waiting", "reload failed")),
-        timeout_s,
-    )
-
-
-def line_ready() -> None:
-    """Gadget made and plugged, the sim serving ttyGS0, answerd@ttyACM0 active and idle."""
-    GADGET.create()
-    if not SIM.running:
-        SIM.start()
-    if not GADGET.bound:
-        GADGET.plug()
-    state = unit("ActiveState")["ActiveState"]
-    if state in ("failed", "inactive"):
-        run(["systemctl", "reset-failed", UNIT], check=False)
-        run(["systemctl", "start", "--no-block", UNIT])
-    try:
-        wait_active(90)
-    except Failed as exc:  # left stuck by an earlier scenario: start afresh rather than fail this one too
-        note(f"restarting {UNIT}: {exc}")
-        run(["systemctl", "reset-failed", UNIT], check=False)
-        run(["systemctl", "restart", "--no-block", UNIT])
-        wait_active(120)
-
-
-def new_record(before: int, timeout_s: float = 60) -> dict[str, object]:
-    """The call.ended record that follows the ``before`` ones already in the journal."""
-    records = wait_until("the call's call.ended record in the journal", lambda: calls_ended()[before:], timeout_s, 0.5)
-    return records[0]
-
-
-def answered_call(timeout_s: float = 90) -> Caller:
-    """Dial in and wait for the login prompt."""
-    caller = Caller()
-    caller.expect(b"login: ", timeout_s)
-    return caller
-
-
-def logged_in_call() -> Caller:
-    """Dial in and log in as the test account."""
-    caller = Caller()
-    caller.log_in(USER, PASSWORD)
-    return caller
+#: Scenarios that need longer (the host's deadline follows: the start event names the budget).
+BUDGETS = {"hil_suite": HIL_BUDGET_S}
 
 
 # --- scenarios ----------------------------------------------------------------------------------------
@@ -278,7 +201,8 @@ def scenario_ppp_call() -> str:
     """A PPP call: the caller's pppd, in its own network namespace, dials over the simulated phone line;
     AutoPPP hands ttyACM0 to pppd (modem crtscts, PAP against the test account), the link comes up and ping
     crosses it both ways; the caller drops -> the kernel hangs up, pppd exits, the unit stays active, the
-    call record says how it ended, and the next call is answered."""
+    call record says how it ended and names the PAP user (USER=, from answerd's ip-up hook), and the next
+    call is answered."""
     line_ready()
     run(["modprobe", "ppp_async"])
     pid = main_pid()
@@ -326,6 +250,8 @@ def scenario_ppp_call() -> str:
         with contextlib.suppress(subprocess.TimeoutExpired):
             caller.wait(10)
     fields = {k: record.get(k) for k in ("OUTCOME", "PROGRAM", "EXIT_STATUS", "SIGNAL", "USER", "DURATION_S")}
+    if record.get("USER") != USER:  # answerd-ppp-peer, installed as docs/install.md says, named the PAP user
+        raise Failed(f"the PPP call's record says USER={record.get('USER')!r}, not the PAP user {USER!r}: {fields}")
     return f"ping: {summary}; who: {who!r}; record {fields}; next call answered"
 
 
@@ -442,11 +368,13 @@ SCENARIOS: list[Callable[[], str]] = [
     scenario_reload,
     scenario_stop_mid_call,
     scenario_unplug_replug,
+    scenario_probe_tty,
+    scenario_hil_suite,
 ]
 
 
 def _over_budget(_signum: int, _frame: FrameType | None) -> None:
-    raise Failed(f"over its budget of {BUDGET_S}s")
+    raise Failed("over its budget (BUDGET_S or BUDGETS)")
 
 
 def run_all(selected: set[str]) -> None:
@@ -457,9 +385,10 @@ def run_all(selected: set[str]) -> None:
         if selected and name not in selected:
             continue
         proves = " ".join((scenario.__doc__ or "").split())
-        emit("start", scenario=name)
+        budget = BUDGETS.get(name, BUDGET_S)
+        emit("start", scenario=name, budget_s=budget)
         started = time.monotonic()
-        signal.alarm(BUDGET_S)
+        signal.alarm(budget)
         try:
             detail = scenario()
             passed = True
