@@ -154,19 +154,6 @@ class Daemon:
         """Wait until answerd waits for the next RING (after ``start``); the record's index."""
         return self.wait_event("port.status", timeout, start, status="waiting for RING")[0]
 
-    def dialogue(self, start: int, end: int) -> list[dict[str, object]]:
-        """The AT dialogue answerd logged between record ``start`` and ``end``: each line answerd sent the modem
-        (``to-modem``) and each line it read from it (``from-modem``), with the log's timestamp."""
-        with self._cond:
-            records = self.records[start:end]
-        lines: list[dict[str, object]] = []
-        for record in records:
-            if record.get("event") == "modem.send":
-                lines.append({"t": record.get("timestamp"), "dir": "to-modem", "text": record.get("data")})
-            elif record.get("event") == "modem.line":
-                lines.append({"t": record.get("timestamp"), "dir": "from-modem", "text": record.get("line")})
-        return lines
-
     def stop(self) -> int:
         """SIGTERM, as systemd stops the unit; the exit status."""
         if self.proc.poll() is None:

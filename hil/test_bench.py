@@ -16,7 +16,7 @@ from answerd.service.journal import to_journal_fields
 from hil.bench import Bench
 from hil.driver import CallingModem, CallResult, Daemon
 
-#: The ``record`` fixture: save the AT dialogue of log records start..end as call n (with --record DIR).
+#: The ``record`` fixture: save the raw line trace of log records start..end as call n (with --record DIR).
 Recorder = Callable[[int, int, int], None]
 
 #: Seconds past the calling modem's S7 that the test waits for its result before giving up on it.

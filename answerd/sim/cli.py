@@ -126,6 +126,7 @@ _EPILOG = f"""modem profiles:
                  [results.connect_codes] "28800" = 64 ...
     [caller_id]  format, force, commands, every_ring, delivered, number, name, date (MMDD), time (HHMM)
     [timings]    ring_interval_s, answer_delay_s, idle_answer_timeout_s, max_rings
+    [speed.fixed_rates]  "6" = 9600 ...: AT&Nn fixed link rates (USR); without it &N answers ERROR
     [faults]     error_first, silent, never_connect, unsolicited_connect, answer_result, echo_stuck,
                  dtr_ignored
     [[faults.online_reports]]  after_s, text, repeat (1), interval_s (0.0): the modem itself sends
