@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .common import REPO, machine_info, toml_value
+from .common import REPO, cpu_split, machine_info, process_cpu_ns, toml_value
 
 __all__ = ["KINDS", "THREADS_BOUND", "Soak", "healthy", "idle_state", "main", "run_soak"]
 
@@ -133,7 +133,8 @@ def _cpu_ms(pid: int) -> float:
 class Soak:
     """The sim, the daemon and the caller, in ``tmp``; :meth:`call` makes one call of a kind."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, profile: Path | None = None) -> None:
+        """Start the sim and the daemon (``profile``: the daemon under cProfile, its stats written there)."""
         self.tmp = tmp
         self.lock_dir = tmp / "locks"
         self.lock_dir.mkdir()
@@ -167,8 +168,9 @@ class Soak:
             + "\n[[ports.sim0.dispatch]]\n"
             + "".join(f"{key} = {toml_value(value)}\n" for key, value in rule.items())
         )
+        python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
+            [*python, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
         )  # fmt: skip
         self.log = Log(self.daemon.stderr)
@@ -243,10 +245,14 @@ def _read_until(sock: socket.socket, marker: bytes) -> None:
             raise TimeoutError(f"no {marker!r} within {CALL_DEADLINE_S} s")
 
 
-def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
-    """Make ``calls`` calls (after a warm-up cycle of each kind) through one daemon; the figures."""
+def run_soak(calls: int, tmp: Path, profile: Path | None = None) -> dict[str, Any]:
+    """Make ``calls`` calls (after a warm-up cycle of each kind) through one daemon; the figures.
+
+    ``profile``: run the daemon under cProfile and write its stats there (CPU figures then include cProfile's).
+    """
     kinds = list(KINDS)
-    soak = Soak(tmp)
+    load_at_start = os.getloadavg()
+    soak = Soak(tmp, profile)
     pid = soak.daemon.pid
     try:
         at_ready = idle_state(pid, soak.lock_dir)
@@ -254,6 +260,7 @@ def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
             soak.call(kind)
         before = idle_state(pid, soak.lock_dir)
         cpu_before, warm_ended = _cpu_ms(pid), len(soak.ended_records())
+        split_before, sim_before = cpu_split(pid), process_cpu_ns(soak.sim.pid)
         durations: list[float] = []
         by_kind: dict[str, dict[str, int]] = {k: {"calls": 0, "expected": 0} for k in kinds}
         unexpected: list[dict[str, Any]] = []
@@ -276,6 +283,8 @@ def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
         elapsed = time.monotonic() - t0
         after = idle_state(pid, soak.lock_dir)
         cpu_ms = _cpu_ms(pid) - cpu_before
+        split_after, sim_after = cpu_split(pid), process_cpu_ns(soak.sim.pid)
+        load_at_end = os.getloadavg()
         ended = soak.ended_records()[warm_ended:]
         ids = [r.get("call_id") for r in ended]
     finally:
@@ -300,6 +309,14 @@ def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
         "seconds": round(elapsed, 1),
         "per_call_s": _summary(durations),
         "daemon_cpu_ms_per_call": round(cpu_ms / max(1, len(durations)), 2),
+        # The same, split (and in ns, not ticks): the event loop, the other threads, the programs (setsid and
+        # the login program, not in the figure above), and the simulated modem (another process).
+        "cpu_ms_per_call": {
+            **{key: round((split_after[key] - split_before[key]) / max(1, len(durations)), 3) for key in split_after},
+            "sim_ms": round((sim_after - sim_before) / 1e6 / max(1, len(durations)), 3),
+        },
+        "loadavg": {"start": load_at_start, "end": load_at_end},
+        "profiled": profile is not None,
         "daemon_exit_code": exit_code,
         "machine": machine_info(),
     }
@@ -332,9 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="calls after the warm-up cycle (default 1000)")
     parser.add_argument("--json", type=Path, help="write the result here (default: stdout)")
+    parser.add_argument("--profile", type=Path, help="run the daemon under cProfile, its stats to this file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="answerd-soak-") as tmp:
-        result = run_soak(args.calls, Path(tmp))
+        result = run_soak(args.calls, Path(tmp), args.profile)
     text = json.dumps(result, indent=2)
     if args.json is not None:
         args.json.write_text(text + "\n")
