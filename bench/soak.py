@@ -25,6 +25,7 @@ fds, children or lock files differ, or the threads outgrow asyncio's executor (:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -133,11 +134,20 @@ def _cpu_ms(pid: int) -> float:
 class Soak:
     """The sim, the daemon and the caller, in ``tmp``; :meth:`call` makes one call of a kind."""
 
-    def __init__(self, tmp: Path, profile: Path | None = None) -> None:
-        """Start the sim and the daemon (``profile``: the daemon under cProfile, its stats written there)."""
+    def __init__(self, tmp: Path, profile: Path | None = None, run_dir: Path | None = None) -> None:
+        """Start the sim and the daemon.
+
+        Args:
+            profile: run the daemon under cProfile, its stats written there.
+            run_dir: where the lock directory and the daemon's runtime directory (state file, reload verdicts)
+                are made (default ``tmp``); on a systemd host both are on the tmpfs ``/run``.
+        """
         self.tmp = tmp
-        self.lock_dir = tmp / "locks"
+        self.run_dir = run_dir or tmp
+        self.lock_dir = self.run_dir / "locks"
         self.lock_dir.mkdir()
+        runtime = self.run_dir / "run"  # never the host's /run/answerd: other daemons' ports may be called sim0
+        runtime.mkdir()
         link = tmp / "ttySIM0"
         self._sim_err = (tmp / "sim.stderr").open("w")
         self.sim = subprocess.Popen(
@@ -172,6 +182,7 @@ class Soak:
         self.daemon = subprocess.Popen(
             [*python, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
+            env={**os.environ, "RUNTIME_DIRECTORY": str(runtime)},
         )  # fmt: skip
         self.log = Log(self.daemon.stderr)
         self.log.wait(_is_idle, 0, 30.0)
@@ -245,14 +256,15 @@ def _read_until(sock: socket.socket, marker: bytes) -> None:
             raise TimeoutError(f"no {marker!r} within {CALL_DEADLINE_S} s")
 
 
-def run_soak(calls: int, tmp: Path, profile: Path | None = None) -> dict[str, Any]:
+def run_soak(calls: int, tmp: Path, profile: Path | None = None, run_dir: Path | None = None) -> dict[str, Any]:
     """Make ``calls`` calls (after a warm-up cycle of each kind) through one daemon; the figures.
 
     ``profile``: run the daemon under cProfile and write its stats there (CPU figures then include cProfile's).
+    ``run_dir``: where its lock and runtime directories go (:class:`Soak`).
     """
     kinds = list(KINDS)
     load_at_start = os.getloadavg()
-    soak = Soak(tmp, profile)
+    soak = Soak(tmp, profile, run_dir)
     pid = soak.daemon.pid
     try:
         at_ready = idle_state(pid, soak.lock_dir)
@@ -317,9 +329,23 @@ def run_soak(calls: int, tmp: Path, profile: Path | None = None) -> dict[str, An
         },
         "loadavg": {"start": load_at_start, "end": load_at_end},
         "profiled": profile is not None,
+        "run_files_on": filesystem_of(soak.run_dir),
         "daemon_exit_code": exit_code,
         "machine": machine_info(),
     }
+
+
+def filesystem_of(path: Path) -> dict[str, str]:
+    """The mount point and file-system type ``path`` is on (from ``/proc/self/mounts``): tmpfs or a disk's."""
+    best = ("", "unknown")
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            fields = line.split()
+            mount = fields[1].replace("\\040", " ")
+            inside = str(path.resolve()).startswith(mount.rstrip("/") + "/") or mount == "/"
+            if inside and len(mount) >= len(best[0]):
+                best = (mount, fields[2])
+    return {"path": str(path), "mount": best[0], "type": best[1]}
 
 
 def _summary(values: list[float]) -> dict[str, float | None]:
@@ -350,9 +376,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000, help="calls after the warm-up cycle (default 1000)")
     parser.add_argument("--json", type=Path, help="write the result here (default: stdout)")
     parser.add_argument("--profile", type=Path, help="run the daemon under cProfile, its stats to this file")
+    parser.add_argument(
+        "--run-dir", type=Path,
+        help="make the lock and runtime directories in a new directory here (e.g. /dev/shm: a tmpfs, as /run is "
+        "on a systemd host; default: the soak's temporary directory)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="answerd-soak-") as tmp:
-        result = run_soak(args.calls, Path(tmp), args.profile)
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="answerd-soak-"))
+        run_dir = None
+        if args.run_dir is not None:
+            run_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="answerd-soak-", dir=args.run_dir)))
+        result = run_soak(args.calls, Path(tmp), args.profile, run_dir)
     text = json.dumps(result, indent=2)
     if args.json is not None:
         args.json.write_text(text + "\n")
