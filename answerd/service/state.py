@@ -80,7 +80,7 @@ def printable(value: object, limit: int = MAX_TEXT) -> str | None:
     if value is None:
         return None
     text = str(value)[: limit + 1]
-    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    cleaned = text if text.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
 
 
