@@ -20,8 +20,9 @@ call".
 The ``zero`` pass hangs up as mgetty does with ``toggle-dtr no`` (``hangup_dtr_ms = 0``: the port is closed
 and reopened; a pty has no DTR to hold low and no DCD to watch). ``--hangup-dtr-ms 500`` measures answerd's
 default instead, which on a line without DCD ends every call with the escape chat (``+++``, guard times,
-``ATH0``): seconds per call, and its own share of the CPU. ``--profile`` also runs a second daemon under cProfile and
-prints the call path's heaviest functions (cProfile roughly doubles Python's cost: read it for proportions).
+``ATH0``): seconds per call, and its own share of the CPU. ``--profile`` also runs a second daemon under cProfile timed by its main
+thread's CPU clock (:mod:`bench.cpuprofile`) and prints the call path's heaviest functions (profiling inflates
+Python's cost several times: read it for proportions); ``--profile-out FILE`` keeps the stats.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ async def _run(
     if hangup_dtr_ms is not None:
         settings["hangup_dtr_ms"] = hangup_dtr_ms
     write_answerd_config(config, name, settings)
-    python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
+    python = [sys.executable, "-m", "bench.cpuprofile", "-o", str(profile)] if profile else [sys.executable]
     argv = [*python, "-m", "answerd", "run", "--config", str(config), "--port", name, "--log-format", "json"]
     log = (tmp / f"{name}.log").open("wb")
     proc = subprocess.Popen(argv, cwd=REPO, env={**env, "NOTIFY_SOCKET": str(notify.path)}, stderr=log,
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.percall", description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="also profile a second daemon with cProfile")
+    parser.add_argument("--profile-out", type=Path, help="keep the profile's stats in this file")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--hangup-dtr-ms", type=int, help="instead of the zero pass's 0 (answerd's default: 500)")
     args = parser.parse_args(argv)
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CPU per call over {args.calls} calls (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in split.items())
               + f"; load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after")  # fmt: skip
         if args.profile:
-            out_path = tmp / "answerd.prof"
+            out_path = args.profile_out or tmp / "answerd.prof"
             asyncio.run(_run(args.calls, tmp, env, out_path, args.hangup_dtr_ms))
             out = io.StringIO()
             stats = pstats.Stats(str(out_path), stream=out)

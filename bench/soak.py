@@ -138,7 +138,7 @@ class Soak:
         """Start the sim and the daemon.
 
         Args:
-            profile: run the daemon under cProfile, its stats written there.
+            profile: run the daemon under cProfile (:mod:`bench.cpuprofile`: CPU-clock timed), stats written there.
             run_dir: where the lock directory and the daemon's runtime directory (state file, reload verdicts)
                 are made (default ``tmp``); on a systemd host both are on the tmpfs ``/run``.
         """
@@ -178,7 +178,7 @@ class Soak:
             + "\n[[ports.sim0.dispatch]]\n"
             + "".join(f"{key} = {toml_value(value)}\n" for key, value in rule.items())
         )
-        python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
+        python = [sys.executable, "-m", "bench.cpuprofile", "-o", str(profile)] if profile else [sys.executable]
         self.daemon = subprocess.Popen(
             [*python, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
