@@ -20,9 +20,11 @@ call".
 The ``zero`` pass hangs up as mgetty does with ``toggle-dtr no`` (``hangup_dtr_ms = 0``: the port is closed
 and reopened; a pty has no DTR to hold low and no DCD to watch). ``--hangup-dtr-ms 500`` measures answerd's
 default instead, which on a line without DCD ends every call with the escape chat (``+++``, guard times,
-``ATH0``): seconds per call, and its own share of the CPU. ``--profile`` also runs a second daemon under cProfile timed by its main
-thread's CPU clock (:mod:`bench.cpuprofile`) and prints the call path's heaviest functions (profiling inflates
-Python's cost several times: read it for proportions); ``--profile-out FILE`` keeps the stats.
+``ATH0``): seconds per call, and its own share of the CPU.
+
+``--profile`` also runs a second daemon under cProfile timed by its main thread's CPU clock
+(:mod:`bench.cpuprofile`) and prints the call path's heaviest functions (profiling inflates Python's cost
+several times: read it for proportions); ``--profile-out FILE`` keeps the stats.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import os
 import subprocess
 from collections.abc import Callable
@@ -211,7 +212,7 @@ class TestIdleInput:
         claims = self.noise(owner_in(tmp_path, clock), clock, every_s=0.01, chunks=100)
         assert 1000.0 == claims[0]
         assert len(claims) <= 1.0 / IDLE_INPUT_GAP_S + 1
-        assert all(b - a >= IDLE_INPUT_GAP_S - 1e-9 for a, b in zip(claims, claims[1:], strict=False))
+        assert all(b - a >= IDLE_INPUT_GAP_S - 1e-9 for a, b in itertools.pairwise(claims))
         assert not (tmp_path / "LCK..ttyS9").exists()  # given back after the last
 
     def test_input_on_a_quiet_line_is_looked_at_at_once(self, tmp_path: Path) -> None:

@@ -103,7 +103,6 @@ class TestTheFile:
         assert ["port.state_unwritable"] == [entry["event"] for entry in logs]
         assert ["waiting for RING", "ringing 1/2"] == notifier.statuses
 
-
     def test_changes_within_one_loop_iteration_are_one_replacement_at_the_next(self, tmp_path: Path) -> None:
         """In the event loop, CONNECT's status, caller and rate (one iteration) replace the file once, next."""
 
@@ -140,6 +139,7 @@ class TestTheFile:
             assert ["sim0.state"] == os.listdir(tmp_path)
 
         asyncio.run(scenario())
+
 
 class TestLiveness:
     def test_a_running_keeper_is_alive_and_a_closed_one_is_gone_with_its_last_words(self, tmp_path: Path) -> None:
