@@ -108,17 +108,26 @@ def idle_state(pid: int, lock_dir: Path) -> dict[str, Any]:
     """What a leak would show: open fds, RSS, threads and children of ``pid``, and the lock files.
 
     The idle line holds no lock, but the daemon gives it back just after it logs ``waiting for RING`` (and
-    takes it for a moment for each health check): a lock file is only counted if it is still there 2 s on.
+    takes it for a moment for each health check): a lock file is only counted if it is still there 2 s on;
+    the fds are counted once two looks 10 ms apart agree.
     """
     deadline = time.monotonic() + 2.0
     while os.listdir(lock_dir) and time.monotonic() < deadline:
         time.sleep(0.01)
+    # The state file is replaced at the loop's next turn after the idle status is logged: new file open, old
+    # one not yet closed, for a moment (longer when the daemon is preempted). Count when two looks agree.
+    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    while time.monotonic() < deadline + 2.0:
+        time.sleep(0.01)
+        fds, before = len(os.listdir(f"/proc/{pid}/fd")), fds
+        if fds == before:
+            break
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     children = sorted(
         int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
     )
     return {
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "fds": fds,
         "rss_kib": int(status["VmRSS"].split()[0]),
         "threads": int(status["Threads"]),
         "children": children,
