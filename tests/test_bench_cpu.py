@@ -5,9 +5,11 @@ They measure, never assert a timing: the tests check what is counted and where, 
 
 from __future__ import annotations
 
+import os
 import pstats
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench.common import REPO, cpu_split
@@ -30,6 +32,10 @@ def test_the_cpu_of_a_thread_that_ended_is_still_counted() -> None:
     try:
         assert proc.stdout is not None
         assert "ended" == proc.stdout.readline().strip()
+        deadline = time.monotonic() + 10
+        while len(os.listdir(f"/proc/{proc.pid}/task")) > 1:  # joined; the kernel task may take a moment more
+            assert time.monotonic() < deadline, "the worker thread never went"
+            time.sleep(0.01)
         split = cpu_split(proc.pid)
     finally:
         proc.communicate("\n", timeout=10)
