@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import itertools
 import os
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -18,7 +16,6 @@ from answerd.line.lock import UNKNOWN_PID
 from answerd.line.owner import (
     HANGUP_PATIENCE_S,
     HOLDER_RECHECK_S,
-    IDLE_INPUT_GAP_S,
     LOCK_RECHECK_S,
     DeviceGone,
     HeldBy,
@@ -164,79 +161,6 @@ class TestWait:
             await asyncio.wait_for(owner.wait(Unlockable("read-only")), 1)
 
         asyncio.run(scenario())
-
-
-class _IdlePort(_Port):
-    """An idle port that reports input once per pause, as the real one does (the bytes stay unread)."""
-
-    def __init__(self) -> None:
-        super().__init__(present=True)
-        self.on_readable: Callable[[], None] | None = None
-
-    def pause_until_readable(self, on_readable: Callable[[], None]) -> None:
-        self.reading = False
-        self.on_readable = on_readable
-
-    def input(self) -> None:
-        callback, self.on_readable = self.on_readable, None
-        if callback is not None:
-            callback()
-
-
-class TestIdleInput:
-    """Input on the idle line: the lock is looked at before a byte is read, and not for every chunk of noise."""
-
-    @staticmethod
-    def noise(owner: LineOwner, clock: ManualClock, every_s: float, chunks: int) -> list[float]:
-        """``chunks`` of noise, ``every_s`` apart, each read and let go as the daemon does; when the lock was taken."""
-        port = _IdlePort()
-        claims: list[float] = []
-
-        def woken() -> None:
-            assert Ours() == owner.take_back(port)
-            claims.append(clock.now())
-            owner.let_go(port, woken)  # the bytes were noise: the machine settles idle again (ReleaseLine)
-
-        async def scenario() -> None:
-            owner.let_go(port, woken)
-            for _ in range(chunks):
-                port.input()
-                await clock.advance(every_s)
-
-        asyncio.run(scenario())
-        return claims
-
-    def test_noise_takes_the_lock_at_most_once_per_gap(self, tmp_path: Path) -> None:
-        """100 chunks of noise 10 ms apart (1 s): the lock is taken 10 times, not 100; the first at once."""
-        clock = ManualClock()
-        claims = self.noise(owner_in(tmp_path, clock), clock, every_s=0.01, chunks=100)
-        assert 1000.0 == claims[0]
-        assert len(claims) <= 1.0 / IDLE_INPUT_GAP_S + 1
-        assert all(b - a >= IDLE_INPUT_GAP_S - 1e-9 for a, b in itertools.pairwise(claims))
-        assert not (tmp_path / "LCK..ttyS9").exists()  # given back after the last
-
-    def test_input_on_a_quiet_line_is_looked_at_at_once(self, tmp_path: Path) -> None:
-        """Input seconds apart (a RING, a dial-out program's modem): every one wakes the line without delay."""
-        clock = ManualClock()
-        claims = self.noise(owner_in(tmp_path, clock), clock, every_s=2.0, chunks=3)
-        assert [1000.0, 1002.0, 1004.0] == claims
-
-    def test_a_held_back_wake_up_is_dropped_when_the_line_is_claimed_otherwise(self, tmp_path: Path) -> None:
-        """A health check claims the line while noise waits for its gap: the late wake-up does not come."""
-        clock = ManualClock()
-        owner, port = owner_in(tmp_path, clock), _IdlePort()
-        woken: list[float] = []
-
-        async def scenario() -> None:
-            owner.let_go(port, lambda: woken.append(clock.now()))
-            port.input()  # looked at at once
-            owner.let_go(port, lambda: woken.append(clock.now()))
-            port.input()  # within the gap: held back
-            assert Ours() == owner.take_back(port)  # ClaimLine
-            await clock.advance(1.0)
-
-        asyncio.run(scenario())
-        assert [1000.0] == woken
 
 
 class TestOpenDevice:

@@ -30,14 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from answerd.clock import Clock, TimerHandle
+from answerd.clock import Clock
 from answerd.line.lock import UNKNOWN_PID, LockError, UucpLock
 from answerd.line.port import LineSettings, Port, PortFactory, PortOpenError
 
 __all__ = [
     "HANGUP_PATIENCE_S",
     "HOLDER_RECHECK_S",
-    "IDLE_INPUT_GAP_S",
     "LOCK_RECHECK_S",
     "Claim",
     "DeviceGone",
@@ -55,10 +54,6 @@ LOCK_RECHECK_S: Final = 5.0
 HOLDER_RECHECK_S: Final = 60.0
 #: How long an open may keep failing with EIO (a tty finishing a hang-up) before it counts as a failure.
 HANGUP_PATIENCE_S: Final = 2.0
-#: Input on the idle line is looked at (lock taken, bytes read, lock given back) at most this often. Noise on
-#: an idle line otherwise cost a lock cycle per read: 20 chunks a second, 20 lock files made and removed. The
-#: bytes wait unread meanwhile, as they do for a dial-out program; a RING after noise waits up to this long.
-IDLE_INPUT_GAP_S: Final = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +142,6 @@ class LineOwner:
         self._exited: set[int] = set()  # holders whose pidfd fired: if they still look alive, re-check them
         self._interrupted = False
         self._tty_owner: tuple[int, int, int] | None = None
-        self._input_looked_at = float("-inf")  # when idle input last woke the line (clock time)
-        self._input_due: TimerHandle | None = None  # a wake-up held back by IDLE_INPUT_GAP_S
 
     @property
     def lock_path(self) -> str | None:
@@ -184,37 +177,15 @@ class LineOwner:
         return Unlockable(f"cannot create the UUCP lock: {exc.reason}")
 
     def let_go(self, port: Port, on_readable: Callable[[], None]) -> None:
-        """``ReleaseLine``: give the lock back and stop reading; ``on_readable`` when the modem speaks.
-
-        Not sooner than :data:`IDLE_INPUT_GAP_S` after the last time input woke the line (the bytes wait).
-        """
+        """``ReleaseLine``: give the lock back and stop reading; ``on_readable`` when the modem speaks."""
         self.release()
-        port.pause_until_readable(lambda: self._input_arrived(on_readable))
-
-    def _input_arrived(self, on_readable: Callable[[], None]) -> None:
-        def look() -> None:
-            self._input_due = None
-            self._input_looked_at = self._clock.now()
-            on_readable()
-
-        due = self._input_looked_at + IDLE_INPUT_GAP_S
-        if self._clock.now() >= due:
-            look()
-        else:
-            self._input_due = self._clock.call_at(due, look)
-
-    def _forget_input(self) -> None:
-        """The line is given up, or claimed for another reason: a held-back wake-up is void."""
-        if self._input_due is not None:
-            self._input_due.cancel()
-            self._input_due = None
+        port.pause_until_readable(on_readable)
 
     def take_back(self, port: Port) -> Claim:
         """Before the idle line is read or written: the device still there, the lock ours, reading on.
 
         Anything else is logged; the caller then yields the line (closes the port and :meth:`take` s it).
         """
-        self._forget_input()
         if not port.still_the_device():
             self._log.warning("port.device_gone", device=self.device)
             return DeviceGone(self.device)
@@ -270,7 +241,6 @@ class LineOwner:
 
     def release(self) -> None:
         """Remove our lock (or our program's, after :meth:`hand_to`); a failure is logged, never raised."""
-        self._forget_input()
         if self._lock is not None:
             try:
                 self._lock.release()
