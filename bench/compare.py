@@ -10,7 +10,9 @@ answerd, mgetty (``defaults`` pass):
     ATE0Q0V1&C1&D2S0=0 OK``, given to mgetty as ``init-chat``, with ``modem-type data`` so it does not probe
     for fax classes answerd never asks about); ``settle_ms = 0`` / ``prompt-waittime 0`` (mgetty still
     clears the line for 300 ms, which no keyword changes); no FidoNet EMSI request (``fido-send-emsi no``);
-    the same issue text and ``@ login: `` prompt; health check / modem check at 3600 s (mgetty's default
+    the same issue text and ``@ login: `` prompt; the port closed and reopened after a call, no DTR hold
+    (``hangup_dtr_ms = 0``; with a DTR hold and no DCD answerd would escape with ``+++`` and ``ATH0`` after
+    every call); health check / modem check at 3600 s (mgetty's default
     ``modem-check-time``), no systemd watchdog (``WATCHDOG_USEC`` unset). The idle, memory and extra
     start-up measurements are taken in this pass.
 ``defaults``
@@ -94,8 +96,10 @@ def answerd_settings(pass_name: str, link: Path, fifo: Path) -> dict[str, Any]:
         "login_program": standin_argv(fifo),
     }
     if pass_name == "zero":
+        # hangup_dtr_ms 0: hang up as mgetty does (its exit closes the port, its successor opens it). The default
+        # DTR hold finds no DCD on a pty and escapes (+++, guard times, ATH0): 3.5 s per call, nothing to align.
         base |= {"settle_ms": 0, "health_check_s": 3600.0, "init_chat": INIT_CHAT,
-                 "issue": ISSUE.format(tool="answerd")}  # fmt: skip
+                 "issue": ISSUE.format(tool="answerd"), "hangup_dtr_ms": 0}  # fmt: skip
     return base
 
 

@@ -8,13 +8,23 @@ The daemon runs exactly as in the ``zero`` pass of ``python -m bench`` (same set
 login program, ``/bin/dd`` writing one byte to a FIFO). Between the first and the last call the report takes:
 
 * the daemon's main thread (the event loop: the core, the port, logging, starting the program);
-* its other threads (``asyncio.to_thread`` workers: utmp records, ``tcdrain``; asyncio's child watcher);
+* its other threads (``asyncio.to_thread`` workers: utmp records, ``tcdrain``; asyncio's child watcher),
+  ended ones included;
 * its reaped children (``setsid``, which execs the stand-in: exec and dynamic linking of both);
 
-each from the kernel's per-task scheduler statistics (``/proc/PID/task/TID/schedstat``, nanoseconds), the
-children from ``cutime + cstime`` (clock ticks, so only meaningful over many calls). The sum is the figure
-``python -m bench`` reports as "CPU ms per call". ``--profile`` also runs a second daemon under cProfile and
-prints the call path's heaviest functions (cProfile roughly doubles Python's cost: read it for proportions).
+the main thread from its scheduler statistics (``/proc/PID/task/PID/schedstat``, ns), the other threads as the
+process's CPU clock minus that (:func:`bench.common.cpu_split`), the children from ``cutime + cstime`` (clock
+ticks, so only meaningful over many calls). The sum is the figure ``python -m bench`` reports as "CPU ms per
+call".
+
+The ``zero`` pass hangs up as mgetty does with ``toggle-dtr no`` (``hangup_dtr_ms = 0``: the port is closed
+and reopened; a pty has no DTR to hold low and no DCD to watch). ``--hangup-dtr-ms 500`` measures answerd's
+default instead, which on a line without DCD ends every call with the escape chat (``+++``, guard times,
+``ATH0``): seconds per call, and its own share of the CPU.
+
+``--profile`` also runs a second daemon under cProfile timed by its main thread's CPU clock
+(:mod:`bench.cpuprofile`) and prints the call path's heaviest functions (profiling inflates Python's cost
+several times: read it for proportions); ``--profile-out FILE`` keeps the stats.
 """
 
 from __future__ import annotations
@@ -30,34 +40,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .common import REPO, NotifyListener, write_answerd_config
+from .common import REPO, NotifyListener, cpu_split, write_answerd_config
 from .compare import INIT_CHAT, WARM_IMPORTS, answerd_env, answerd_settings
 from .modem import Modem
 from .sandbox import enter_private_namespace
 
 __all__ = ["cpu_split", "main"]
-
-
-def cpu_split(pid: int) -> dict[str, float]:
-    """CPU so far of ``pid``'s main thread, its other threads (both ns) and its reaped children (ms, ticks)."""
-    main_ns = other_ns = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            run_ns = int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):  # a worker thread that just ended
-            continue
-        if task.name == str(pid):
-            main_ns += run_ns
-        else:
-            other_ns += run_ns
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rfind(")") + 2 :].split()
-    ticks = int(fields[13]) + int(fields[14])
-    return {
-        "main_ms": main_ns / 1e6,
-        "threads_ms": other_ns / 1e6,
-        "children_ms": ticks * 1000 / os.sysconf("SC_CLK_TCK"),
-    }
 
 
 async def _calls(modem: Modem, calls: int) -> None:
@@ -70,7 +58,9 @@ async def _calls(modem: Modem, calls: int) -> None:
         await modem.wait_until(lambda e=end: modem.replies_through(e, seq) is not None, 20, "re-init")  # type: ignore[misc]
 
 
-async def _run(calls: int, tmp: Path, env: dict[str, str], profile: Path | None) -> dict[str, Any]:
+async def _run(
+    calls: int, tmp: Path, env: dict[str, str], profile: Path | None, hangup_dtr_ms: int | None = None
+) -> dict[str, Any]:
     """Start a daemon, make one warm-up call, then ``calls`` calls; the CPU split per call."""
     name = "bnprof" if profile else "bnpcall"
     link = Path(f"/dev/ttyBN{name[2:]}")
@@ -78,8 +68,11 @@ async def _run(calls: int, tmp: Path, env: dict[str, str], profile: Path | None)
     modem = Modem(link, fifo)
     notify = NotifyListener(tmp / f"{name}.notify")
     config = tmp / f"{name}.toml"
-    write_answerd_config(config, name, answerd_settings("zero", link, fifo))
-    python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
+    settings = answerd_settings("zero", link, fifo)
+    if hangup_dtr_ms is not None:
+        settings["hangup_dtr_ms"] = hangup_dtr_ms
+    write_answerd_config(config, name, settings)
+    python = [sys.executable, "-m", "bench.cpuprofile", "-o", str(profile)] if profile else [sys.executable]
     argv = [*python, "-m", "answerd", "run", "--config", str(config), "--port", name, "--log-format", "json"]
     log = (tmp / f"{name}.log").open("wb")
     proc = subprocess.Popen(argv, cwd=REPO, env={**env, "NOTIFY_SOCKET": str(notify.path)}, stderr=log,
@@ -106,18 +99,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.percall", description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="also profile a second daemon with cProfile")
+    parser.add_argument("--profile-out", type=Path, help="keep the profile's stats in this file")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--hangup-dtr-ms", type=int, help="instead of the zero pass's 0 (answerd's default: 500)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="answerd-percall-") as tmpdir:
         tmp = Path(tmpdir)
         enter_private_namespace(tmp)
         env = answerd_env(tmp / "pycache")
         subprocess.run([sys.executable, "-c", WARM_IMPORTS], check=True, cwd=REPO, env=env)
-        split = asyncio.run(_run(args.calls, tmp, env, None))
-        print(f"CPU per call over {args.calls} calls (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in split.items()))
+        load = os.getloadavg()
+        split = asyncio.run(_run(args.calls, tmp, env, None, args.hangup_dtr_ms))
+        print(f"CPU per call over {args.calls} calls (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in split.items())
+              + f"; load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after")  # fmt: skip
         if args.profile:
-            out_path = tmp / "answerd.prof"
-            asyncio.run(_run(args.calls, tmp, env, out_path))
+            out_path = args.profile_out or tmp / "answerd.prof"
+            asyncio.run(_run(args.calls, tmp, env, out_path, args.hangup_dtr_ms))
             out = io.StringIO()
             stats = pstats.Stats(str(out_path), stream=out)
             stats.sort_stats("tottime").print_stats(args.top)

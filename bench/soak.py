@@ -25,6 +25,7 @@ fds, children or lock files differ, or the threads outgrow asyncio's executor (:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -39,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .common import REPO, machine_info, toml_value
+from .common import REPO, cpu_split, machine_info, process_cpu_ns, toml_value
 
 __all__ = ["KINDS", "THREADS_BOUND", "Soak", "healthy", "idle_state", "main", "run_soak"]
 
@@ -107,17 +108,26 @@ def idle_state(pid: int, lock_dir: Path) -> dict[str, Any]:
     """What a leak would show: open fds, RSS, threads and children of ``pid``, and the lock files.
 
     The idle line holds no lock, but the daemon gives it back just after it logs ``waiting for RING`` (and
-    takes it for a moment for each health check): a lock file is only counted if it is still there 2 s on.
+    takes it for a moment for each health check): a lock file is only counted if it is still there 2 s on;
+    the fds are counted once two looks 10 ms apart agree.
     """
     deadline = time.monotonic() + 2.0
     while os.listdir(lock_dir) and time.monotonic() < deadline:
         time.sleep(0.01)
+    # The state file is replaced at the loop's next turn after the idle status is logged: new file open, old
+    # one not yet closed, for a moment (longer when the daemon is preempted). Count when two looks agree.
+    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    while time.monotonic() < deadline + 2.0:
+        time.sleep(0.01)
+        fds, before = len(os.listdir(f"/proc/{pid}/fd")), fds
+        if fds == before:
+            break
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     children = sorted(
         int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
     )
     return {
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "fds": fds,
         "rss_kib": int(status["VmRSS"].split()[0]),
         "threads": int(status["Threads"]),
         "children": children,
@@ -133,10 +143,20 @@ def _cpu_ms(pid: int) -> float:
 class Soak:
     """The sim, the daemon and the caller, in ``tmp``; :meth:`call` makes one call of a kind."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, profile: Path | None = None, run_dir: Path | None = None) -> None:
+        """Start the sim and the daemon.
+
+        Args:
+            profile: run the daemon under cProfile (:mod:`bench.cpuprofile`: CPU-clock timed), stats written there.
+            run_dir: where the lock directory and the daemon's runtime directory (state file, reload verdicts)
+                are made (default ``tmp``); on a systemd host both are on the tmpfs ``/run``.
+        """
         self.tmp = tmp
-        self.lock_dir = tmp / "locks"
+        self.run_dir = run_dir or tmp
+        self.lock_dir = self.run_dir / "locks"
         self.lock_dir.mkdir()
+        runtime = self.run_dir / "run"  # never the host's /run/answerd: other daemons' ports may be called sim0
+        runtime.mkdir()
         link = tmp / "ttySIM0"
         self._sim_err = (tmp / "sim.stderr").open("w")
         self.sim = subprocess.Popen(
@@ -167,9 +187,11 @@ class Soak:
             + "\n[[ports.sim0.dispatch]]\n"
             + "".join(f"{key} = {toml_value(value)}\n" for key, value in rule.items())
         )
+        python = [sys.executable, "-m", "bench.cpuprofile", "-o", str(profile)] if profile else [sys.executable]
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
+            [*python, "-m", "answerd", "run", "--config", str(config), "--port", "sim0", "--log-format", "json"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
+            env={**os.environ, "RUNTIME_DIRECTORY": str(runtime)},
         )  # fmt: skip
         self.log = Log(self.daemon.stderr)
         self.log.wait(_is_idle, 0, 30.0)
@@ -243,10 +265,15 @@ def _read_until(sock: socket.socket, marker: bytes) -> None:
             raise TimeoutError(f"no {marker!r} within {CALL_DEADLINE_S} s")
 
 
-def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
-    """Make ``calls`` calls (after a warm-up cycle of each kind) through one daemon; the figures."""
+def run_soak(calls: int, tmp: Path, profile: Path | None = None, run_dir: Path | None = None) -> dict[str, Any]:
+    """Make ``calls`` calls (after a warm-up cycle of each kind) through one daemon; the figures.
+
+    ``profile``: run the daemon under cProfile and write its stats there (CPU figures then include cProfile's).
+    ``run_dir``: where its lock and runtime directories go (:class:`Soak`).
+    """
     kinds = list(KINDS)
-    soak = Soak(tmp)
+    load_at_start = os.getloadavg()
+    soak = Soak(tmp, profile, run_dir)
     pid = soak.daemon.pid
     try:
         at_ready = idle_state(pid, soak.lock_dir)
@@ -254,6 +281,7 @@ def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
             soak.call(kind)
         before = idle_state(pid, soak.lock_dir)
         cpu_before, warm_ended = _cpu_ms(pid), len(soak.ended_records())
+        split_before, sim_before = cpu_split(pid), process_cpu_ns(soak.sim.pid)
         durations: list[float] = []
         by_kind: dict[str, dict[str, int]] = {k: {"calls": 0, "expected": 0} for k in kinds}
         unexpected: list[dict[str, Any]] = []
@@ -276,6 +304,8 @@ def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
         elapsed = time.monotonic() - t0
         after = idle_state(pid, soak.lock_dir)
         cpu_ms = _cpu_ms(pid) - cpu_before
+        split_after, sim_after = cpu_split(pid), process_cpu_ns(soak.sim.pid)
+        load_at_end = os.getloadavg()
         ended = soak.ended_records()[warm_ended:]
         ids = [r.get("call_id") for r in ended]
     finally:
@@ -300,9 +330,31 @@ def run_soak(calls: int, tmp: Path) -> dict[str, Any]:
         "seconds": round(elapsed, 1),
         "per_call_s": _summary(durations),
         "daemon_cpu_ms_per_call": round(cpu_ms / max(1, len(durations)), 2),
+        # The same, split (and in ns, not ticks): the event loop, the other threads, the programs (setsid and
+        # the login program, not in the figure above), and the simulated modem (another process).
+        "cpu_ms_per_call": {
+            **{key: round((split_after[key] - split_before[key]) / max(1, len(durations)), 3) for key in split_after},
+            "sim_ms": round((sim_after - sim_before) / 1e6 / max(1, len(durations)), 3),
+        },
+        "loadavg": {"start": load_at_start, "end": load_at_end},
+        "profiled": profile is not None,
+        "run_files_on": filesystem_of(soak.run_dir),
         "daemon_exit_code": exit_code,
         "machine": machine_info(),
     }
+
+
+def filesystem_of(path: Path) -> dict[str, str]:
+    """The mount point and file-system type ``path`` is on (from ``/proc/self/mounts``): tmpfs or a disk's."""
+    best = ("", "unknown")
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            fields = line.split()
+            mount = fields[1].replace("\\040", " ")
+            inside = str(path.resolve()).startswith(mount.rstrip("/") + "/") or mount == "/"
+            if inside and len(mount) >= len(best[0]):
+                best = (mount, fields[2])
+    return {"path": str(path), "mount": best[0], "type": best[1]}
 
 
 def _summary(values: list[float]) -> dict[str, float | None]:
@@ -332,9 +384,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="calls after the warm-up cycle (default 1000)")
     parser.add_argument("--json", type=Path, help="write the result here (default: stdout)")
+    parser.add_argument("--profile", type=Path, help="run the daemon under cProfile, its stats to this file")
+    parser.add_argument(
+        "--run-dir", type=Path,
+        help="make the lock and runtime directories in a new directory here (e.g. /dev/shm: a tmpfs, as /run is "
+        "on a systemd host; default: the soak's temporary directory)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="answerd-soak-") as tmp:
-        result = run_soak(args.calls, Path(tmp))
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="answerd-soak-"))
+        run_dir = None
+        if args.run_dir is not None:
+            run_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="answerd-soak-", dir=args.run_dir)))
+        result = run_soak(args.calls, Path(tmp), args.profile, run_dir)
     text = json.dumps(result, indent=2)
     if args.json is not None:
         args.json.write_text(text + "\n")

@@ -157,6 +157,19 @@ class TestAcquireRelease:
         assert UucpLock("/dev/ttyS0", lock_dir=lock.lock_dir).acquire()
         assert lock.holder() is None
 
+    def test_acquiring_a_lock_already_ours_makes_no_temp_file(self, tmp_path: Path) -> None:
+        """The reopen after a call claims a lock it holds: nothing is created (one temp name drawn in all)."""
+        draws: list[int] = []
+
+        def random_bytes(count: int) -> bytes:
+            draws.append(count)
+            return os.urandom(count)
+
+        lock = UucpLock("/dev/ttyS0", lock_dir=str(tmp_path), random_bytes=random_bytes)
+        assert lock.acquire()
+        assert lock.acquire()
+        assert (1, hdb(os.getpid())) == (len(draws), Path(lock.path).read_bytes())
+
     def test_release_of_foreign_lock_does_nothing(self, lock: UucpLock, sleeper: subprocess.Popen[bytes]) -> None:
         """A lock with another pid survives our release."""
         write_lock(Path(lock.path), hdb(sleeper.pid))

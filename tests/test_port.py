@@ -15,6 +15,7 @@ import struct
 import termios
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,6 +432,25 @@ class TestData:
 
         with_port(pty, rec, body)
         assert b"RING\r\n\x00\xff" == bytes(rec.data)
+
+    def test_drain_with_nothing_queued_hands_nothing_to_a_thread(self, pty: Pty, rec: Recorder) -> None:
+        """Written bytes the far end has read: drain() returns without tcdrain in the executor (one per call)."""
+        handed: list[object] = []
+
+        class Counting(ThreadPoolExecutor):
+            def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+                handed.append(fn)
+                return super().submit(fn, *args, **kwargs)
+
+        async def body(port: SerialPort) -> None:
+            asyncio.get_running_loop().set_default_executor(Counting(max_workers=1))
+            port.write(b"login: ")
+            assert b"login: " == await read_master_async(pty.master, 7)
+            handed.clear()
+            await port.drain()
+            assert [] == handed
+
+        with_port(pty, rec, body)
 
     def test_write_reaches_master(self, pty: Pty, rec: Recorder) -> None:
         """write() bytes arrive at the master unchanged (no NL to CR NL mapping)."""

@@ -103,6 +103,43 @@ class TestTheFile:
         assert ["port.state_unwritable"] == [entry["event"] for entry in logs]
         assert ["waiting for RING", "ringing 1/2"] == notifier.statuses
 
+    def test_changes_within_one_loop_iteration_are_one_replacement_at_the_next(self, tmp_path: Path) -> None:
+        """In the event loop, CONNECT's status, caller and rate (one iteration) replace the file once, next."""
+
+        async def scenario() -> None:
+            kept = keeper(tmp_path)
+            kept.start()
+            await asyncio.sleep(0)
+            before = os.stat(state_path(str(tmp_path), "sim0")).st_ino
+            kept.machine.phase = "connected"  # type: ignore[attr-defined]
+            kept.status("connected 33600")
+            kept.caller("5551234", None)
+            kept.connected("33600", 33600, ())
+            assert before == os.stat(state_path(str(tmp_path), "sim0")).st_ino  # nothing replaced yet
+            await asyncio.sleep(0)
+            data = file_of(tmp_path)
+            assert ("connected", "5551234", 33600) == (data["state"], data["caller"], data["connect_rate"])
+            kept.close()
+
+        asyncio.run(scenario())
+
+    def test_stopped_in_the_event_loop_writes_its_last_words_at_once_and_nothing_after(self, tmp_path: Path) -> None:
+        """stopped() does not wait for an iteration that may never come, and a closed keeper writes no more."""
+
+        async def scenario() -> None:
+            kept = keeper(tmp_path)
+            kept.start()
+            kept.machine.phase = "idle"  # type: ignore[attr-defined]
+            kept.status("waiting for RING")
+            kept.stopped(69, "modem did not initialise")
+            view = read_port(str(tmp_path), "sim0")
+            assert (False, "failed") == (view.alive, view.data["state"])
+            await asyncio.sleep(0)
+            assert not read_port(str(tmp_path), "sim0").alive  # no new, locked file from a late flush
+            assert ["sim0.state"] == os.listdir(tmp_path)
+
+        asyncio.run(scenario())
+
 
 class TestLiveness:
     def test_a_running_keeper_is_alive_and_a_closed_one_is_gone_with_its_last_words(self, tmp_path: Path) -> None:

@@ -232,6 +232,9 @@ class SerialPort:
         deadline = loop.time() + timeout_s
         while self._transport.get_write_buffer_size() and loop.time() < deadline:
             await asyncio.sleep(0.01)
+        with contextlib.suppress(OSError):
+            if not _output_queued(self.fd):  # the usual case at a call's start: no thread hand-off for nothing
+                return
         # tcdrain in a thread with a timeout: it can block forever when CTS is held low.
         with contextlib.suppress(TimeoutError, termios.error, OSError):
             await asyncio.wait_for(
