@@ -316,31 +316,37 @@ def scenario_reload() -> str:
 
 
 def scenario_stop_mid_call() -> str:
-    """`systemctl stop` during a logged-in call ends the session, hangs up and stops the unit cleanly (exit
-    0, within TimeoutStopSec), and the call's record says OUTCOME=shutdown."""
+    """`systemctl stop` during a logged-in call ends the session, hangs the modem up although it cannot see
+    DTR (escape and ATH0, as for a modem at &D0), and stops the unit cleanly (exit 0, within
+    TimeoutStopSec); the call's record says OUTCOME=shutdown."""
     line_ready()
     before = len(calls_ended())
+    hangups_before = len(journal("PORT=ttyACM0", "EVENT=call.hangup.done"))
     caller = logged_in_call()
+    mark = len(SIM.transcript())
     started = time.monotonic()
     run(["systemctl", "stop", UNIT], timeout_s=60)
     took = time.monotonic() - started
     p = unit("ActiveState", "Result", "ExecMainStatus")
     record = new_record(before, 30)
-    # answerd dropped DTR, which the gadget side cannot see: the simulated modem is still online (a real one
-    # at &D2 would have hung up). The caller hangs up now; wait for the modem to be back on-hook, so that its
-    # carrier loss cannot hit the next start of the unit.
-    mark = len(SIM.transcript())
-    caller.hang_up()
+    # answerd dropped DTR, which the gadget side cannot see, so DCD stayed up: answerd's stop must then escape
+    # and send ATH0 itself (a modem at &D0 would stay online otherwise), and the simulated modem is on-hook
+    # again (it reopens ttyGS0) without the caller hanging up.
     wait_until("the modem on-hook again", lambda: "opened /dev/ttyGS0" in SIM.transcript()[mark:], 30)
+    hangups = journal("PORT=ttyACM0", "EVENT=call.hangup.done")[hangups_before:]
+    caller.hang_up()
     leftovers = run(["pgrep", "-u", USER], check=False).stdout.split()
     if p["ActiveState"] != "inactive" or p["Result"] != "success":
         raise Failed(f"after stop: {p}")
     if record.get("OUTCOME") != "shutdown":
         raise Failed(f"the call's OUTCOME is {record.get('OUTCOME')!r}, expected shutdown")
+    if not hangups or "ATH0" not in str(hangups[-1].get("HOW")):
+        raise Failed(f"the stop did not hang the modem up with the escape and ATH0: {hangups[-1:]}")
     if leftovers:
         raise Failed(f"processes of {USER} survived the stop: {leftovers}")
     run(["systemctl", "start", "--no-block", UNIT])
-    return f"stopped in {took:.1f}s, {p}, OUTCOME=shutdown, no session processes left"
+    how = hangups[-1].get("HOW")
+    return f"stopped in {took:.1f}s, {p}, OUTCOME=shutdown, hung up: {how}, no session processes left"
 
 
 def scenario_unplug_replug() -> str:
