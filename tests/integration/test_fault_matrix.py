@@ -369,21 +369,27 @@ class TestDeviceGoneMidCall:
 # ------------------------------------------------------------------------------------ answerd itself dies
 
 
-def killed_mid_call_and_restarted(
-    make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
-) -> tuple[Bench, Any, int]:
-    """A call up with a program holding the tty; answerd SIGKILLed (its lock left behind) and started again.
+def killed_mid_call(make_bench: Callable[..., Bench], tmp_path: Path, locks: Path) -> tuple[Bench, Any, int]:
+    """A call up with a program holding the tty; answerd SIGKILLed, its lock left behind (not restarted).
 
     Returns the bench, the caller still on the line, and the pid of the call's program (the leftover session).
     """
     bench, program = holding_bench(make_bench, tmp_path, locks)
     assert bench.daemon is not None
-    assert bench.notify is not None
     caller = bench.dial()
     caller.read_until(b"RECORDED")
     leftover = record_of(program)["pid"]
     bench.daemon.kill()
     bench.daemon.wait()
+    return bench, caller, leftover
+
+
+def killed_mid_call_and_restarted(
+    make_bench: Callable[..., Bench], tmp_path: Path, locks: Path
+) -> tuple[Bench, Any, int]:
+    """:func:`killed_mid_call`, the lock checked to name the leftover session, then answerd started again."""
+    bench, caller, leftover = killed_mid_call(make_bench, tmp_path, locks)
+    assert bench.notify is not None
     assert [f"{leftover:10d}\n"] == [(locks / name).read_text() for name in os.listdir(locks)]  # the session's
     bench.notify.close()
     bench.notify.path.unlink()
@@ -423,14 +429,8 @@ class TestDaemonKilledMidCall:
     ) -> None:
         """The killed answerd's call ended by itself and a dial-out (cu) took the line before the restart: its
         lock is honoured, although the dead daemon's state file still names the call's program."""
-        bench, program = holding_bench(make_bench, tmp_path, locks)
-        assert bench.daemon is not None
+        bench, caller, leftover = killed_mid_call(make_bench, tmp_path, locks)
         assert bench.notify is not None
-        caller = bench.dial()
-        caller.read_until(b"RECORDED")
-        leftover = record_of(program)["pid"]
-        bench.daemon.kill()
-        bench.daemon.wait()
         caller.hang_up()  # the carrier drops: the leftover session ends by itself
         wait_until(lambda: not alive(leftover), 15, "the leftover session to end")
         device = os.path.realpath(bench.link)
