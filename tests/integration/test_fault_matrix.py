@@ -52,12 +52,15 @@ def vitals(bench: Bench, lock_dir: Path) -> Vitals:
     assert bench.daemon is not None
     pid = bench.daemon.pid
     wait_until(lambda: not os.listdir(lock_dir), 5.0, "the idle line to give its lock back")
+    # Looked at once, now: noise still arriving on the idle line makes answerd claim it (lock taken, read,
+    # given back) at any later moment, and a lock caught then is not a stale one.
+    locks = tuple(sorted(os.listdir(lock_dir)))
     status = Path(f"/proc/{pid}/status").read_text()
     rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
     children = tuple(
         int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
     )
-    return Vitals(settled_fd_count(pid), rss, children, tuple(sorted(os.listdir(lock_dir))))
+    return Vitals(settled_fd_count(pid), rss, children, locks)
 
 
 def settled_fd_count(pid: int) -> int:
