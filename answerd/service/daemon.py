@@ -59,10 +59,11 @@ from answerd.core import (
     cid_needs_rings,
     cid_switched_off,
 )
-from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks, TtyOwnership
-from answerd.line.port import LineSettings, ModemControl, Port, PortFactory, PortOpenError, SerialPort
+from answerd.line.owner import REOPEN_PATIENCE_S, LineOwner, Ours, PortCallbacks
+from answerd.line.port import Port, PortFactory, PortOpenError, SerialPort
 from answerd.line.trace import line_trace, traced_factory
 from answerd.service.exitcodes import ExitCode
+from answerd.service.line_setup import line_kind, line_settings, new_owner, owner_changed
 from answerd.service.notify import Notifier
 from answerd.service.reload import ConfigReloader, runtime_dir
 from answerd.service.state import StateKeeper
@@ -74,14 +75,6 @@ __all__ = ["REOPEN_PATIENCE_S", "ExitCode", "PortDaemon", "RunCall"]
 RunCall = Callable[[Answered, CallLine], Awaitable[CallEnd]]
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-#: The settings the line owner is made from: a reload that changes one makes a new owner.
-_OWNER_KEYS = ("device", "lock_dir", "locking", "port_owner", "port_group", "port_mode", "open_delay_ms")
-
-
-def _line_settings(name: str, settings: PortSettings) -> LineSettings:
-    return LineSettings(path=settings.device_path(name), speed=settings.speed,
-                        rtscts=settings.flow_control == "rtscts", modem_control=ModemControl(settings.modem_control),
-                        close_timeout_s=settings.close_timeout_s)  # fmt: skip
 
 
 class PortDaemon:
@@ -124,12 +117,12 @@ class PortDaemon:
                                   busy_file=lambda: nologin_path(self.settings, self.name))  # fmt: skip
         self._notifier: Notifier = self._state
         self._machine = AnswerMachine(settings.to_profile())
-        self._line = _line_settings(name, settings)
+        self._line = line_settings(name, settings)
         self._owner = self._new_owner()
         self._reloader = None
         if config_path is not None:
-            directory = verdict_dir or runtime_dir()
-            self._reloader = ConfigReloader(name, config_path, directory=directory, notifier=self._state, log=self._log)
+            self._reloader = ConfigReloader(name, config_path, directory=self._runtime_dir, notifier=self._state,
+                                            log=self._log)  # fmt: skip
         self._port: Port | None = None
         self._callbacks = PortCallbacks(on_data=self._on_data, on_lost=self._on_lost, on_fallback=self._on_fallback)
         self._released = False  # ReleaseLine carried out: idle, lock given back, port not read
@@ -147,10 +140,7 @@ class PortDaemon:
         self._fallback_warned = False
 
     def _new_owner(self) -> LineOwner:
-        s = self.settings
-        return LineOwner(self._line.path, lock_dir=s.lock_dir, locking=s.locking, clock=self._clock, log=self._log,
-                         show=self._notifier.status, open_delay_s=s.open_delay_ms / 1000,
-                         tty=TtyOwnership.named(s.port_owner, s.port_group, s.port_mode, self._log))  # fmt: skip
+        return new_owner(self._line.path, self.settings, clock=self._clock, log=self._log, show=self._notifier.status)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -178,7 +168,7 @@ class PortDaemon:
             # READY=1 now, with the status saying why no call is answered. Waiting for READY instead would
             # run into TimeoutStartSec= and restarts that cannot change anything (issue 10.3).
             if await self._open_line(patience_s=0.0, waiting=self._notifier.ready):
-                self._apply(self._machine.port_opened(self._clock.now(), **self._line_kind()))
+                self._apply(self._machine.port_opened(self._clock.now(), **line_kind(self._port)))
             await self._done.wait()
         finally:
             for sig in handlers:
@@ -256,8 +246,8 @@ class PortDaemon:
         if new is None:
             return
         old, self.settings = self.settings, new
-        self._line = _line_settings(self.name, new)
-        if any(getattr(new, key) != getattr(old, key) for key in _OWNER_KEYS):
+        self._line = line_settings(self.name, new)
+        if owner_changed(old, new):
             self._owner.release()
             self._owner = self._new_owner()  # the next open takes the lock of the (new) line, sets its ownership
         self._machine.set_profile(new.to_profile(), announce_ready=True)  # READY=1 after the next init
@@ -309,7 +299,7 @@ class PortDaemon:
         """``Reopen`` (after a call, a loss, a reload) and the way back from a yield: close, wait, open."""
         await self._close_port()
         if await self._open_line(patience_s=REOPEN_PATIENCE_S):
-            self._apply(self._machine.port_opened(self._clock.now(), **self._line_kind()))
+            self._apply(self._machine.port_opened(self._clock.now(), **line_kind(self._port)))
         elif self._stopping:
             self._done.set()
 
@@ -342,11 +332,6 @@ class PortDaemon:
         """``ClaimLine``: the idle machine wants to write (health check, re-init)."""
         if not self._released or self._take_line_back():
             self._apply(self._machine.line_claimed(self._clock.now()))
-
-    def _line_kind(self) -> dict[str, bool]:
-        """What ``port_opened`` needs to know of the lines: DTR hangs up, DCD can be read (real lines only)."""
-        real = self._port is not None and self._port.lines.kind == "tiocm"
-        return {"dtr_hangs_up": real, "dcd_readable": real}
 
     def _on_fallback(self, reason: str) -> None:
         if not self._fallback_warned:
